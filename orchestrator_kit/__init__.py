@@ -1,0 +1,45 @@
+"""orchestrator_kit: run a team of eight LLM agents over a project request and tabulate
+what came out (artifacts), what it used (tokens) and what it cost (dollars).
+
+Heavy modules load on first use, so ``import orchestrator_kit`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "run_workflow": "orchestrator_kit.engine.engine",
+    "arun_workflow": "orchestrator_kit.engine.engine",
+    "resume": "orchestrator_kit.engine.engine",
+    "WorkflowEngine": "orchestrator_kit.engine.engine",
+    "RunResult": "orchestrator_kit.engine.result",
+    "create_agent": "orchestrator_kit.agents.factory",
+    "AgentContext": "orchestrator_kit.engine.state_models",
+    "ProjectState": "orchestrator_kit.engine.state_models",
+    "TaskDefinition": "orchestrator_kit.engine.state_models",
+    "AgentSettings": "orchestrator_kit.engine.state_models",
+    "estimate_run": "orchestrator_kit.engine.estimate",
+    "load_runs": "orchestrator_kit.report.loader",
+}
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .agents.factory import create_agent
+    from .engine.engine import WorkflowEngine, arun_workflow, resume, run_workflow
+    from .engine.estimate import estimate_run
+    from .engine.result import RunResult
+    from .engine.state_models import AgentContext, AgentSettings, ProjectState, TaskDefinition
+    from .report.loader import load_runs
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'orchestrator_kit' has no attribute {name!r}")

@@ -1,0 +1,31 @@
+"""The workflow engine: DAG, budget, checkpoints, events. Knows nothing of backends or UI.
+
+Names load lazily: ``engine.state_models`` is imported by the agents layer without pulling in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "WorkflowEngine": "engine", "run_workflow": "engine", "arun_workflow": "engine", "resume": "engine",
+    "Event": "events", "EventBus": "events", "RunResult": "result",
+    "Workflow": "workflow", "Step": "workflow", "Gate": "workflow", "DEFAULT_WORKFLOW": "workflow",
+}
+__all__ = list(_LAZY)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import WorkflowEngine, arun_workflow, resume, run_workflow
+    from .events import Event, EventBus
+    from .result import RunResult
+    from .workflow import DEFAULT_WORKFLOW, Gate, Step, Workflow
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""Run budgets: a cap in dollars and/or tokens, checked before every call against
+spent + the worst case of the next call (its input + max_tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..errors import BudgetExceeded, ConfigError
+from ..llm.pricing import format_usd, worst_case_cost
+from ..llm.tokens import estimate_tokens
+from ..llm.types import LLMRequest
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_usd: Decimal | None = None
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_usd is not None and Decimal(self.max_usd) <= 0:
+            raise ConfigError(f"budget must be a positive number of dollars, got {self.max_usd}; "
+                              "e.g. --budget 0.50, or leave it out for no cap")
+        if self.max_tokens is not None and self.max_tokens <= 0:
+            raise ConfigError(f"token budget must be a positive integer, got {self.max_tokens}")
+
+    @classmethod
+    def of(cls, usd: float | str | Decimal | None = None, tokens: int | None = None) -> Budget:
+        try:
+            value = None if usd is None else Decimal(str(usd))
+        except ArithmeticError:
+            raise ConfigError(f"budget {usd!r} is not a number of dollars, e.g. 0.50") from None
+        return cls(value, tokens)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.max_usd is None and self.max_tokens is None
+
+    def to_dict(self) -> dict[str, str | int | None]:
+        return {"max_usd": None if self.max_usd is None else str(self.max_usd), "max_tokens": self.max_tokens}
+
+
+class BudgetTracker:
+    def __init__(self, budget: Budget, *, run_dir: str | None = None) -> None:
+        self.budget = budget
+        self.run_dir = run_dir
+        self.spent_usd = Decimal(0)
+        self.spent_tokens = 0
+
+    def add(self, cost: Decimal | None, tokens: int) -> None:
+        self.spent_usd += cost or Decimal(0)
+        self.spent_tokens += tokens
+
+    def check(self, request: LLMRequest) -> None:
+        b = self.budget
+        if b.unlimited:
+            return
+        input_tokens = estimate_tokens(request.prompt_text())
+        where = f"{request.labels.agent}/{request.labels.step}"
+        hint = (f"resume with a larger budget: orchestrator-kit resume {self.run_dir} --budget <dollars>"
+                if self.run_dir else "raise the budget")
+        if b.max_tokens is not None and self.spent_tokens + input_tokens + request.max_tokens > b.max_tokens:
+            raise BudgetExceeded(
+                f"token budget {b.max_tokens:,} could be exceeded by the next call ({where}): spent "
+                f"{self.spent_tokens:,} tokens, this call may use up to {input_tokens + request.max_tokens:,}; {hint}",
+                spent=self.spent_tokens, cap=b.max_tokens, run_dir=self.run_dir)
+        if b.max_usd is not None:
+            worst = worst_case_cost(request.model, input_tokens, request.max_tokens)
+            if worst is None:
+                raise ConfigError(f"a dollar budget needs known prices, and {request.model!r} has none; "
+                                  "use a token budget (--budget-tokens) instead")
+            if self.spent_usd + worst > b.max_usd:
+                raise BudgetExceeded(
+                    f"budget {format_usd(b.max_usd)} could be exceeded by the next call ({where}): spent "
+                    f"{format_usd(self.spent_usd)}, this call may cost up to {format_usd(worst)}; {hint}",
+                    spent=self.spent_usd, cap=b.max_usd, run_dir=self.run_dir)

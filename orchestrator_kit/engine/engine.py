@@ -1,0 +1,325 @@
+"""WorkflowEngine: runs the agents of a workflow DAG over a project request.
+
+Ready steps run concurrently under one limiter; the budget is checked before every call;
+a checkpoint follows every agent; ``resume(run_dir)`` continues without repeating any paid call
+(completions already received are served from the run's own responses.jsonl).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from .. import __version__
+from .._sync import run_sync
+from ..agents import Agent, create_agent, get_role
+from ..agents.prompt_builder import template_hashes
+from ..errors import BudgetExceeded, ConfigError, RunFailed
+from ..llm.backend import Backend
+from ..llm.gateway import ConcurrencyLimiter, Gateway
+from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
+from ..llm.selection import BackendChoice, select_backend
+from ..store.run_folder import RunFolder, check_output_root
+from . import summary as summarize
+from .budget import Budget, BudgetTracker
+from .checkpoint import load_project_state, save_checkpoint
+from .events import Event, EventBus
+from .recorder import RunRecorder
+from .result import RunResult
+from .state_models import AgentContext, AgentSettings, ProjectState, TaskDefinition
+from .workflow import DEFAULT_WORKFLOW, Workflow
+
+_SHARED_LIMITERS: dict[int, ConcurrencyLimiter] = {}
+
+
+def shared_limiter(max_concurrency: int) -> ConcurrencyLimiter:
+    """The process-wide limiter for a given limit: runs in one process share it."""
+    if max_concurrency not in _SHARED_LIMITERS:
+        _SHARED_LIMITERS[max_concurrency] = ConcurrencyLimiter(max_concurrency)
+    return _SHARED_LIMITERS[max_concurrency]
+
+
+class WorkflowEngine:
+    def __init__(self, *, mode: str = "auto", model: str = DEFAULT_MODEL, agents: Iterable[str] | None = None,
+                 workflow: Workflow | Mapping[str, Any] | None = None,
+                 agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
+                 budget_usd: Any = None, budget_tokens: int | None = None, max_concurrency: int = 4,
+                 max_rounds: int | None = None, output_dir: str | Path = "runs",
+                 backend: Backend | None = None, api_key: Any = None, client: Any = None,
+                 replay_from: str | Path | None = None, record_to: str | Path | None = None,
+                 retry: Any = None, simulated_options: Mapping[str, Any] | None = None,
+                 limiter: ConcurrencyLimiter | None = None, allow_unknown_model: bool = False) -> None:
+        self.model = model
+        self.settings = {a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
+                         for a, s in (agent_settings or {}).items()}
+        for a in self.settings:
+            get_role(a)
+        base = workflow if isinstance(workflow, Workflow) else (
+            Workflow.from_dict(workflow) if workflow is not None else DEFAULT_WORKFLOW)
+        chosen = list(agents) if agents is not None else list(base.steps)
+        chosen = [a for a in chosen if self.settings.get(a, AgentSettings()).enabled]
+        self.workflow = base.subset(chosen, max_rounds=max_rounds)
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self.max_concurrency = max_concurrency
+        self.budget = Budget.of(budget_usd, budget_tokens)
+        for m in {model, *(s.model for s in self.settings.values() if s.model)}:
+            check_model(m, allow_unknown=allow_unknown_model)
+        self.allow_unknown_model = allow_unknown_model
+        self.output_dir = Path(output_dir)
+        if backend is not None:
+            self.choice = BackendChoice(backend, getattr(backend, "mode", "custom"))
+        else:
+            self.choice = select_backend(mode, api_key=api_key, client=client, replay_from=replay_from,
+                                         record_to=record_to, retry=retry, simulated_options=simulated_options)
+        self.replay_from = replay_from
+        self.simulated_options = dict(simulated_options or {})
+        self.limiter = limiter or shared_limiter(max_concurrency)
+        self.events = EventBus()
+        self._agents: dict[str, Agent] = {}
+
+    def __repr__(self) -> str:
+        return (f"WorkflowEngine(mode={self.choice.mode!r}, model={self.model!r}, "
+                f"agents={list(self.workflow.steps)})")
+
+    @property
+    def mode(self) -> str:
+        return self.choice.mode
+
+    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        return self.events.subscribe(fn)
+
+    # -- the guide's hooks ---------------------------------------------------------------------
+    def _get_or_create_agent(self, agent_id: str) -> Agent:
+        if agent_id not in self._agents:
+            self._agents[agent_id] = create_agent(agent_id)
+        return self._agents[agent_id]
+
+    def _build_agent_context(self, agent_id: str, state: ProjectState, task: TaskDefinition,
+                             gateway: Gateway, run_id: str) -> AgentContext:
+        s = self.settings.get(agent_id, AgentSettings())
+        return AgentContext(project_state=state, task=task, model=s.model or self.model,
+                            max_tokens=s.max_tokens, extra_instructions=s.extra_instructions,
+                            mode=self.mode, run_id=run_id, gateway=gateway)
+
+    # -- public API --------------------------------------------------------------------------
+    def manifest(self, request: str, project_name: str) -> dict[str, Any]:
+        return {
+            "schema": 1, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "package_version": __version__, "python": platform.python_version(),
+            "request": request, "project_name": project_name, "agents": list(self.workflow.steps),
+            "workflow": self.workflow.to_dict(), "mode": self.mode, "model": self.model,
+            "key_source": self.choice.key_source,
+            "agent_settings": {a: s.model_dump() for a, s in self.settings.items()},
+            "budget": self.budget.to_dict(), "max_concurrency": self.max_concurrency,
+            "replay_from": None if self.replay_from is None else str(self.replay_from),
+            "simulated_options": self.simulated_options, "allow_unknown_model": self.allow_unknown_model,
+            "prompt_hashes": template_hashes(), "price_table_version": price_table().version,
+        }
+
+    async def arun(self, request: str, *, project_name: str = "Untitled project",
+                   run_id: str | None = None) -> RunResult:
+        if not isinstance(request, str) or not request.strip():
+            raise ConfigError("the project request is empty; describe what the team should build, "
+                              "e.g. 'a CLI that converts CSV to JSON'")
+        check_output_root(self.output_dir)
+        state = ProjectState(project_name=project_name, request=request)
+        folder = RunFolder.create(self.output_dir, self.manifest(state.request, project_name), run_id)
+        steps = {a: "pending" for a in self.workflow.order()}
+        return await self._execute(folder, state, steps, paid=[], spent=[])
+
+    def run(self, request: str, **kw: Any) -> RunResult:
+        return run_sync(self.arun(request, **kw))
+
+    @classmethod
+    def for_resume(cls, run_dir: str | Path, **overrides: Any) -> WorkflowEngine:
+        """An engine configured from a run folder's manifest (secrets come from the environment)."""
+        m = RunFolder.open(run_dir).manifest()
+        if m.get("mode") == "replay" and "replay_from" not in overrides:
+            overrides["replay_from"] = m.get("replay_from")
+        budget = m.get("budget") or {}
+        kw: dict[str, Any] = dict(
+            mode=m.get("mode", "auto"), model=m.get("model", DEFAULT_MODEL), agents=m.get("agents"),
+            workflow=m.get("workflow"), agent_settings=m.get("agent_settings"),
+            budget_usd=budget.get("max_usd"), budget_tokens=budget.get("max_tokens"),
+            max_concurrency=m.get("max_concurrency", 4), output_dir=Path(run_dir).parent,
+            simulated_options=m.get("simulated_options"), allow_unknown_model=m.get("allow_unknown_model", False))
+        kw.update(overrides)
+        return cls(**kw)
+
+    async def aresume(self, run_dir: str | Path) -> RunResult:
+        folder = RunFolder.open(run_dir)
+        manifest = folder.manifest()
+        doc = folder.load_state() or {}
+        if doc.get("status") == "completed":
+            return RunResult.load(folder.path)
+        state = load_project_state(folder, doc, manifest)
+        steps = {a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()}
+        return await self._execute(folder, state, steps, paid=folder.responses(), spent=folder.calls())
+
+    def resume(self, run_dir: str | Path) -> RunResult:
+        return run_sync(self.aresume(run_dir))
+
+    # -- execution ---------------------------------------------------------------------------
+    async def _execute(self, folder: RunFolder, state: ProjectState, steps: dict[str, str], *,
+                       paid: list[dict[str, Any]], spent: list[dict[str, Any]]) -> RunResult:
+        tracker = BudgetTracker(self.budget, run_dir=str(folder.path))
+        for line in spent:  # a resumed run has already spent this
+            cost = line.get("cost_usd")
+            tracker.add(None if cost is None else Decimal(cost),
+                        sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS))
+        recorder = RunRecorder(folder, self.events, tracker, self.mode)
+        gateway = Gateway(self.choice.backend, observer=recorder, limiter=self.limiter, paid=paid)
+        task = TaskDefinition(title=state.project_name, description=state.request)
+        run_id = folder.run_id
+        started = time.time()
+        save_checkpoint(folder, "running", steps, state)
+        self.events.emit(Event("run_started", run_id, None, {"mode": self.mode, "model": self.model,
+                                                             "agents": list(steps), "run_dir": str(folder.path)}))
+        try:
+            await self._schedule(folder, state, steps, task, gateway, run_id)
+        except BaseException as exc:
+            status = ("budget_exceeded" if isinstance(exc, BudgetExceeded) else
+                      "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed")
+            err = {"type": type(exc).__name__, "message": str(exc)}
+            steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
+            save_checkpoint(folder, status, steps, state, error=err)
+            self._write_summary(folder, status, state, started, err)
+            self.events.emit(Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)}))
+            if isinstance(exc, Exception):
+                exc.add_note(f"run folder: {folder.path} (status {status}); "
+                             f"continue with: orchestrator-kit resume {folder.path}")
+            raise
+        save_checkpoint(folder, "completed", steps, state)
+        summary = self._write_summary(folder, "completed", state, started, None)
+        self.events.emit(Event("run_finished", run_id, None, {"run_dir": str(folder.path),
+                                                              "totals": summary["totals"]}))
+        return RunResult(run_dir=folder.path, status="completed", mode=self.mode, model=self.model,
+                         project_state=state, summary=summary, calls=folder.calls())
+
+    async def _schedule(self, folder: RunFolder, state: ProjectState, steps: dict[str, str],
+                        task: TaskDefinition, gateway: Gateway, run_id: str) -> None:
+        running: dict[asyncio.Task[None], str] = {}
+        failure: BaseException | None = None
+        try:
+            while True:
+                if failure is None:
+                    for agent in self.workflow.order():
+                        deps = self.workflow.steps[agent].after
+                        if steps[agent] == "pending" and all(steps[d] == "done" for d in deps):
+                            steps[agent] = "running"
+                            coro = self._run_step(agent, folder, state, steps, task, gateway, run_id)
+                            running[asyncio.create_task(coro)] = agent
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    agent = running.pop(t)
+                    exc = t.exception()
+                    if exc is not None:
+                        steps[agent] = "failed"
+                        self.events.emit(Event("agent_failed", run_id, agent,
+                                               {"type": type(exc).__name__, "message": str(exc)}))
+                        failure = failure or exc
+                    else:
+                        self._after_step(agent, state, steps, run_id)
+                        save_checkpoint(folder, "running", steps, state)
+        except BaseException:
+            for t in running:
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+        if failure is not None:
+            raise failure
+        if any(s != "done" for s in steps.values()):  # pragma: no cover - scheduler invariant
+            raise RunFailed(f"steps left unfinished: {steps}", run_dir=str(folder.path))
+
+    async def _run_step(self, agent_id: str, folder: RunFolder, state: ProjectState, steps: dict[str, str],
+                        task: TaskDefinition, gateway: Gateway, run_id: str) -> None:
+        agent = self._get_or_create_agent(agent_id)
+        ctx = self._build_agent_context(agent_id, state, task, gateway, run_id)
+        self.events.emit(Event("agent_started", run_id, agent_id, {"round": state.design_round}))
+        plan = await agent.aplan(task, agent.role.phase, state, ctx)
+        output = await agent.aact(plan, state, ctx)
+        for art in output.artifacts:
+            path = folder.write_artifact(agent_id, art.filename, art.content)
+            self.events.emit(Event("artifact_written", run_id, agent_id,
+                                   {"filename": art.filename, "path": path, "kind": art.kind,
+                                    "chars": len(art.content), "truncated": art.truncated}))
+        state.artifacts[agent_id] = output.artifacts
+        if output.decision is not None:
+            state.decisions[agent_id] = output.decision
+        if output.score is not None:
+            state.scores[agent_id] = output.score
+        if agent_id not in state.completed_agents:
+            state.completed_agents.append(agent_id)
+        steps[agent_id] = "done"
+        self.events.emit(Event("agent_finished", run_id, agent_id, {
+            "artifacts": [a.filename for a in output.artifacts], "truncated": output.truncated,
+            "decision": output.decision.model_dump() if output.decision else None,
+            "score": output.score.value if output.score else None}))
+
+    def _after_step(self, agent_id: str, state: ProjectState, steps: dict[str, str], run_id: str) -> None:
+        """The consensus gate: approve, or send the design back (bounded rounds)."""
+        gate = self.workflow.steps[agent_id].gate
+        decision = state.decisions.get(agent_id)
+        if gate is None or decision is None or decision.approved:
+            return
+        if state.design_round >= gate.max_rounds:
+            raise RunFailed(f"{agent_id} did not approve the design after {state.design_round} round(s): "
+                            + "; ".join(decision.reasons), agent=agent_id)
+        state.design_round += 1
+        state.feedback[gate.send_back_to] = list(decision.reasons)
+        for a in self.workflow.between(gate.send_back_to, agent_id):
+            steps[a] = "pending"
+            if a in state.completed_agents:
+                state.completed_agents.remove(a)
+        self.events.emit(Event("gate_rejected", run_id, agent_id, {
+            "round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to}))
+
+    def _write_summary(self, folder: RunFolder, status: str, state: ProjectState, started: float,
+                       error: dict[str, Any] | None) -> dict[str, Any]:
+        lines = folder.calls()
+        score = state.scores.get("reviewer")
+        summary = {
+            "run_id": folder.run_id, "status": status, "mode": self.mode, "model": self.model,
+            "project_name": state.project_name, "request": state.request,
+            "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "duration_s": round(time.time() - started, 3), "design_rounds": state.design_round,
+            "consensus_approved": (state.decisions["consensus"].approved if "consensus" in state.decisions else None),
+            "review_score": score.value if score else None,
+            "artifacts": sum(len(v) for v in state.artifacts.values()),
+            "totals": summarize.totals(lines),
+            "agents": summarize.per_agent(lines, self.workflow.order()),
+            "budget": self.budget.to_dict(), "error": error,
+        }
+        folder.write_summary(summary)
+        return summary
+
+
+async def arun_workflow(request: str, *, project_name: str = "Untitled project",
+                        subscribers: Iterable[Callable[[Event], None]] = (), **engine_options: Any) -> RunResult:
+    engine = WorkflowEngine(**engine_options)
+    for fn in subscribers:
+        engine.subscribe(fn)
+    return await engine.arun(request, project_name=project_name)
+
+
+def run_workflow(request: str, *, project_name: str = "Untitled project",
+                 subscribers: Iterable[Callable[[Event], None]] = (), **engine_options: Any) -> RunResult:
+    """Run a whole workflow and return its RunResult (works in scripts and in Jupyter)."""
+    return run_sync(arun_workflow(request, project_name=project_name, subscribers=subscribers, **engine_options))
+
+
+def resume(run_dir: str | Path, **overrides: Any) -> RunResult:
+    """Continue a run folder; finished calls are not repeated. ``budget_usd=`` may raise the cap."""
+    return WorkflowEngine.for_resume(run_dir, **overrides).resume(run_dir)
+
+
+__all__ = ["WorkflowEngine", "run_workflow", "arun_workflow", "resume", "shared_limiter"]

@@ -1,0 +1,49 @@
+"""Engine events and the bus that hands them to subscribers (progress bars, widgets, server, logs).
+
+Subscribers are plain callables ``fn(event)``; they run in the engine's thread and must be quick.
+A subscriber that raises is logged and dropped from nothing: the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+EventType = Literal[
+    "run_started", "agent_started", "call_started", "call_delta", "call_finished",
+    "artifact_written", "agent_finished", "agent_failed", "gate_rejected",
+    "run_finished", "run_failed",
+]
+Subscriber = Callable[["Event"], None]
+log = logging.getLogger("orchestrator_kit.events")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    run_id: str
+    agent: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "run_id": self.run_id, "agent": self.agent, "data": self.data, "ts": self.ts}
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Add a subscriber; returns a function that removes it."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    def emit(self, event: Event) -> None:
+        for fn in tuple(self._subscribers):
+            try:
+                fn(event)
+            except Exception:  # a broken progress bar must not fail a paid run
+                log.exception("event subscriber %r failed on %s", fn, event.type)

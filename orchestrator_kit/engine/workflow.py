@@ -1,0 +1,146 @@
+"""The workflow as a DAG in data. Default: architect -> data -> consensus -> developer ->
+{qa, documentarian} -> reviewer -> steward, with the consensus step as the design gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..agents.roles import get_role
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Gate:
+    """On rejection, send the design back to ``send_back_to`` (and re-run what lies between)."""
+
+    send_back_to: str = "architect"
+    max_rounds: int = 3
+
+
+@dataclass(frozen=True)
+class Step:
+    agent: str
+    after: tuple[str, ...] = ()
+    gate: Gate | None = None
+
+
+@dataclass(frozen=True)
+class Workflow:
+    steps: dict[str, Step] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ConfigError("the workflow has no steps; pass at least one agent")
+        for step in self.steps.values():
+            get_role(step.agent)
+            for dep in step.after:
+                if dep not in self.steps:
+                    raise ConfigError(f"step {step.agent!r} waits for {dep!r}, which is not in the workflow")
+            if step.gate and step.gate.send_back_to not in self.ancestors(step.agent):
+                raise ConfigError(f"gate {step.agent!r} sends back to {step.gate.send_back_to!r}, "
+                                  "which must be one of its ancestors")
+        self.order()  # raises on a cycle
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Workflow:
+        """``{"architect": [], "developer": ["architect"]}`` or ``{"x": {"after": [...], "gate": {...}}}``."""
+        steps: dict[str, Step] = {}
+        for agent, spec in data.items():
+            if isinstance(spec, Mapping):
+                gate = Gate(**spec["gate"]) if spec.get("gate") else None
+                steps[agent] = Step(agent, tuple(spec.get("after", ())), gate)
+            else:
+                steps[agent] = Step(agent, tuple(spec or ()))
+        return cls(steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {a: {"after": list(s.after), "gate": (s.gate.__dict__ if s.gate else None)}
+                for a, s in self.steps.items()}
+
+    def subset(self, agents: Iterable[str], *, max_rounds: int | None = None) -> Workflow:
+        """Keep only ``agents``; each waits for its nearest kept ancestors. A gate whose target is
+        dropped is dropped too."""
+        keep = list(agents)
+        for a in keep:
+            get_role(a)
+        dupes = sorted({a for a in keep if keep.count(a) > 1})
+        if dupes:
+            raise ConfigError(f"agents listed more than once: {', '.join(dupes)}; list each agent once")
+        missing = [a for a in keep if a not in self.steps]
+        if missing:
+            raise ConfigError(f"agents not in this workflow: {', '.join(missing)}")
+        kept = set(keep)
+        steps: dict[str, Step] = {}
+        for agent in self.order():
+            if agent not in kept:
+                continue
+            step = self.steps[agent]
+            deps = self._nearest_kept(agent, kept)
+            gate = step.gate
+            if gate and gate.send_back_to not in kept:
+                gate = None
+            if gate and max_rounds is not None:
+                gate = Gate(gate.send_back_to, max_rounds)
+            steps[agent] = Step(agent, tuple(sorted(deps, key=self.order().index)), gate)
+        return Workflow(steps)
+
+    def _nearest_kept(self, agent: str, kept: set[str]) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.steps[agent].after)
+        while stack:
+            dep = stack.pop()
+            if dep in kept:
+                out.add(dep)
+            else:
+                stack.extend(self.steps[dep].after)
+        return out
+
+    # -- queries ---------------------------------------------------------------------------
+    def order(self) -> list[str]:
+        """A topological order (stable: insertion order among ready steps)."""
+        done: list[str] = []
+        pending = dict(self.steps)
+        while pending:
+            ready = [a for a, s in pending.items() if all(d in done for d in s.after)]
+            if not ready:
+                raise ConfigError(f"the workflow has a cycle among: {', '.join(pending)}")
+            for a in ready:
+                done.append(a)
+                del pending[a]
+        return done
+
+    def ancestors(self, agent: str) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.steps[agent].after)
+        while stack:
+            dep = stack.pop()
+            if dep not in out:
+                out.add(dep)
+                stack.extend(self.steps[dep].after)
+        return out
+
+    def between(self, start: str, end: str) -> list[str]:
+        """Steps on paths from ``start`` to ``end``, both included (what a gate re-runs)."""
+        span = {a for a in self.ancestors(end) if a == start or start in self.ancestors(a)}
+        return [a for a in self.order() if a in span | {start, end}]
+
+    def critical_path(self, cost: Mapping[str, float]) -> float:
+        """Length of the longest path when each step takes ``cost[agent]``."""
+        finish: dict[str, float] = {}
+        for a in self.order():
+            finish[a] = max((finish[d] for d in self.steps[a].after), default=0.0) + cost.get(a, 0.0)
+        return max(finish.values(), default=0.0)
+
+
+DEFAULT_WORKFLOW = Workflow.from_dict({
+    "architect": [],
+    "data": ["architect"],
+    "consensus": {"after": ["architect", "data"], "gate": {"send_back_to": "architect", "max_rounds": 3}},
+    "developer": ["consensus"],
+    "qa": ["developer"],
+    "documentarian": ["developer"],
+    "reviewer": ["qa", "documentarian"],
+    "steward": ["reviewer"],
+})

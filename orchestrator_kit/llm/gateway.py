@@ -1,0 +1,113 @@
+"""The gateway every agent call passes: reuse of already-paid calls, the concurrency limit,
+the backend, output validation, and an observer (the engine's budget, ledger and events).
+
+The gateway knows nothing of runs or folders: the observer does that work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from typing import Any, Callable, Protocol, TypeVar
+
+from .backend import Backend
+from .types import Completion, LLMRequest
+
+T = TypeVar("T")
+
+
+class CallObserver(Protocol):
+    def before_call(self, request: LLMRequest) -> None:
+        """Raise (e.g. BudgetExceeded) to stop the call before it is sent."""
+
+    def on_delta(self, request: LLMRequest, text: str) -> None: ...
+
+    def on_response(self, request: LLMRequest, completion: Completion) -> None:
+        """Called as soon as a completion arrives, before validation (persist it)."""
+
+    def after_call(self, request: LLMRequest, completion: Completion, *, status: str,
+                   wasted: bool, reused: bool, error: str | None) -> None: ...
+
+    def on_error(self, request: LLMRequest, error: BaseException, latency_s: float) -> None: ...
+
+
+class ConcurrencyLimiter:
+    """One limit on concurrent requests, shared by every run that holds it (per event loop)."""
+
+    def __init__(self, max_concurrent: int = 4) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self.max_concurrent = max_concurrent
+        self._sems: dict[int, asyncio.Semaphore] = {}
+        self.in_flight = 0
+        self.peak = 0
+
+    def _sem(self) -> asyncio.Semaphore:
+        key = id(asyncio.get_running_loop())
+        sem = self._sems.get(key)
+        if sem is None:
+            sem = self._sems[key] = asyncio.Semaphore(self.max_concurrent)
+        return sem
+
+    async def __aenter__(self) -> ConcurrencyLimiter:
+        await self._sem().acquire()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+        self._sem().release()
+
+
+class Gateway:
+    """``await gateway.complete(request, validate=fn)`` -> (completion, validated value)."""
+
+    def __init__(self, backend: Backend, *, observer: CallObserver | None = None,
+                 limiter: ConcurrencyLimiter | None = None,
+                 paid: list[dict[str, Any]] | None = None) -> None:
+        self.backend = backend
+        self.observer = observer
+        self.limiter = limiter or ConcurrencyLimiter()
+        # Completions already paid for (resume): request hash -> queue of completions.
+        self._paid: dict[str, deque[Completion]] = defaultdict(deque)
+        for rec in paid or []:
+            self._paid[rec["hash"]].append(Completion.model_validate(rec["completion"]))
+
+    @property
+    def mode(self) -> str:
+        return self.backend.mode
+
+    async def complete(self, request: LLMRequest, *, validate: Callable[[Completion], T] | None = None,
+                       status_of: Callable[[Completion], str] | None = None) -> tuple[Completion, T | None]:
+        obs = self.observer
+        h = request.request_hash()
+        reused = bool(self._paid.get(h))
+        if reused:
+            completion = self._paid[h].popleft()
+        else:
+            if obs:
+                obs.before_call(request)
+            on_delta = (lambda text: obs.on_delta(request, text)) if obs else None
+            started = time.perf_counter()
+            try:
+                async with self.limiter:
+                    completion = await self.backend.complete(request, on_delta=on_delta)
+            except BaseException as exc:
+                if obs and isinstance(exc, Exception):
+                    obs.on_error(request, exc, time.perf_counter() - started)
+                raise
+            if obs:
+                obs.on_response(request, completion)
+        status = status_of(completion) if status_of else "ok"
+        try:
+            value = validate(completion) if validate else None
+        except Exception as exc:
+            if obs:
+                obs.after_call(request, completion, status="malformed", wasted=True, reused=reused,
+                               error=f"{type(exc).__name__}: {exc}")
+            raise
+        if obs:
+            obs.after_call(request, completion, status=status, wasted=False, reused=reused, error=None)
+        return completion, value

@@ -1,0 +1,104 @@
+"""Record and replay completions, keyed by the request's canonical hash.
+
+A recording is JSONL: ``{"hash", "request", "completion"}`` per line. Every run folder keeps one
+(``responses.jsonl``), so any finished run can be replayed: ``ReplayBackend("runs/<id>")``.
+A miss is an error that shows how the request differs from the nearest recorded one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ReplayMiss
+from .backend import Backend, DeltaCallback
+from .types import Completion, LLMRequest, Usage
+
+
+def recording_record(request: LLMRequest, completion: Completion) -> dict[str, Any]:
+    return {"hash": request.request_hash(), "request": json.loads(request.canonical_json()),
+            "completion": completion.model_dump(mode="json")}
+
+
+def _recording_path(source: Path | str) -> Path:
+    p = Path(source)
+    if p.is_dir():
+        p = p / "responses.jsonl"
+    if not p.is_file():
+        raise ConfigError(f"no recording at {str(p)!r}; pass a run folder or a .jsonl recording")
+    return p
+
+
+class RecordingBackend:
+    """Wraps any backend and appends every completion to a JSONL file."""
+
+    def __init__(self, inner: Backend, path: Path | str) -> None:
+        self.inner = inner
+        self.path = Path(path)
+        self.mode = inner.mode
+        self._lock = threading.Lock()
+
+    async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
+        completion = await self.inner.complete(request, on_delta=on_delta)
+        line = json.dumps(recording_record(request, completion), ensure_ascii=False)
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        return completion
+
+
+class ReplayBackend:
+    """Serves recorded completions at $0; a request never recorded raises ReplayMiss."""
+
+    mode = "replay"
+
+    def __init__(self, source: Path | str) -> None:
+        self.source = _recording_path(source)
+        self._by_hash: dict[str, deque[Completion]] = defaultdict(deque)
+        self._requests: dict[str, dict[str, Any]] = {}
+        for line in self.source.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            self._by_hash[rec["hash"]].append(Completion.model_validate(rec["completion"]))
+            self._requests.setdefault(rec["hash"], rec["request"])
+        self._served: dict[str, Completion] = {}
+
+    def __repr__(self) -> str:
+        return f"ReplayBackend({str(self.source)!r}, {len(self._requests)} recorded requests)"
+
+    async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
+        h = request.request_hash()
+        queue = self._by_hash.get(h)
+        if queue:
+            rec = queue.popleft()
+            self._served[h] = rec
+        elif h in self._served:  # asked more often than recorded: serve the last answer again
+            rec = self._served[h]
+        else:
+            raise ReplayMiss(self._miss_message(request), attempts=[])
+        if on_delta is not None:
+            on_delta(rec.text)
+        usage = Usage(**{**rec.usage.model_dump(), "estimated": rec.usage.estimated})
+        return rec.model_copy(update={"mode": "replay", "usage": usage, "latency_s": 0.0})
+
+    def _miss_message(self, request: LLMRequest) -> str:
+        wanted = json.loads(request.canonical_json())
+        label = f"{request.labels.agent or '?'}/{request.labels.step or '?'}"
+        if not self._requests:
+            return f"replay miss for {label}: the recording {str(self.source)!r} is empty"
+        wanted_lines = json.dumps(wanted, indent=1, sort_keys=True).splitlines()
+
+        def similarity(rec: dict[str, Any]) -> float:
+            return difflib.SequenceMatcher(None, json.dumps(rec, sort_keys=True),
+                                           json.dumps(wanted, sort_keys=True), autojunk=False).quick_ratio()
+
+        nearest = max(self._requests.values(), key=similarity)
+        diff = difflib.unified_diff(json.dumps(nearest, indent=1, sort_keys=True).splitlines(), wanted_lines,
+                                    "nearest recorded", "this request", n=1, lineterm="")
+        shown = "\n".join(list(diff)[:40])
+        return (f"replay miss for {label}: no recorded completion for request {request.request_hash()[:12]} "
+                f"in {str(self.source)!r}. Difference from the nearest recorded request:\n{shown}")

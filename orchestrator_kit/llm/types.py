@@ -1,0 +1,112 @@
+"""The records that cross the one backend seam: LLMRequest in, Completion out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["simulated", "real", "replay"]
+StopReason = Literal[
+    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
+    "model_context_window_exceeded",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SystemBlock(_Frozen):
+    """One block of the system prompt. Stable blocks come first and may be cached."""
+
+    text: str
+    cache_ttl: Literal["5m", "1h"] | None = None  # None: not marked for caching
+
+
+class Message(_Frozen):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class RequestLabels(_Frozen):
+    """Where a call belongs. Not part of the request hash (a replay may serve another run)."""
+
+    run_id: str = ""
+    agent: str = ""
+    phase: str = ""
+    step: str = ""  # plan | act | reask | continue
+
+
+class LLMRequest(_Frozen):
+    model: str
+    system: tuple[SystemBlock, ...] = ()
+    messages: tuple[Message, ...]
+    max_tokens: int = Field(gt=0)
+    stop_sequences: tuple[str, ...] = ()
+    labels: RequestLabels = RequestLabels()
+
+    def canonical_json(self) -> str:
+        """Everything that decides the answer, as canonical JSON (labels left out)."""
+        data = self.model_dump(mode="json", exclude={"labels"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def request_hash(self) -> str:
+        """The recording key: sha256 of the canonical JSON."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def prompt_text(self) -> str:
+        """All prompt text, for token estimates."""
+        return "\n".join([b.text for b in self.system] + [m.content for m in self.messages])
+
+
+class Usage(_Frozen):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    estimated: bool = False  # True when counted by our estimator, not by the API
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_5m_tokens + self.cache_write_1h_tokens + self.cache_read_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.total_input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_write_5m_tokens=self.cache_write_5m_tokens + other.cache_write_5m_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            estimated=self.estimated or other.estimated,
+        )
+
+
+class Attempt(_Frozen):
+    """One attempt at a call that did not succeed (retried or final)."""
+
+    number: int
+    error: str  # exception type name, e.g. "RateLimitError"
+    status_code: int | None = None
+    latency_s: float = 0.0
+    usage: Usage = Usage()  # tokens billed for the failed attempt, when known
+    retry_after_s: float | None = None
+
+
+class Completion(_Frozen):
+    text: str
+    stop_reason: StopReason | None
+    usage: Usage
+    model: str
+    mode: Mode
+    request_id: str | None = None
+    latency_s: float = 0.0
+    attempts: int = 1
+    failed_attempts: tuple[Attempt, ...] = ()
