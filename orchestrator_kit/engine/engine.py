@@ -27,6 +27,7 @@ from ..llm.selection import BackendChoice, select_backend
 from ..store.run_folder import RunFolder, check_output_root
 from . import summary as summarize
 from .budget import Budget, BudgetTracker
+from .estimate import estimate_run
 from .checkpoint import load_project_state, save_checkpoint
 from .events import Event, EventBus
 from .recorder import RunRecorder
@@ -120,6 +121,8 @@ class WorkflowEngine:
             "replay_from": None if self.replay_from is None else str(self.replay_from),
             "simulated_options": self.simulated_options, "allow_unknown_model": self.allow_unknown_model,
             "prompt_hashes": template_hashes(), "price_table_version": price_table().version,
+            "estimate": estimate_run(request, workflow=self.workflow, model=self.model, project_name=project_name,
+                                     agent_settings=self.settings).to_dict(),
         }
 
     async def arun(self, request: str, *, project_name: str = "Untitled project",
@@ -298,6 +301,7 @@ class WorkflowEngine:
             "totals": summarize.totals(lines),
             "agents": summarize.per_agent(lines, self.workflow.order()),
             "budget": self.budget.to_dict(), "error": error,
+            "estimate_usd": (folder.manifest().get("estimate") or {}).get("total_expected"),
         }
         folder.write_summary(summary)
         return summary

@@ -100,6 +100,13 @@ class Workflow:
     # -- queries ---------------------------------------------------------------------------
     def order(self) -> list[str]:
         """A topological order (stable: insertion order among ready steps)."""
+        cached = self.__dict__.get("_order")
+        if cached is None:
+            cached = self._topological()
+            object.__setattr__(self, "_order", cached)
+        return list(cached)
+
+    def _topological(self) -> list[str]:
         done: list[str] = []
         pending = dict(self.steps)
         while pending:

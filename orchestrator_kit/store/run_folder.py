@@ -40,8 +40,13 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=True))
+def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
+    """Write to a temp file, then rename: readers never see half a document.
+    ``pretty=False`` (checkpoints) uses the C encoder, several times faster than indenting."""
+    if pretty:
+        text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=True))
+    else:
+        text = redact(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -135,7 +140,7 @@ class RunFolder:
         write_json_atomic(self.path / MANIFEST, {**self.manifest(), **changes})
 
     def save_state(self, state: dict[str, Any]) -> None:
-        write_json_atomic(self.path / STATE, state)
+        write_json_atomic(self.path / STATE, state, pretty=False)
 
     def load_state(self) -> dict[str, Any] | None:
         p = self.path / STATE

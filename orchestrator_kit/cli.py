@@ -1,0 +1,223 @@
+"""The ``orchestrator-kit`` command (also ``python -m orchestrator_kit``). Thin: parses, calls, prints.
+
+Exit codes: 0 ok; 1 the run failed (its folder says where to resume); 2 bad arguments or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import BudgetExceeded, ConfigError, OrchestratorError
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _agents(value: str) -> list[str]:
+    return [a.strip() for a in value.split(",") if a.strip()]
+
+
+def _engine_options(a: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = dict(mode=a.mode, model=a.model, budget_usd=a.budget, budget_tokens=a.budget_tokens,
+                                max_concurrency=a.max_concurrency, output_dir=a.output,
+                                allow_unknown_model=a.allow_unknown_model)
+    if a.agents is not None:
+        opts["agents"] = a.agents
+    if a.max_rounds is not None:
+        opts["max_rounds"] = a.max_rounds
+    if a.replay_from is not None:
+        opts["replay_from"] = a.replay_from
+    if a.record_to is not None:
+        opts["record_to"] = a.record_to
+    return opts
+
+
+def _print_progress(event: Any) -> None:
+    if event.type == "agent_finished":
+        print(f"  done  {event.agent:<14} {', '.join(event.data.get('artifacts', []))}", file=sys.stderr)
+    elif event.type == "gate_rejected":
+        print(f"  gate  {event.agent} sent the design back (round {event.data['round']})", file=sys.stderr)
+    elif event.type == "agent_failed":
+        print(f"  fail  {event.agent:<14} {event.data['type']}", file=sys.stderr)
+
+
+@command("run")
+def _run(a: argparse.Namespace) -> int:
+    from .engine.engine import WorkflowEngine
+
+    engine = WorkflowEngine(**_engine_options(a))
+    if not a.quiet:
+        engine.subscribe(_print_progress)
+        print(f"running {len(engine.workflow.steps)} agents in {engine.mode} mode with {engine.model}",
+              file=sys.stderr)
+    result = engine.run(a.request, project_name=a.project_name)
+    print(result.table())
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+@command("resume")
+def _resume(a: argparse.Namespace) -> int:
+    from .engine.engine import WorkflowEngine
+
+    overrides: dict[str, Any] = {}
+    if a.budget is not None:
+        overrides["budget_usd"] = a.budget
+    if a.budget_tokens is not None:
+        overrides["budget_tokens"] = a.budget_tokens
+    engine = WorkflowEngine.for_resume(a.run_dir, **overrides)
+    result = engine.resume(a.run_dir)
+    print(result.table())
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+@command("estimate")
+def _estimate(a: argparse.Namespace) -> int:
+    from .engine.estimate import estimate_run
+    from .llm.pricing import check_model
+
+    check_model(a.model, allow_unknown=a.allow_unknown_model)
+    est = estimate_run(a.request, agents=a.agents, model=a.model)
+    print(json.dumps(est.to_dict(), indent=2) if a.json else est.table())
+    return 0
+
+
+@command("runs")
+def _runs(a: argparse.Namespace) -> int:
+    from .store.listing import list_runs
+
+    rows = list_runs(a.root)
+    if a.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs in {a.root}")
+        return 0
+    print(f"{'run_id':<32}{'status':<17}{'mode':<11}{'agents':>7}{'cost':>12}  project")
+    for r in rows:
+        print(f"{r['run_id']:<32}{r['status']:<17}{r['mode']:<11}{r['agents_done']:>7}{r['cost']:>12}  {r['project_name']}")
+    return 0
+
+
+@command("batch")
+def _batch(a: argparse.Namespace) -> int:
+    from .batch import run_grid
+
+    result = run_grid(a.grid, a.output, workers=a.workers, progress=not a.quiet)
+    print(result)
+    return 0 if not getattr(result, "failed", None) else 1
+
+
+@command("report")
+def _report(a: argparse.Namespace) -> int:
+    from .report.html import build_report
+
+    path = build_report(a.runs_dir, a.output)
+    print(f"report: {path}")
+    return 0
+
+
+@command("serve")
+def _serve(a: argparse.Namespace) -> int:
+    from .server.main import main as serve_main
+
+    return serve_main(a.server_args) or 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .llm.pricing import DEFAULT_MODEL
+
+    p = argparse.ArgumentParser(prog="orchestrator-kit", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"orchestrator-kit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def run_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("request", help="what the team should build")
+        sp.add_argument("--project-name", default="Untitled project")
+        sp.add_argument("--agents", type=_agents, default=None,
+                        help="comma-separated subset, e.g. architect,developer (default: all eight)")
+        sp.add_argument("--model", default=DEFAULT_MODEL)
+        sp.add_argument("--allow-unknown-model", action="store_true",
+                        help="accept a model id missing from the price table (its cost is shown as unknown)")
+
+    r = sub.add_parser("run", help="run a workflow and print a per-agent table")
+    run_options(r)
+    r.add_argument("--mode", default="auto", choices=["auto", "simulated", "real", "replay"],
+                   help="auto: real when an API key is found, else simulated")
+    r.add_argument("--budget", type=float, default=None, help="cap in dollars, checked before every call")
+    r.add_argument("--budget-tokens", type=int, default=None, help="cap in tokens")
+    r.add_argument("--max-concurrency", type=int, default=4)
+    r.add_argument("--max-rounds", type=int, default=None, help="consensus gate rounds (default 3)")
+    r.add_argument("-o", "--output", default="runs", help="folder that receives the run folder")
+    r.add_argument("--replay-from", default=None, help="run folder or .jsonl recording (mode replay)")
+    r.add_argument("--record-to", default=None, help="also append every completion to this .jsonl file")
+    r.add_argument("-q", "--quiet", action="store_true")
+
+    e = sub.add_parser("estimate", help="estimate tokens and cost before running")
+    run_options(e)
+    e.add_argument("--json", action="store_true")
+
+    rs = sub.add_parser("resume", help="continue a failed or interrupted run without repeating paid calls")
+    rs.add_argument("run_dir")
+    rs.add_argument("--budget", type=float, default=None, help="a new (larger) dollar cap")
+    rs.add_argument("--budget-tokens", type=int, default=None)
+
+    ls = sub.add_parser("runs", help="list run folders")
+    ls.add_argument("root", nargs="?", default="runs")
+    ls.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("batch", help="run a grid of workflow notebooks through papermill")
+    b.add_argument("grid", help="GRID.yaml: requests x models x settings")
+    b.add_argument("-o", "--output", default="batch_out")
+    b.add_argument("--workers", type=int, default=2)
+    b.add_argument("-q", "--quiet", action="store_true")
+
+    rp = sub.add_parser("report", help="cost-analysis report of run folders as self-contained HTML")
+    rp.add_argument("runs_dir")
+    rp.add_argument("-o", "--output", default="report.html")
+
+    sv = sub.add_parser("serve", help="start the HTTP API server (see: orchestrator-kit serve --help)",
+                        add_help=False)
+    sv.add_argument("server_args", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"orchestrator-kit: error: {exc}", file=sys.stderr)
+        return 2
+    except BudgetExceeded as exc:
+        print(f"orchestrator-kit: budget exceeded: {exc}", file=sys.stderr)
+        return 1
+    except OrchestratorError as exc:
+        print(f"orchestrator-kit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", []):
+            print(f"  {note}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("orchestrator-kit: interrupted; the run folder is checkpointed (orchestrator-kit resume DIR)",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
+__all__ = ["main", "COMMANDS"]

@@ -1,0 +1,116 @@
+"""Pre-run estimate, per agent and total, with a range.
+
+Each agent makes two calls (plan, act). Input is the rendered prompt, with upstream artifacts
+assumed to be their role's typical output size; the act call reads the plan call's cached prefix.
+Low: half the typical output; expected: typical output; high: every call uses its max_tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from ..agents.prompt_builder import PromptBuilder
+from ..agents.roles import get_role
+from ..llm.pricing import DEFAULT_MODEL, cost_of, format_usd
+from ..llm.tokens import estimate_tokens
+from ..llm.types import RequestLabels, Usage
+from .state_models import AgentSettings, Artifact
+from .workflow import DEFAULT_WORKFLOW, Workflow
+
+# Typical output tokens per act call (the original guide's table, extended to all eight roles).
+TYPICAL_OUTPUT = {"architect": 1500, "data": 1200, "consensus": 500, "developer": 2000, "qa": 1500,
+                  "documentarian": 2000, "reviewer": 1000, "steward": 800}
+PLAN_OUTPUT = 300
+
+
+@dataclass(frozen=True)
+class AgentEstimate:
+    agent: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_low: Decimal | None
+    cost_expected: Decimal | None
+    cost_high: Decimal | None
+
+    def as_row(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    rows: list[AgentEstimate] = field(default_factory=list)
+
+    def _sum(self, attr: str) -> Decimal | None:
+        values = [getattr(r, attr) for r in self.rows]
+        return None if any(v is None for v in values) else sum(values, Decimal(0))
+
+    @property
+    def total_low(self) -> Decimal | None:
+        return self._sum("cost_low")
+
+    @property
+    def total_expected(self) -> Decimal | None:
+        return self._sum("cost_expected")
+
+    @property
+    def total_high(self) -> Decimal | None:
+        return self._sum("cost_high")
+
+    def to_dict(self) -> dict[str, Any]:
+        def s(v: Decimal | None) -> str | None:
+            return None if v is None else str(v)
+        return {"agents": [r.as_row() for r in self.rows], "total_low": s(self.total_low),
+                "total_expected": s(self.total_expected), "total_high": s(self.total_high)}
+
+    def table(self) -> str:
+        head = f"{'agent':<14}{'model':<28}{'in tok':>9}{'out tok':>9}{'low':>10}{'expected':>10}{'high':>10}"
+        lines = [head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(f"{r.agent:<14}{r.model:<28}{r.input_tokens:>9,}{r.output_tokens:>9,}"
+                         f"{format_usd(r.cost_low):>10}{format_usd(r.cost_expected):>10}{format_usd(r.cost_high):>10}")
+        lines.append("-" * len(head))
+        lines.append(f"{'total':<42}{sum(r.input_tokens for r in self.rows):>9,}"
+                     f"{sum(r.output_tokens for r in self.rows):>9,}{format_usd(self.total_low):>10}"
+                     f"{format_usd(self.total_expected):>10}{format_usd(self.total_high):>10}")
+        return "\n".join(lines)
+
+
+def _cost(model: str, cached: int, rest: int, plan_out: int, act_out: int) -> Decimal | None:
+    plan = cost_of(Usage(input_tokens=rest, cache_write_5m_tokens=cached, output_tokens=plan_out), model)
+    act = cost_of(Usage(input_tokens=rest + plan_out, cache_read_tokens=cached, output_tokens=act_out), model)
+    return None if plan is None or act is None else plan.total + act.total
+
+
+def estimate_run(request: str, *, agents: Iterable[str] | None = None, model: str = DEFAULT_MODEL,
+                 workflow: Workflow | None = None, project_name: str = "Untitled project",
+                 agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None) -> Estimate:
+    settings = {a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
+                for a, s in (agent_settings or {}).items()}
+    wf = (workflow or DEFAULT_WORKFLOW)
+    wf = wf.subset([a for a in (list(agents) if agents is not None else list(wf.steps))
+                    if settings.get(a, AgentSettings()).enabled])
+    rows = []
+    for agent in wf.order():
+        role = get_role(agent)
+        s = settings.get(agent, AgentSettings())
+        m = s.model or model
+        max_tokens = s.max_tokens or role.default_max_tokens
+        inputs = [Artifact(filename=f"{up}.md", agent=up, content="x " * (TYPICAL_OUTPUT[up] * 3 // 4))
+                  for up in role.consumes if up in wf.steps]
+        req = PromptBuilder(role).build("plan", model=m, max_tokens=max_tokens, labels=RequestLabels(agent=agent),
+                                        project_name=project_name, request=request, inputs=inputs,
+                                        extra_instructions=s.extra_instructions)
+        cached = estimate_tokens("\n".join(b.text for b in req.system))
+        rest = estimate_tokens(req.messages[0].content)
+        typical = min(TYPICAL_OUTPUT[agent], max_tokens)
+        rows.append(AgentEstimate(
+            agent=agent, model=m, calls=2, input_tokens=2 * (cached + rest) + PLAN_OUTPUT,
+            output_tokens=PLAN_OUTPUT + typical,
+            cost_low=_cost(m, cached, rest, PLAN_OUTPUT // 2, typical // 2),
+            cost_expected=_cost(m, cached, rest, PLAN_OUTPUT, typical),
+            cost_high=_cost(m, cached, rest, max_tokens, max_tokens)))
+    return Estimate(rows)

@@ -1,0 +1,38 @@
+"""Fast listing of run folders from their summary (or state, for unfinished runs)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..llm.pricing import format_usd
+from .run_folder import MANIFEST, STATE, SUMMARY
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def list_runs(root: str | Path) -> list[dict[str, Any]]:
+    """One row per run folder under ``root``, oldest first (run ids sort by time)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    rows = []
+    for d in sorted(p for p in root.iterdir() if (p / MANIFEST).is_file()):
+        manifest, state, summary = _load(d / MANIFEST), _load(d / STATE), _load(d / SUMMARY)
+        steps = state.get("steps", {})
+        cost = (summary.get("totals") or {}).get("cost_usd")
+        rows.append({
+            "run_id": d.name, "path": str(d), "status": state.get("status", "created"),
+            "mode": manifest.get("mode", "?"), "model": manifest.get("model", "?"),
+            "project_name": manifest.get("project_name", ""),
+            "agents_done": f"{sum(1 for s in steps.values() if s == 'done')}/{len(steps)}",
+            "cost_usd": cost, "cost": format_usd(Decimal(cost)) if cost is not None else "unknown",
+        })
+    return rows
