@@ -1,0 +1,298 @@
+"""The money table: model prices (package data ``data/models.json``) and Decimal costs.
+
+Prices are USD per million tokens. A model or price the table does not know is *unknown*:
+every function here answers ``None`` for it, never ``Decimal(0)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import warnings
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from typing import Any, Iterator, Mapping
+
+from orchestrator_kit.errors import UnknownModelError
+from orchestrator_kit.llm.types import Usage
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+GUIDE_MODEL = "claude-sonnet-4-5-20250929"
+
+_MILLION = Decimal(1_000_000)
+_ZERO = Decimal(0)
+
+
+class ModelRetirementWarning(UserWarning):
+    """The model is retired, or retires on a known date."""
+
+
+class UnknownPriceWarning(UserWarning):
+    """The model's price is not known: its cost is shown as unknown, never $0."""
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class LongContextTier:
+    """Prices that apply when a request's total input tokens exceed ``threshold_tokens``."""
+
+    threshold_tokens: int
+    input: Decimal | None
+    output: Decimal | None
+    cache_write_5m: Decimal | None
+    cache_write_1h: Decimal | None
+    cache_read: Decimal | None
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    id: str
+    aliases: tuple[str, ...]
+    input: Decimal | None
+    output: Decimal | None
+    cache_write_5m: Decimal | None
+    cache_write_1h: Decimal | None
+    cache_read: Decimal | None
+    batch_discount: Decimal
+    long_context: LongContextTier | None
+    retires: date | None
+    retired: bool
+    source: str
+    as_of: date | None
+    notes: str = ""
+
+    @property
+    def priced(self) -> bool:
+        """True when at least the input and output prices are known."""
+        return self.input is not None and self.output is not None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelPrice:
+        lc = d.get("long_context")
+        tier = None
+        if lc is not None:
+            tier = LongContextTier(
+                threshold_tokens=int(lc["threshold_tokens"]),
+                **{k: _dec(lc.get(k)) for k in ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")},
+            )
+        return cls(
+            id=str(d["id"]),
+            aliases=tuple(d.get("aliases") or ()),
+            input=_dec(d.get("input")),
+            output=_dec(d.get("output")),
+            cache_write_5m=_dec(d.get("cache_write_5m")),
+            cache_write_1h=_dec(d.get("cache_write_1h")),
+            cache_read=_dec(d.get("cache_read")),
+            batch_discount=_dec(d.get("batch_discount")) or _ZERO,
+            long_context=tier,
+            retires=date.fromisoformat(d["retires"]) if d.get("retires") else None,
+            retired=bool(d.get("retired", False)),
+            source=str(d.get("source", "")),
+            as_of=date.fromisoformat(d["as_of"]) if d.get("as_of") else None,
+            notes=str(d.get("notes", "")),
+        )
+
+
+class PriceTable:
+    """All models by id; aliases (e.g. the undated id of a dated snapshot) resolve to their entry."""
+
+    def __init__(self, models: list[ModelPrice], *, version: str, as_of: date | None, source: str = "") -> None:
+        self.version = version
+        self.as_of = as_of
+        self.source = source
+        self._models = list(models)
+        self._by_id: dict[str, ModelPrice] = {}
+        for m in self._models:
+            for name in (m.id, *m.aliases):
+                if name in self._by_id:
+                    raise ValueError(f"model id {name!r} appears twice in the price table")
+                self._by_id[name] = m
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PriceTable:
+        return cls(
+            [ModelPrice.from_dict(m) for m in data["models"]],
+            version=str(data["version"]),
+            as_of=date.fromisoformat(data["as_of"]) if data.get("as_of") else None,
+            source=str(data.get("source", "")),
+        )
+
+    def get(self, model_id: str) -> ModelPrice | None:
+        return self._by_id.get(model_id)
+
+    def ids(self) -> list[str]:
+        """Every id that resolves (canonical ids and aliases), in table order."""
+        return list(self._by_id)
+
+    def __iter__(self) -> Iterator[ModelPrice]:
+        return iter(self._models)
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+@functools.lru_cache(maxsize=1)
+def price_table() -> PriceTable:
+    """The packaged table, read once."""
+    text = resources.files("orchestrator_kit.llm").joinpath("data/models.json").read_text(encoding="utf-8")
+    return PriceTable.from_dict(json.loads(text, parse_float=Decimal))
+
+
+def get_price(model: str) -> ModelPrice | None:
+    return price_table().get(model)
+
+
+def is_known_model(model: str) -> bool:
+    """True when the id is in the table (its price may still be unknown: see ``ModelPrice.priced``)."""
+    return price_table().get(model) is not None
+
+
+# ---------------------------------------------------------------- warnings and checks
+
+def _issues(model: str, today: date | None) -> list[tuple[type[UserWarning], str]]:
+    price = get_price(model)
+    if price is None:
+        return [(UnknownPriceWarning,
+                 f"{model} is not in the price table (version {price_table().version}); its cost is unknown")]
+    today = today or date.today()
+    name = model if model == price.id else f"{model} ({price.id})"
+    out: list[tuple[type[UserWarning], str]] = []
+    if price.retired:
+        out.append((ModelRetirementWarning, f"{name} is retired; use {DEFAULT_MODEL}"))
+    elif price.retires is not None:
+        days = (price.retires - today).days
+        if days < 0:
+            out.append((ModelRetirementWarning,
+                        f"{name} retired on {price.retires.isoformat()}; use {DEFAULT_MODEL}"))
+        else:
+            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            out.append((ModelRetirementWarning,
+                        f"{name} retires on {price.retires.isoformat()}, {when}; use {DEFAULT_MODEL}"))
+    if not price.priced:
+        out.append((UnknownPriceWarning,
+                    f"{name} has no price in the table (version {price_table().version}); its cost is unknown"))
+    return out
+
+
+def model_warnings(model: str, *, today: date | None = None) -> list[str]:
+    """Warnings about a model as messages (nothing is emitted)."""
+    return [msg for _, msg in _issues(model, today)]
+
+
+def check_model(model: str, *, today: date | None = None, allow_unknown: bool = False) -> ModelPrice | None:
+    """The model's price entry, after warning about retirement or an unknown price.
+
+    Raises UnknownModelError for an id not in the table unless ``allow_unknown`` is true (then returns None
+    and warns that the cost is unknown).
+    """
+    price = get_price(model)
+    if price is None and not allow_unknown:
+        table = price_table()
+        close = difflib.get_close_matches(model, table.ids(), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        known = ", ".join([m.id for m in table if m.priced][:5])
+        raise UnknownModelError(
+            f"Unknown model {model!r}: not in the price table (version {table.version}).{hint} "
+            f"Known ids include {known}. To use it anyway with its cost shown as unknown, pass "
+            f"allow_unknown=True (CLI: --allow-unknown-model)."
+        )
+    for category, message in _issues(model, today):
+        warnings.warn(message, category, stacklevel=2)
+    return price
+
+
+# ---------------------------------------------------------------- costs
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """USD cost of one or more calls, by part. ``cache_savings`` may be negative (writes not yet repaid)."""
+
+    input: Decimal
+    output: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    cache_read: Decimal
+    total: Decimal
+    cache_savings: Decimal
+    long_context: bool = False
+    batch: bool = False
+
+    def __add__(self, other: CostBreakdown) -> CostBreakdown:
+        sums = {f.name: getattr(self, f.name) + getattr(other, f.name)
+                for f in fields(self) if f.name not in ("long_context", "batch")}
+        return CostBreakdown(**sums, long_context=self.long_context or other.long_context,
+                             batch=self.batch and other.batch)
+
+
+def _tier(price: ModelPrice, total_input_tokens: int) -> tuple[Any, bool]:
+    lc = price.long_context
+    if lc is not None and total_input_tokens > lc.threshold_tokens:
+        return lc, True
+    return price, False
+
+
+def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown | None:
+    """The cost of ``usage`` on ``model``; None when the model or a price it needs is unknown."""
+    price = get_price(model)
+    if price is None:
+        return None
+    tier, long_ctx = _tier(price, usage.total_input_tokens)
+    factor = (Decimal(1) - price.batch_discount) if batch else Decimal(1)
+    counts = {
+        "input": usage.input_tokens,
+        "output": usage.output_tokens,
+        "cache_write_5m": usage.cache_write_5m_tokens,
+        "cache_write_1h": usage.cache_write_1h_tokens,
+        "cache_read": usage.cache_read_tokens,
+    }
+    rates: dict[str, Decimal] = {}
+    for part, tokens in counts.items():
+        rate = getattr(tier, part)
+        needed = part in ("input", "output") or tokens > 0
+        if rate is None:
+            if needed:
+                return None
+            rate = _ZERO
+        rates[part] = rate
+    parts = {part: Decimal(tokens) * rates[part] * factor / _MILLION for part, tokens in counts.items()}
+    base = rates["input"]
+    savings = (
+        Decimal(counts["cache_read"]) * (base - rates["cache_read"])
+        - Decimal(counts["cache_write_5m"]) * (rates["cache_write_5m"] - base)
+        - Decimal(counts["cache_write_1h"]) * (rates["cache_write_1h"] - base)
+    ) * factor / _MILLION
+    return CostBreakdown(**parts, total=sum(parts.values(), _ZERO), cache_savings=savings,
+                         long_context=long_ctx, batch=batch)
+
+
+def worst_case_cost(model: str, input_tokens: int, max_tokens: int, *, batch: bool = False) -> Decimal | None:
+    """Upper bound for one call: all input at the uncached input price, output at ``max_tokens``."""
+    breakdown = cost_of(Usage(input_tokens=input_tokens, output_tokens=max_tokens), model, batch=batch)
+    return None if breakdown is None else breakdown.total
+
+
+def format_usd(d: Decimal | None) -> str:
+    """``$12.00`` from a dollar up, ``$0.0123`` below it, two significant figures below $0.0001;
+    ``unknown`` for None."""
+    if d is None:
+        return "unknown"
+    sign = "-" if d < 0 else ""
+    a = abs(d)
+    if a >= 1:
+        return f"{sign}${a.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    if a == 0:
+        return "$0.00"
+    q = a.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if q == 0:  # too small for 4 decimals: keep two significant figures
+        exp = a.adjusted() - 1
+        q = a.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
+    return f"{sign}${q:f}"
