@@ -1,0 +1,299 @@
+"""The real backend: the official ``anthropic`` SDK (async client), with our retries and error mapping.
+
+SDK retries are off (``max_retries=0``) so every attempt is ours, counted and recorded. Streams are read
+through a guard that turns the SDK's bare stream failures (httpx2 errors, ``JSONDecodeError``,
+``AssertionError``, an ``event: error``, a stream ending without ``stop_reason``) into a retryable
+``IncompleteResponse``: a truncated stream never looks like success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, get_args
+
+from pydantic import SecretStr
+
+from ..errors import AuthError, BackendError, ConfigError, ConnectionFailed, RateLimited
+from .backend import DeltaCallback
+from .keys import KeyInfo, check_key_format, mask_key, resolve_api_key
+from .retry import IncompleteResponse, RetryConfig, retry_after_seconds, retry_async
+from .types import Attempt, Completion, LLMRequest, StopReason, Usage
+
+if TYPE_CHECKING:
+    import anthropic
+
+log = logging.getLogger(__name__)
+_STOP_REASONS = frozenset(get_args(StopReason))
+
+
+def build_params(request: LLMRequest) -> dict[str, Any]:
+    """The Messages API arguments for ``request`` (never temperature, top_p or top_k)."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+    }
+    if request.system:
+        blocks: list[dict[str, Any]] = []
+        for block in request.system:
+            item: dict[str, Any] = {"type": "text", "text": block.text}
+            if block.cache_ttl is not None:
+                item["cache_control"] = {"type": "ephemeral", **({"ttl": "1h"} if block.cache_ttl == "1h" else {})}
+            blocks.append(item)
+        params["system"] = blocks
+    if request.stop_sequences:
+        params["stop_sequences"] = list(request.stop_sequences)
+    return params
+
+
+def usage_from_api(usage: Any) -> Usage:
+    """Our Usage from the SDK's. Cache writes without the 5m/1h breakdown count as 5m."""
+    if usage is None:
+        return Usage()
+    written = getattr(usage, "cache_creation_input_tokens", None) or 0
+    breakdown = getattr(usage, "cache_creation", None)
+    w5 = (getattr(breakdown, "ephemeral_5m_input_tokens", None) or 0) if breakdown is not None else 0
+    w1 = (getattr(breakdown, "ephemeral_1h_input_tokens", None) or 0) if breakdown is not None else 0
+    w5 += max(0, written - w5 - w1)  # no breakdown, or one that does not add up: the rest is 5m
+    return Usage(
+        input_tokens=getattr(usage, "input_tokens", None) or 0,
+        output_tokens=getattr(usage, "output_tokens", None) or 0,
+        cache_write_5m_tokens=w5,
+        cache_write_1h_tokens=w1,
+        cache_read_tokens=getattr(usage, "cache_read_input_tokens", None) or 0,
+    )
+
+
+class AnthropicBackend:
+    """``Backend`` over the Messages API. ``mode = "real"``.
+
+    ``client``: an ``anthropic.AsyncAnthropic`` used as-is (tests point one at the fake server).
+    Otherwise one is built per running event loop, with ``max_retries=0``. Without ``api_key`` the key
+    is looked up as in ``keys.resolve_api_key`` (environment, then .env). ``key_source`` names where an
+    explicit key came from, for error messages (e.g. "the password widget").
+    Requests stream when ``max_tokens > stream_threshold`` or ``on_delta`` is given.
+    """
+
+    mode = "real"
+
+    def __init__(self, api_key: str | SecretStr | KeyInfo | None = None, *,
+                 client: anthropic.AsyncAnthropic | None = None, base_url: str | None = None,
+                 timeout: float | None = None, retry: RetryConfig | None = None,
+                 stream_threshold: int = 4096, key_source: str = "argument") -> None:
+        self._client = client
+        self._base_url = base_url
+        self._timeout = timeout
+        self.retry = retry or RetryConfig()
+        self.stream_threshold = stream_threshold
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] = \
+            weakref.WeakKeyDictionary()
+        self._key: SecretStr | None = None
+        if key_source == "argument":
+            key_source = "the api_key argument" if client is None or api_key is not None else "the client passed in"
+        self.key_source = key_source
+        if isinstance(api_key, KeyInfo):
+            self._key, self.key_source = api_key.value, api_key.description
+        elif api_key is not None:
+            value = (api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key).strip()
+            if not value:
+                raise ConfigError(f"the API key from {key_source} is empty; enter the key, or set ANTHROPIC_API_KEY")
+            self._key = SecretStr(value)
+        elif client is None:
+            info = resolve_api_key()
+            if info is None:
+                raise ConfigError("no Anthropic API key: pass api_key=..., set ANTHROPIC_API_KEY, or put "
+                                  "ANTHROPIC_API_KEY=... in a .env file (or use the simulated backend)")
+            self._key, self.key_source = info.value, info.description
+        if self._key is not None and (warning := check_key_format(self._key)) is not None:
+            log.warning("%s (key from %s)", warning, self.key_source)
+
+    def __repr__(self) -> str:
+        key = "client" if self._client is not None else mask_key(self._key)
+        return (f"AnthropicBackend(key={key!r}, key_source={self.key_source!r}, base_url={self._base_url!r}, "
+                f"stream_threshold={self.stream_threshold}, retry={self.retry!r})")
+
+    # -- client ------------------------------------------------------------------------------------
+
+    def client(self) -> anthropic.AsyncAnthropic:
+        """The client for the running event loop (the injected one, if any)."""
+        if self._client is not None:
+            return self._client
+        import anthropic
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            options: dict[str, Any] = {"max_retries": 0}
+            if self._key is not None:
+                options["api_key"] = self._key.get_secret_value()
+            if self._base_url:
+                options["base_url"] = self._base_url
+            if self._timeout is not None:
+                options["timeout"] = self._timeout
+            client = anthropic.AsyncAnthropic(**options)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the client this backend built for the running loop (an injected one is left open)."""
+        if self._client is None:
+            client = self._clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.close()
+
+    # -- the call ----------------------------------------------------------------------------------
+
+    async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
+        """One model call, retried per ``self.retry``. A retried stream sends the new attempt's text
+        to ``on_delta`` from its start. ``max_tokens`` and ``refusal`` stops are returned, not raised."""
+        client = self.client()
+        params = build_params(request)
+        streaming = on_delta is not None or request.max_tokens > self.stream_threshold
+        failed: list[Attempt] = []
+        started = time.monotonic()
+        attempt_started = started
+
+        def record(number: int, exc: BaseException, wait: float | None) -> None:
+            failed.append(Attempt(
+                number=number, error=type(exc).__name__, status_code=_status_of(exc),
+                latency_s=round(time.monotonic() - attempt_started, 6),
+                usage=usage_from_api(getattr(exc, "usage", None)), retry_after_s=retry_after_seconds(exc),
+            ))
+
+        async def attempt() -> tuple[Any, str | None]:
+            nonlocal attempt_started
+            attempt_started = time.monotonic()
+            if streaming:
+                return await self._stream_once(client, params, on_delta)
+            return await self._create_once(client, params)
+
+        try:
+            message, request_id = await retry_async(attempt, config=self.retry, on_attempt_failed=record)
+        except Exception as exc:
+            final = self._final_error(exc, failed, client)
+            if final is exc:
+                raise
+            raise final from _api_cause(exc)
+
+        stop_reason = message.stop_reason
+        if stop_reason not in _STOP_REASONS:
+            raise BackendError(f"the API returned an unknown stop_reason {stop_reason!r}",
+                               attempts=[a.model_dump() for a in failed])
+        text = "".join(block.text for block in message.content or [] if getattr(block, "type", None) == "text")
+        return Completion(
+            text=text, stop_reason=stop_reason, usage=usage_from_api(message.usage),
+            model=message.model or request.model, mode="real", request_id=request_id,
+            latency_s=round(time.monotonic() - started, 6), attempts=len(failed) + 1,
+            failed_attempts=tuple(failed),
+        )
+
+    async def _create_once(self, client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> tuple[Any, str | None]:
+        import anthropic
+
+        try:
+            message = await client.messages.create(**params)
+        except json.JSONDecodeError as exc:
+            raise IncompleteResponse(f"the API answered with a body that is not valid JSON ({exc.msg})",
+                                     status_code=200) from exc
+        if not isinstance(message, anthropic.types.Message) or message.stop_reason is None or message.usage is None:
+            raise IncompleteResponse("the API answered 200 with something that is not a complete message",
+                                     status_code=200)
+        return message, getattr(message, "_request_id", None)
+
+    async def _stream_once(self, client: anthropic.AsyncAnthropic, params: dict[str, Any],
+                           on_delta: DeltaCallback | None) -> tuple[Any, str | None]:
+        import anthropic
+        import httpx2
+
+        stream: Any = None
+        chars = 0
+        try:
+            async with client.messages.stream(**params) as stream:
+                async for event in stream:
+                    if event.type == "text":
+                        chars += len(event.text)
+                        if on_delta is not None:
+                            on_delta(event.text)
+                message = await stream.get_final_message()
+        except (httpx2.HTTPError, json.JSONDecodeError, AssertionError) as exc:
+            raise IncompleteResponse(f"the stream broke off after {chars} characters ({type(exc).__name__}: {exc})",
+                                     status_code=200, usage=_partial_usage(stream)) from exc
+        except anthropic.APIStatusError as exc:
+            if stream is None or exc.status_code >= 300:
+                raise  # an error status before the stream began: the SDK typed it already
+            from .retry import is_retryable
+
+            if is_retryable(exc):
+                raise IncompleteResponse(f"the stream reported {exc.type or 'an error'} after {chars} characters",
+                                         status_code=200, usage=_partial_usage(stream)) from exc
+            raise
+        if message.stop_reason is None:
+            raise IncompleteResponse(f"the stream ended after {chars} characters without a stop_reason",
+                                     status_code=200, usage=message.usage)
+        return message, stream.request_id
+
+    def _final_error(self, exc: Exception, failed: list[Attempt], client: anthropic.AsyncAnthropic) -> Exception:
+        """Our error for the last failure, by type; anything not from the API passes through unchanged."""
+        import anthropic
+        import httpx2
+
+        attempts = [a.model_dump() for a in failed]
+        n = len(failed)
+        tries = f"{n} attempt{'s' if n != 1 else ''}"
+        status = _status_of(exc)
+        base_url = str(client.base_url)
+        if isinstance(exc, RateLimited):
+            return RateLimited(str(exc), attempts=attempts, status_code=status)
+        if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
+            return AuthError(
+                f"the API key was rejected ({exc.status_code} {exc.type or 'authentication_error'}); the key came "
+                f"from {self.key_source}; check it at console.anthropic.com", attempts=attempts, status_code=status)
+        if isinstance(exc, anthropic.RateLimitError):
+            return RateLimited(f"rate limited after {tries}; lower max_concurrency or wait and resume",
+                               attempts=attempts, status_code=status)
+        if isinstance(exc, anthropic.APITimeoutError):
+            return BackendError(f"no response from {base_url} within the timeout after {tries}",
+                                attempts=attempts)
+        if isinstance(exc, anthropic.APIConnectionError):
+            cause = exc.__cause__
+            what = ("the connection was refused or the host is unreachable" if isinstance(cause, httpx2.ConnectError)
+                    else "the connection closed before a response arrived"
+                    if isinstance(cause, httpx2.RemoteProtocolError) else type(cause or exc).__name__)
+            return ConnectionFailed(f"could not reach the API at {base_url} ({what}) after {tries}",
+                                    attempts=attempts)
+        if isinstance(exc, anthropic.APIStatusError):
+            detail = exc.api_message or "no error message"
+            return BackendError(f"the API returned {exc.status_code} {exc.type or 'error'}: {detail} (after {tries})",
+                                attempts=attempts, status_code=status)
+        if isinstance(exc, IncompleteResponse):
+            return BackendError(f"{exc} (after {tries})", attempts=attempts, status_code=status)
+        if isinstance(exc, (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError)):
+            return BackendError(f"the call to {base_url} failed: {type(exc).__name__} (after {tries})",
+                                attempts=attempts, status_code=status)
+        return exc
+
+
+def _status_of(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _api_cause(exc: BaseException) -> BaseException:
+    """What to chain as ``__cause__``: the SDK's exception, not our intermediate wrapper."""
+    if isinstance(exc, (IncompleteResponse, RateLimited)) and exc.__cause__ is not None:
+        return exc.__cause__
+    return exc
+
+
+def _partial_usage(stream: Any) -> Any:
+    """The usage a broken stream reported before it broke (None before message_start)."""
+    if stream is None:
+        return None
+    try:
+        return stream.current_message_snapshot.usage
+    except AssertionError:
+        return None

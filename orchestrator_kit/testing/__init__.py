@@ -1,0 +1,12 @@
+"""Test helpers for orchestrator_kit and for users' CI.
+
+``FakeAnthropicServer`` is a real HTTP server on 127.0.0.1 that speaks the Messages API, with
+scripted ``Fault``s (status errors, delays, dropped connections, malformed bodies, truncated,
+refused and cut-off streams). The pytest fixtures ``fake_anthropic`` and ``anthropic_env`` live in
+``orchestrator_kit.testing.pytest_plugin``; enable them with
+``pytest_plugins = ["orchestrator_kit.testing.pytest_plugin"]``.
+"""
+
+from .fake_server import FakeAnthropicServer, Fault, RecordedRequest, Responder
+
+__all__ = ["FakeAnthropicServer", "Fault", "RecordedRequest", "Responder"]
