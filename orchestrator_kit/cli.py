@@ -58,7 +58,7 @@ def _run(a: argparse.Namespace) -> int:
 
     engine = WorkflowEngine(**_engine_options(a))
     if not a.quiet:
-        engine.subscribe(_print_progress)
+        engine.subscribe(_print_progress, types=("agent_finished", "gate_rejected", "agent_failed"))
         print(f"running {len(engine.workflow.steps)} agents in {engine.mode} mode with {engine.model}",
               file=sys.stderr)
     result = engine.run(a.request, project_name=a.project_name)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..engine.state_models import (AgentContext, AgentOutput, AgentPlan, Artifact, Decision, PhaseType,
                                    ProjectState, Score, TaskDefinition)
 from ..errors import ParseError, RefusalError
-from ..llm.pricing import DEFAULT_MODEL
+from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.types import Completion, LLMRequest, Message, RequestLabels
 from .prompt_builder import PromptBuilder
 from .response_parser import parse_act, parse_plan
@@ -47,7 +47,9 @@ class LlmAgentMixin:
     def _gateway_for(self, context: AgentContext) -> Gateway:
         if context.gateway is not None:
             return context.gateway
-        if self._gateway is None:  # standalone use (the guide's snippet): no ledger, no budget
+        # standalone use (the guide's snippet): the engine's model check does not run, so warn here
+        check_model(self._model(context), allow_unknown=True)
+        if self._gateway is None:  # no ledger, no budget
             from ..llm.gateway import Gateway
             from ..llm.selection import select_backend
 
@@ -69,7 +71,7 @@ class LlmAgentMixin:
 
     def _request(self, step: str, state: ProjectState, context: AgentContext, **extra: Any) -> LLMRequest:
         labels = RequestLabels(run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step)
-        return PromptBuilder(self.role).build(step, model=self._model(context),  # type: ignore[arg-type]
+        return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(step, model=self._model(context),  # type: ignore[arg-type]
                                               max_tokens=self._max_tokens(context), labels=labels,
                                               **self._builder_vars(state, context), **extra)
 

@@ -41,36 +41,63 @@ class Budget:
 
 
 class BudgetTracker:
+    """Spent so far, plus the worst case of every call in flight (checked but not yet answered):
+    concurrent calls each see the others' worst case, so together they cannot pass the cap."""
+
     def __init__(self, budget: Budget, *, run_dir: str | None = None) -> None:
         self.budget = budget
         self.run_dir = run_dir
         self.spent_usd = Decimal(0)
         self.spent_tokens = 0
+        self.reserved_usd = Decimal(0)
+        self.reserved_tokens = 0
+        self._holds: dict[str, list[tuple[Decimal, int]]] = {}
 
     def add(self, cost: Decimal | None, tokens: int) -> None:
         self.spent_usd += cost or Decimal(0)
         self.spent_tokens += tokens
 
+    def release(self, request: LLMRequest) -> None:
+        """The call was answered or failed: its worst case no longer counts (no-op if none was held)."""
+        held = self._holds.get(request.request_hash())
+        if held:
+            usd, tokens = held.pop()
+            self.reserved_usd -= usd
+            self.reserved_tokens -= tokens
+
     def check(self, request: LLMRequest) -> None:
+        """Raise BudgetExceeded if the call could pass the cap; otherwise hold its worst case until released."""
         b = self.budget
         if b.unlimited:
             return
         input_tokens = estimate_tokens(request.prompt_text())
+        worst_tokens = input_tokens + request.max_tokens
         where = f"{request.labels.agent}/{request.labels.step}"
-        hint = (f"resume with a larger budget: orchestrator-kit resume {self.run_dir} --budget <dollars>"
-                if self.run_dir else "raise the budget")
-        if b.max_tokens is not None and self.spent_tokens + input_tokens + request.max_tokens > b.max_tokens:
+
+        def hint(option: str) -> str:
+            return (f"resume with a larger budget: orchestrator-kit resume {self.run_dir} {option}"
+                    if self.run_dir else "raise the budget")
+        if b.max_tokens is not None and self.spent_tokens + self.reserved_tokens + worst_tokens > b.max_tokens:
+            flight = f" (+{self.reserved_tokens:,} in flight)" if self.reserved_tokens else ""
             raise BudgetExceeded(
                 f"token budget {b.max_tokens:,} could be exceeded by the next call ({where}): spent "
-                f"{self.spent_tokens:,} tokens, this call may use up to {input_tokens + request.max_tokens:,}; {hint}",
+                f"{self.spent_tokens:,} tokens{flight}, this call may use up to {worst_tokens:,}; "
+                f"{hint('--budget-tokens <tokens>')}",
                 spent=self.spent_tokens, cap=b.max_tokens, run_dir=self.run_dir)
+        worst = Decimal(0)
         if b.max_usd is not None:
-            worst = worst_case_cost(request.model, input_tokens, request.max_tokens)
-            if worst is None:
+            cost = worst_case_cost(request.model, input_tokens, request.max_tokens)
+            if cost is None:
                 raise ConfigError(f"a dollar budget needs known prices, and {request.model!r} has none; "
                                   "use a token budget (--budget-tokens) instead")
-            if self.spent_usd + worst > b.max_usd:
+            worst = cost
+            if self.spent_usd + self.reserved_usd + worst > b.max_usd:
+                flight = f" (+{format_usd(self.reserved_usd)} in flight)" if self.reserved_usd else ""
                 raise BudgetExceeded(
                     f"budget {format_usd(b.max_usd)} could be exceeded by the next call ({where}): spent "
-                    f"{format_usd(self.spent_usd)}, this call may cost up to {format_usd(worst)}; {hint}",
+                    f"{format_usd(self.spent_usd)}{flight}, this call may cost up to {format_usd(worst)}; "
+                    f"{hint('--budget <dollars>')}",
                     spent=self.spent_usd, cap=b.max_usd, run_dir=self.run_dir)
+        self._holds.setdefault(request.request_hash(), []).append((worst, worst_tokens))
+        self.reserved_usd += worst
+        self.reserved_tokens += worst_tokens

@@ -51,10 +51,14 @@ class WorkflowEngine:
                  agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
                  budget_usd: Any = None, budget_tokens: int | None = None, max_concurrency: int = 4,
                  max_rounds: int | None = None, output_dir: str | Path = "runs",
-                 backend: Backend | None = None, api_key: Any = None, client: Any = None,
+                 backend: Backend | None = None, api_key: Any = None, client: Any = None, base_url: str | None = None,
                  replay_from: str | Path | None = None, record_to: str | Path | None = None,
                  retry: Any = None, simulated_options: Mapping[str, Any] | None = None,
-                 limiter: ConcurrencyLimiter | None = None, allow_unknown_model: bool = False) -> None:
+                 limiter: ConcurrencyLimiter | None = None, allow_unknown_model: bool = False,
+                 cache_ttl: str | None = "5m") -> None:
+        if cache_ttl not in ("5m", "1h", None):
+            raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
+        self.cache_ttl = cache_ttl
         self.model = model
         self.settings = {a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
                          for a, s in (agent_settings or {}).items()}
@@ -76,13 +80,14 @@ class WorkflowEngine:
         if backend is not None:
             self.choice = BackendChoice(backend, getattr(backend, "mode", "custom"))
         else:
-            self.choice = select_backend(mode, api_key=api_key, client=client, replay_from=replay_from,
+            self.choice = select_backend(mode, api_key=api_key, client=client, base_url=base_url, replay_from=replay_from,
                                          record_to=record_to, retry=retry, simulated_options=simulated_options)
         self.replay_from = replay_from
         self.simulated_options = dict(simulated_options or {})
         self.limiter = limiter or shared_limiter(max_concurrency)
         self.events = EventBus()
         self._agents: dict[str, Agent] = {}
+        self._active_runs = 0
 
     def __repr__(self) -> str:
         return (f"WorkflowEngine(mode={self.choice.mode!r}, model={self.model!r}, "
@@ -92,8 +97,9 @@ class WorkflowEngine:
     def mode(self) -> str:
         return self.choice.mode
 
-    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
-        return self.events.subscribe(fn)
+    def subscribe(self, fn: Callable[[Event], None], types: Iterable[str] | None = None) -> Callable[[], None]:
+        """Receive engine events (all, or only ``types``); returns an unsubscribe function."""
+        return self.events.subscribe(fn, types)
 
     # -- the guide's hooks ---------------------------------------------------------------------
     def _get_or_create_agent(self, agent_id: str) -> Agent:
@@ -106,7 +112,8 @@ class WorkflowEngine:
         s = self.settings.get(agent_id, AgentSettings())
         return AgentContext(project_state=state, task=task, model=s.model or self.model,
                             max_tokens=s.max_tokens, extra_instructions=s.extra_instructions,
-                            mode=self.mode, run_id=run_id, gateway=gateway)
+                            mode=self.mode, run_id=run_id, gateway=gateway,
+                            cache_ttl=self.cache_ttl)
 
     # -- public API --------------------------------------------------------------------------
     def manifest(self, request: str, project_name: str) -> dict[str, Any]:
@@ -120,6 +127,7 @@ class WorkflowEngine:
             "budget": self.budget.to_dict(), "max_concurrency": self.max_concurrency,
             "replay_from": None if self.replay_from is None else str(self.replay_from),
             "simulated_options": self.simulated_options, "allow_unknown_model": self.allow_unknown_model,
+            "cache_ttl": self.cache_ttl,
             "prompt_hashes": template_hashes(), "price_table_version": price_table().version,
             "estimate": estimate_run(request, workflow=self.workflow, model=self.model, project_name=project_name,
                                      agent_settings=self.settings).to_dict(),
@@ -151,7 +159,8 @@ class WorkflowEngine:
             workflow=m.get("workflow"), agent_settings=m.get("agent_settings"),
             budget_usd=budget.get("max_usd"), budget_tokens=budget.get("max_tokens"),
             max_concurrency=m.get("max_concurrency", 4), output_dir=Path(run_dir).parent,
-            simulated_options=m.get("simulated_options"), allow_unknown_model=m.get("allow_unknown_model", False))
+            simulated_options=m.get("simulated_options"), allow_unknown_model=m.get("allow_unknown_model", False),
+            cache_ttl=m.get("cache_ttl", "5m"))
         kw.update(overrides)
         return cls(**kw)
 
@@ -171,12 +180,23 @@ class WorkflowEngine:
     # -- execution ---------------------------------------------------------------------------
     async def _execute(self, folder: RunFolder, state: ProjectState, steps: dict[str, str], *,
                        paid: list[dict[str, Any]], spent: list[dict[str, Any]]) -> RunResult:
+        self._active_runs += 1
+        try:
+            return await self._execute_run(folder, state, steps, paid=paid, spent=spent)
+        finally:
+            self._active_runs -= 1
+            aclose = getattr(self.choice.backend, "aclose", None)
+            if self._active_runs == 0 and aclose is not None:
+                await aclose()  # the SDK client of this event loop: no sockets left behind
+
+    async def _execute_run(self, folder: RunFolder, state: ProjectState, steps: dict[str, str], *,
+                           paid: list[dict[str, Any]], spent: list[dict[str, Any]]) -> RunResult:
         tracker = BudgetTracker(self.budget, run_dir=str(folder.path))
         for line in spent:  # a resumed run has already spent this
             cost = line.get("cost_usd")
             tracker.add(None if cost is None else Decimal(cost),
                         sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS))
-        recorder = RunRecorder(folder, self.events, tracker, self.mode)
+        recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)
         gateway = Gateway(self.choice.backend, observer=recorder, limiter=self.limiter, paid=paid)
         task = TaskDefinition(title=state.project_name, description=state.request)
         run_id = folder.run_id
@@ -194,6 +214,8 @@ class WorkflowEngine:
             save_checkpoint(folder, status, steps, state, error=err)
             self._write_summary(folder, status, state, started, err)
             self.events.emit(Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)}))
+            if isinstance(exc, RunFailed) and exc.run_dir is None:
+                exc.run_dir = str(folder.path)
             if isinstance(exc, Exception):
                 exc.add_note(f"run folder: {folder.path} (status {status}); "
                              f"continue with: orchestrator-kit resume {folder.path}")
@@ -274,6 +296,7 @@ class WorkflowEngine:
         if gate is None or decision is None or decision.approved:
             return
         if state.design_round >= gate.max_rounds:
+            steps[agent_id] = "failed"  # not "done": a resume must meet the gate again, not slip past it
             raise RunFailed(f"{agent_id} did not approve the design after {state.design_round} round(s): "
                             + "; ".join(decision.reasons), agent=agent_id)
         state.design_round += 1

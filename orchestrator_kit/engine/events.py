@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 EventType = Literal[
     "run_started", "agent_started", "call_started", "call_delta", "call_finished",
@@ -34,15 +34,22 @@ class Event:
 
 class EventBus:
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []
 
-    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns a function that removes it."""
-        self._subscribers.append(fn)
-        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+    def subscribe(self, fn: Subscriber, types: Iterable[str] | None = None) -> Callable[[], None]:
+        """Add a subscriber (to every event, or only to ``types``); returns a function that removes it."""
+        entry = (fn, None if types is None else frozenset(types))
+        self._subscribers.append(entry)
+        return lambda: self._subscribers.remove(entry) if entry in self._subscribers else None
+
+    def wants(self, event_type: str) -> bool:
+        """Whether anyone listens to ``event_type`` (e.g. partial text: streaming costs CPU)."""
+        return any(types is None or event_type in types for _, types in self._subscribers)
 
     def emit(self, event: Event) -> None:
-        for fn in tuple(self._subscribers):
+        for fn, types in tuple(self._subscribers):
+            if types is not None and event.type not in types:
+                continue
             try:
                 fn(event)
             except Exception:  # a broken progress bar must not fail a paid run

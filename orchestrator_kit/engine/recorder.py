@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -29,18 +30,24 @@ def _basis(mode: str, usage: Usage, cost: Decimal | None) -> str:
 
 
 class RunRecorder:
-    def __init__(self, folder: RunFolder, bus: EventBus, budget: BudgetTracker, mode: str) -> None:
+    def __init__(self, folder: RunFolder, bus: EventBus, budget: BudgetTracker, mode: str,
+                 prior_lines: list[dict[str, Any]] | None = None) -> None:
         self.folder = folder
         self.bus = bus
         self.budget = budget
         self.mode = mode
         self.run_id = folder.run_id
+        # Calls paid in an earlier process that already have their ledger line (resume).
+        self._ledgered = Counter(ln.get("request_hash") for ln in prior_lines or [] if ln.get("status") != "error")
 
     # -- CallObserver ------------------------------------------------------------------------
     def before_call(self, request: LLMRequest) -> None:
         self.budget.check(request)
         self.bus.emit(Event("call_started", self.run_id, request.labels.agent,
                             {"step": request.labels.step, "model": request.model}))
+
+    def wants_deltas(self) -> bool:
+        return self.bus.wants("call_delta")
 
     def on_delta(self, request: LLMRequest, text: str) -> None:
         self.bus.emit(Event("call_delta", self.run_id, request.labels.agent,
@@ -51,7 +58,10 @@ class RunRecorder:
 
     def after_call(self, request: LLMRequest, completion: Completion, *, status: str, wasted: bool,
                    reused: bool, error: str | None) -> None:
-        if reused:  # paid in an earlier process: its ledger line is already there
+        self.budget.release(request)
+        h = request.request_hash()
+        if reused and self._ledgered[h] > 0:  # paid in an earlier process, already in the ledger
+            self._ledgered[h] -= 1
             self.bus.emit(Event("call_finished", self.run_id, request.labels.agent,
                                 {"step": request.labels.step, "reused": True, "status": status}))
             return
@@ -68,6 +78,7 @@ class RunRecorder:
             "spent_usd": str(self.budget.spent_usd), "spent_tokens": self.budget.spent_tokens}))
 
     def on_error(self, request: LLMRequest, error: BaseException, latency_s: float) -> None:
+        self.budget.release(request)
         attempts = error.attempts if isinstance(error, BackendError) else []
         if not attempts:
             attempts = [{"number": 1, "error": type(error).__name__, "latency_s": latency_s}]

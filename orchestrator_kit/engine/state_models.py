@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -93,6 +93,7 @@ class AgentContext(BaseModel):
     extra_instructions: str = ""
     mode: str = "auto"  # auto | simulated | real | replay
     run_id: str = ""
+    cache_ttl: Literal["5m", "1h"] | None = "5m"  # prompt caching of the stable prefix; None: off
     gateway: Any = Field(default=None, exclude=True, repr=False)
 
 

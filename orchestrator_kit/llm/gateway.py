@@ -21,6 +21,9 @@ class CallObserver(Protocol):
     def before_call(self, request: LLMRequest) -> None:
         """Raise (e.g. BudgetExceeded) to stop the call before it is sent."""
 
+    def wants_deltas(self) -> bool:
+        """Whether partial text is wanted (if not, backends need not stream short answers)."""
+
     def on_delta(self, request: LLMRequest, text: str) -> None: ...
 
     def on_response(self, request: LLMRequest, completion: Completion) -> None:
@@ -89,7 +92,7 @@ class Gateway:
         else:
             if obs:
                 obs.before_call(request)
-            on_delta = (lambda text: obs.on_delta(request, text)) if obs else None
+            on_delta = (lambda text: obs.on_delta(request, text)) if obs and obs.wants_deltas() else None
             started = time.perf_counter()
             try:
                 async with self.limiter:

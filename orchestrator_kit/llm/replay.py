@@ -49,6 +49,11 @@ class RecordingBackend:
             f.write(line + "\n")
         return completion
 
+    async def aclose(self) -> None:
+        aclose = getattr(self.inner, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
 
 class ReplayBackend:
     """Serves recorded completions at $0; a request never recorded raises ReplayMiss."""

@@ -44,7 +44,7 @@ def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
     """Write to a temp file, then rename: readers never see half a document.
     ``pretty=False`` (checkpoints) uses the C encoder, several times faster than indenting."""
     if pretty:
-        text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=True))
+        text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         text = redact(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -156,8 +156,14 @@ class RunFolder:
     # -- append-only logs ----------------------------------------------------------------
     def _append(self, name: str, record: dict[str, Any]) -> None:
         line = redact(json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":")))
-        with self._lock, open(self.path / name, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        data = (line + "\n").encode("utf-8")
+        with self._lock, open(self.path / name, "a+b") as f:
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                f.seek(end - 1)
+                if f.read(1) != b"\n":  # a torn line left by a killed process: start a fresh line
+                    data = b"\n" + data
+            f.write(data)
 
     def append_call(self, record: dict[str, Any]) -> None:
         self._append(CALLS, record)
@@ -188,10 +194,14 @@ class RunFolder:
         target = self.artifact_path(agent, filename)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(redact(content))
-        os.replace(tmp, target)
-        return target.relative_to(self.path).as_posix()
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(redact(content))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target.relative_to(self.path.resolve()).as_posix()
 
     def artifact_files(self) -> list[Path]:
         base = self.path / ARTIFACTS
