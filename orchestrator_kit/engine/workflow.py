@@ -17,6 +17,11 @@ class Gate:
     send_back_to: str = "architect"
     max_rounds: int = 3
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_rounds, int) or self.max_rounds < 1:
+            raise ConfigError(f"a gate needs at least 1 round, got max_rounds={self.max_rounds!r}; "
+                              "e.g. --max-rounds 3")
+
 
 @dataclass(frozen=True)
 class Step:

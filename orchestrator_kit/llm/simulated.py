@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import keyword
 import re
+import sys
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -78,7 +80,11 @@ def _module_name(project_name: str, keywords: list[str]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", project_name.lower()).strip("_")
     if not slug or slug[0].isdigit() or slug in {"untitled_project", "project"}:
         slug = "_".join(keywords[:2])
-    return slug[:40]
+    slug = slug[:40]
+    # a keyword (``lambda.py``) cannot be imported; a stdlib name (``csv.py``) shadows what pytest imports
+    if keyword.iskeyword(slug) or slug in sys.stdlib_module_names or slug in {"pytest", "conftest"}:
+        slug += "_app"
+    return slug
 
 
 def _requirements(request: str) -> list[str]:

@@ -1,0 +1,264 @@
+"""Run folders: run ids, atomic writes, safe artifact paths, torn JSONL lines, redaction."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from orchestrator_kit.errors import ConfigError, NotARunError
+from orchestrator_kit.store.listing import list_runs
+from orchestrator_kit.store.run_folder import (CALLS, MANIFEST, RESPONSES, RunFolder, new_run_id, read_jsonl,
+                                               redact, write_json_atomic)
+
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+
+
+def _tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> RunFolder:
+    return RunFolder.create(tmp_path / "runs", {"request": "r", "mode": "simulated"})
+
+
+# -- run ids ---------------------------------------------------------------------------------------
+
+def test_run_ids_sort_by_time() -> None:
+    start = datetime(2026, 1, 31, 23, 59, 59, 999_990, tzinfo=timezone.utc)
+    stamps = [start + timedelta(microseconds=n * 7) for n in range(10)] + [start + timedelta(days=400)]
+    ids = [new_run_id(t) for t in stamps]
+    assert sorted(ids) == ids
+    assert sorted(reversed(ids)) == ids
+
+
+def test_run_ids_are_folder_names() -> None:
+    rid = new_run_id()
+    assert rid == Path(rid).name and "/" not in rid and " " not in rid and ":" not in rid
+
+
+_ID_SCRIPT = """
+import sys
+from orchestrator_kit.store.run_folder import RunFolder, new_run_id
+ids = [new_run_id() for _ in range(200)]
+folders = [RunFolder.create(sys.argv[1], {"n": i}).run_id for i in range(25)]
+print("\\n".join(ids + folders))
+"""
+
+
+def test_run_ids_are_unique_across_parallel_processes(tmp_path: Path) -> None:
+    root = tmp_path / "shared-root"
+    procs = [subprocess.Popen([sys.executable, "-c", _ID_SCRIPT, str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        outputs.append(out.split())
+    ids = [i for out in outputs for i in out]
+    assert len(ids) == 4 * 225
+    assert len(set(ids)) == len(ids)
+    created = sorted(p.name for p in root.iterdir())
+    assert len(created) == 100
+    assert set(created) == {i for out in outputs for i in out[200:]}
+    for out in outputs:  # within one process, the time part never goes backwards
+        stamps = [i.split("-")[0] for i in out]
+        assert stamps == sorted(stamps)
+
+
+# -- atomic writes ---------------------------------------------------------------------------------
+
+def test_atomic_json_writes_leave_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "doc" / "state.json"
+    target.parent.mkdir()
+    for n in range(30):
+        write_json_atomic(target, {"n": n, "text": "x" * n})
+    assert json.loads(target.read_text()) == {"n": 29, "text": "x" * 29}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["state.json"]
+
+
+def test_failed_atomic_write_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    write_json_atomic(target, {"ok": True})
+    with pytest.raises(UnicodeEncodeError):
+        write_json_atomic(target, {"bad": "\ud800"})  # a lone surrogate cannot be written as UTF-8
+    assert json.loads(target.read_text()) == {"ok": True}
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".anthropic-config"] == ["state.json"]
+
+
+def test_failed_artifact_write_keeps_the_old_file_and_no_temp(folder: RunFolder) -> None:
+    folder.write_artifact("qa", "report.md", "first")
+    with pytest.raises(UnicodeEncodeError):
+        folder.write_artifact("qa", "report.md", "bad \ud800")
+    assert (folder.path / "artifacts" / "qa" / "report.md").read_text() == "first"
+    assert sorted(p.name for p in (folder.path / "artifacts" / "qa").iterdir()) == ["report.md"]
+
+
+def test_create_writes_manifest_and_artifacts_dir(folder: RunFolder) -> None:
+    assert folder.manifest()["run_id"] == folder.run_id
+    assert (folder.path / "artifacts").is_dir()
+    assert _tree(folder.path) == {"manifest.json", "artifacts"}
+
+
+def test_create_with_an_existing_run_id_is_refused(tmp_path: Path) -> None:
+    RunFolder.create(tmp_path / "runs", {}, run_id="fixed-id")
+    with pytest.raises(ConfigError, match="already exists"):
+        RunFolder.create(tmp_path / "runs", {}, run_id="fixed-id")
+
+
+def test_state_and_summary_round_trip(folder: RunFolder) -> None:
+    assert folder.load_state() is None and folder.summary() is None
+    folder.save_state({"status": "running", "steps": {"qa": "done"}})
+    folder.write_summary({"status": "completed", "totals": {"cost_usd": "0.1"}})
+    assert folder.load_state() == {"status": "running", "steps": {"qa": "done"}}
+    assert folder.summary() == {"status": "completed", "totals": {"cost_usd": "0.1"}}
+    folder.update_manifest(note="x")
+    assert folder.manifest()["note"] == "x" and folder.manifest()["run_id"] == folder.run_id
+    assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- artifact paths --------------------------------------------------------------------------------
+
+UNSAFE_NAMES = ["../../x", "../x.md", "/etc/passwd", "a/../../b", "a/./b", "", ".", "..", "./x", "a//b",
+                "..\\..\\x", "C:\\evil.txt", ".hidden", "a/.hidden", "x" * 121, "dir/", "with space.md",
+                "nul\x00.md"]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_unsafe_artifact_names_are_refused_and_nothing_is_written(tmp_path: Path, folder: RunFolder,
+                                                                  name: str) -> None:
+    before = _tree(tmp_path)
+    with pytest.raises(ConfigError):
+        folder.write_artifact("developer", name, "pwned")
+    assert _tree(tmp_path) == before
+    assert "pwned" not in Path("/etc/passwd").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("agent", ["..", ".", "", "../runs", "a/b"])
+def test_unsafe_agent_folders_are_refused(tmp_path: Path, folder: RunFolder, agent: str) -> None:
+    before = _tree(tmp_path)
+    with pytest.raises(ConfigError):
+        folder.write_artifact(agent, "x.md", "pwned")
+    assert _tree(tmp_path) == before
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path: Path, folder: RunFolder) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder.path / "artifacts" / "evil").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ConfigError, match="escapes"):
+        folder.write_artifact("evil", "x.md", "pwned")
+    assert list(outside.iterdir()) == []
+
+
+def test_safe_nested_artifact_is_written_inside(folder: RunFolder) -> None:
+    rel = folder.write_artifact("developer", "pkg/sub/mod_1.py", "print('hi')\n")
+    assert rel == "artifacts/developer/pkg/sub/mod_1.py"
+    assert (folder.path / rel).read_text() == "print('hi')\n"
+    assert folder.artifact_files() == [folder.path / rel]
+
+
+def test_artifact_write_from_a_relative_run_folder(tmp_path: Path) -> None:
+    os.chdir(tmp_path)  # the autouse fixture restores the working directory
+    rel_folder = RunFolder.create("runs", {})
+    assert not rel_folder.path.is_absolute()
+    assert rel_folder.write_artifact("qa", "qa_report.md", "ok") == "artifacts/qa/qa_report.md"
+    assert (tmp_path / "runs" / rel_folder.run_id / "artifacts" / "qa" / "qa_report.md").read_text() == "ok"
+
+
+def test_artifact_newlines_are_kept_byte_for_byte(folder: RunFolder) -> None:
+    content = "a\r\nb\nc\r"
+    rel = folder.write_artifact("qa", "crlf.txt", content)
+    assert (folder.path / rel).read_bytes() == content.encode()
+
+
+# -- JSONL -----------------------------------------------------------------------------------------
+
+def test_read_jsonl_skips_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"n": 1}\n{"n": 2}\n{"n": 3, "agent": "qa", "cost', encoding="utf-8")
+    assert read_jsonl(path) == [{"n": 1}, {"n": 2}]
+
+
+def test_read_jsonl_of_a_missing_file_is_empty(tmp_path: Path) -> None:
+    assert read_jsonl(tmp_path / "nope.jsonl") == []
+
+
+def test_append_after_a_torn_line_keeps_new_records(folder: RunFolder) -> None:
+    folder.append_call({"n": 1})
+    with open(folder.path / CALLS, "a", encoding="utf-8") as f:
+        f.write('{"n": 2, "torn')  # killed mid-write
+    folder.append_call({"n": 3})  # e.g. the first ledger line of `resume`
+    folder.append_call({"n": 4})
+    assert [r["n"] for r in folder.calls()] == [1, 3, 4]
+
+
+def test_appends_are_one_line_per_record(folder: RunFolder) -> None:
+    for n in range(5):
+        folder.append_response({"n": n, "text": "multi\nline"})
+    lines = (folder.path / RESPONSES).read_text().splitlines()
+    assert len(lines) == 5
+    assert [json.loads(ln)["text"] for ln in lines] == ["multi\nline"] * 5
+
+
+# -- opening ---------------------------------------------------------------------------------------
+
+def test_open_a_run_folder(folder: RunFolder) -> None:
+    assert RunFolder.open(folder.path).run_id == folder.run_id
+
+
+@pytest.mark.parametrize("kind", ["empty-dir", "missing", "file", "manifest-is-a-dir"])
+def test_open_a_non_run_folder_raises(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "target"
+    if kind == "empty-dir":
+        target.mkdir()
+    elif kind == "file":
+        target.write_text("hello")
+    elif kind == "manifest-is-a-dir":
+        (target / MANIFEST).mkdir(parents=True)
+    with pytest.raises(NotARunError) as info:
+        RunFolder.open(target)
+    assert "run folder" in str(info.value)
+
+
+def test_list_runs_reads_folders_oldest_first(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    a = RunFolder.create(root, {"mode": "simulated", "project_name": "A"}, run_id=new_run_id(
+        datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    b = RunFolder.create(root, {"mode": "replay", "project_name": "B"})
+    b.save_state({"status": "completed", "steps": {"qa": "done", "reviewer": "pending"}})
+    b.write_summary({"totals": {"cost_usd": "0.25"}})
+    (root / "not-a-run").mkdir()
+    rows = list_runs(root)
+    assert [r["run_id"] for r in rows] == [a.run_id, b.run_id]
+    assert rows[0]["status"] == "created" and rows[0]["cost"] == "unknown"
+    assert rows[1]["status"] == "completed" and rows[1]["agents_done"] == "1/2" and rows[1]["cost"] == "$0.2500"
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+def test_redact_replaces_key_shaped_strings() -> None:
+    assert KEY not in redact(f"key={KEY}; again {KEY}")
+    assert redact("sk-ant-short") == "sk-ant-short"  # too short to be a key
+    assert redact("no secrets here") == "no secrets here"
+
+
+def test_secret_shaped_strings_are_redacted_everywhere(tmp_path: Path) -> None:
+    folder = RunFolder.create(tmp_path / "runs", {"request": f"use {KEY}", "nested": {"k": [KEY]}})
+    folder.save_state({"error": f"auth failed for {KEY}"})
+    folder.write_summary({"note": KEY})
+    folder.append_call({"error": f"401 with {KEY}"})
+    folder.append_response({"completion": {"text": KEY}})
+    folder.write_artifact("developer", "config.py", f'API_KEY = "{KEY}"\n')
+    files = [p for p in folder.path.rglob("*") if p.is_file()]
+    assert len(files) == 6
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        assert KEY not in text and "FAKE-KEY-FOR-TESTS" not in text, p
+        assert "[redacted-key]" in text, p
