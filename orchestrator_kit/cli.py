@@ -56,6 +56,9 @@ def _print_progress(event: Any) -> None:
 def _run(a: argparse.Namespace) -> int:
     from .engine.engine import WorkflowEngine
 
+    if not a.request.strip():
+        raise ConfigError("the project request is empty; describe what the team should build, "
+                          "e.g. 'a CLI that converts CSV to JSON'")
     engine = WorkflowEngine(**_engine_options(a))
     if not a.quiet:
         engine.subscribe(_print_progress, types=("agent_finished", "gate_rejected", "agent_failed"))
@@ -76,6 +79,8 @@ def _resume(a: argparse.Namespace) -> int:
         overrides["budget_usd"] = a.budget
     if a.budget_tokens is not None:
         overrides["budget_tokens"] = a.budget_tokens
+    if a.max_rounds is not None:
+        overrides["max_rounds"] = a.max_rounds
     engine = WorkflowEngine.for_resume(a.run_dir, **overrides)
     result = engine.resume(a.run_dir)
     print(result.table())
@@ -133,7 +138,7 @@ def _report(a: argparse.Namespace) -> int:
 def _serve(a: argparse.Namespace) -> int:
     from .server.main import main as serve_main
 
-    return serve_main(a.server_args) or 0
+    return serve_main(a.server_args, prog="orchestrator-kit serve") or 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -173,6 +178,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rs.add_argument("run_dir")
     rs.add_argument("--budget", type=float, default=None, help="a new (larger) dollar cap")
     rs.add_argument("--budget-tokens", type=int, default=None)
+    rs.add_argument("--max-rounds", type=int, default=None, help="allow more consensus gate rounds")
 
     ls = sub.add_parser("runs", help="list run folders")
     ls.add_argument("root", nargs="?", default="runs")

@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 
 Step = Literal["plan", "act"]
 PROMPTS_PACKAGE = "orchestrator_kit.prompts"
-SECTION_MARK = "<<<section:"
+SECTION_MARK = "\x00section:"  # NULs are stripped from every input, so no input can forge a section
+
+
+def _strip_nul(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 @lru_cache(maxsize=1)
@@ -65,8 +69,9 @@ class PromptBuilder:
         self._template = _environment().get_template(f"{self.role.id}.j2")
 
     def render_sections(self, variables: dict[str, Any]) -> dict[str, str]:
-        """Render once; the base template starts each section with a ``<<<section:NAME>>>`` line."""
-        text = self._template.render(**variables)
+        """Render once; the base template starts each section with a ``<NUL>section:NAME>>>`` line.
+        NUL characters are stripped from every input first, so no request can forge a section."""
+        text = self._template.render(**variables, section_mark=SECTION_MARK)
         sections = {}
         for chunk in text.split(SECTION_MARK)[1:]:
             name, _, body = chunk.partition(">>>")
@@ -81,10 +86,13 @@ class PromptBuilder:
             plan_json = json.dumps(
                 {"summary": plan.summary, "steps": plan.steps, "artifacts": plan.planned_artifacts},
                 ensure_ascii=False, indent=1)
+        clean = _strip_nul
         return {
-            "role": self.role, "project_name": project_name, "request": request,
-            "inputs": inputs, "round": round, "feedback": feedback or [],
-            "extra_instructions": extra_instructions, "plan_json": plan_json,
+            "role": self.role, "project_name": clean(project_name), "request": clean(request),
+            "inputs": [a.model_copy(update={"content": clean(a.content)}) if "\x00" in a.content else a
+                       for a in inputs],
+            "round": round, "feedback": [clean(r) for r in feedback or []],
+            "extra_instructions": clean(extra_instructions), "plan_json": clean(plan_json),
         }
 
     def build(self, step: Step, *, model: str, max_tokens: int, labels: RequestLabels,

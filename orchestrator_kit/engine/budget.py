@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..errors import BudgetExceeded, ConfigError
-from ..llm.pricing import format_usd, worst_case_cost
+from ..llm.pricing import cost_of, format_usd, worst_case_cost
 from ..llm.tokens import estimate_tokens
-from ..llm.types import LLMRequest
+from ..llm.types import LLMRequest, Usage
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,18 @@ class Budget:
 
     def to_dict(self) -> dict[str, str | int | None]:
         return {"max_usd": None if self.max_usd is None else str(self.max_usd), "max_tokens": self.max_tokens}
+
+
+def _worst_cost(request: LLMRequest, input_tokens: int) -> Decimal | None:
+    """Input at the dearest rate it could be billed at (a cache write costs more than plain input),
+    output at max_tokens."""
+    cost = worst_case_cost(request.model, input_tokens, request.max_tokens)
+    ttls = {b.cache_ttl for b in request.system if b.cache_ttl}
+    if cost is None or not ttls:
+        return cost
+    kind = "cache_write_1h_tokens" if "1h" in ttls else "cache_write_5m_tokens"
+    written = cost_of(Usage(**{kind: input_tokens}, output_tokens=request.max_tokens), request.model)
+    return cost if written is None else max(cost, written.total)
 
 
 class BudgetTracker:
@@ -86,7 +98,7 @@ class BudgetTracker:
                 spent=self.spent_tokens, cap=b.max_tokens, run_dir=self.run_dir)
         worst = Decimal(0)
         if b.max_usd is not None:
-            cost = worst_case_cost(request.model, input_tokens, request.max_tokens)
+            cost = _worst_cost(request, input_tokens)
             if cost is None:
                 raise ConfigError(f"a dollar budget needs known prices, and {request.model!r} has none; "
                                   "use a token budget (--budget-tokens) instead")

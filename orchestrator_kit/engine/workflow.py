@@ -135,6 +135,8 @@ class Workflow:
 
     def between(self, start: str, end: str) -> list[str]:
         """Steps on paths from ``start`` to ``end``, both included (what a gate re-runs)."""
+        if start != end and start not in self.ancestors(end):
+            return []
         span = {a for a in self.ancestors(end) if a == start or start in self.ancestors(a)}
         return [a for a in self.order() if a in span | {start, end}]
 

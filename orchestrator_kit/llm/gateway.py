@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import defaultdict, deque
 from typing import Any, Callable, Protocol, TypeVar
 
@@ -42,12 +43,13 @@ class ConcurrencyLimiter:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.max_concurrent = max_concurrent
-        self._sems: dict[int, asyncio.Semaphore] = {}
+        self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())  # one per event loop, dropped with its loop
         self.in_flight = 0
         self.peak = 0
 
     def _sem(self) -> asyncio.Semaphore:
-        key = id(asyncio.get_running_loop())
+        key = asyncio.get_running_loop()
         sem = self._sems.get(key)
         if sem is None:
             sem = self._sems[key] = asyncio.Semaphore(self.max_concurrent)

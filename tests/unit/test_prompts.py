@@ -99,8 +99,6 @@ def test_rendering_is_deterministic() -> None:
     assert _build("reviewer", "act").request_hash() != _build("reviewer", "act", request=REQUEST + "!").request_hash()
 
 
-@pytest.mark.xfail(strict=True, reason="prompts/_base.j2: `{% endblock %}` with trim_blocks eats the newline, so "
-                   "the deliverables line runs into 'Reply with JSON' (reported to the lead)")
 def test_reply_instruction_starts_its_own_line() -> None:
     user = _build("architect", "plan").messages[0].content
     assert re.search(r"^Reply with JSON", user, re.M), user
@@ -158,8 +156,6 @@ def test_unknown_role_raises_listing_valid_ids(bad: str) -> None:
         assert role_id in message
 
 
-@pytest.mark.xfail(strict=True, reason="agents/prompt_builder.py splits the rendered text on the literal '<<<section:' "
-                   "marker, so a request that contains it is silently cut short (reported to the lead)")
 def test_a_request_mentioning_the_section_marker_reaches_the_model_whole() -> None:
     request = "Document the <<<section:plan_request>>> marker format of our templates"
     req = _build("architect", "plan", request=request)

@@ -65,13 +65,7 @@ def test_act_output_parses_cleanly(role_id: str) -> None:
         assert 0 <= parsed.data.score.value <= 10
 
 
-_NO_REQUEST_QUOTE = {"consensus", "reviewer", "steward"}
-
-
-@pytest.mark.parametrize("role_id", [
-    pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=f"prompts/simulated/{r}.md.j2 never quotes the "
-                                            "request (only the project name); reported to the lead"))
-    if r in _NO_REQUEST_QUOTE else r for r in ROLE_IDS])
+@pytest.mark.parametrize("role_id", ROLE_IDS)
 def test_act_artifacts_mention_the_request(role_id: str) -> None:
     parsed = parse_act(SimulatedBackend().answer(_request(role_id)))
     assert any(REQUEST in a.content for a in parsed.data.artifacts), [a.filename for a in parsed.data.artifacts]
@@ -93,10 +87,6 @@ DEVELOPER_CASES = {
     "accents-and-digits": ("Créer un outil de facturation", "2024 billing"),
     "backslashes": (r"Read Windows paths like C:\Users\data and convert them", "Untitled project"),
 }
-KNOWN_BROKEN = {"backslashes": "prompts/simulated/developer_module.py.j2 puts the request in a non-raw docstring: "
-                               "'\\U' is a SyntaxError (reported to the lead)"}
-
-
 def _developer_files(case: str) -> dict[str, str]:
     request_text, project_name = DEVELOPER_CASES[case]
     parsed = parse_act(SimulatedBackend().answer(_request("developer", request=request_text,
@@ -125,8 +115,7 @@ def generated_test_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN[c])) if c in KNOWN_BROKEN else c
-    for c in DEVELOPER_CASES])
+    c for c in DEVELOPER_CASES])
 def test_developer_output_is_valid_python_whose_tests_pass(case: str,
                                                            generated_test_results: dict[str, list[str]]) -> None:
     files = _developer_files(case)

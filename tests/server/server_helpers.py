@@ -1,0 +1,80 @@
+"""Helpers for the API server tests (imported by conftest.py and the test modules)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from orchestrator_kit.llm.simulated import SimulatedBackend
+from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
+from orchestrator_kit.server.main import BackgroundServer
+
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+TOKEN = "test-token-for-the-default-user-0001"
+TERMINAL = ("completed", "failed", "budget_exceeded", "interrupted")
+
+
+class Live:
+    """A running server plus helpers."""
+
+    def __init__(self, bg: BackgroundServer, token: str | None) -> None:
+        self.bg, self.token, self.url = bg, token, bg.url
+        self.app = bg.app
+        self.data_dir: Path = bg.app.state.data_dir
+        self._clients: list[httpx.Client] = []
+
+    def client(self, token: str | None = "default", **kw: Any) -> httpx.Client:
+        tok = self.token if token == "default" else token
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        c = httpx.Client(base_url=self.url, headers=headers, timeout=15, **kw)
+        self._clients.append(c)
+        return c
+
+    def stop(self) -> None:
+        for c in self._clients:
+            c.close()
+        self.bg.stop()
+
+
+def wait_for(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
+             interval: float = 0.02) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(path)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if done(body):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting on {path}: {body.get('status')}")
+        time.sleep(interval)
+
+
+def wait_run(client: httpx.Client, project_id: str, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    return wait_for(client, f"/projects/{project_id}/runs/{run_id}", lambda b: b["status"] in TERMINAL, timeout)
+
+
+def new_project(client: httpx.Client, request: str | None = "a CLI that converts CSV to JSON",
+                name: str = "CSV tool") -> str:
+    body: dict[str, Any] = {"project_name": name}
+    if request is not None:
+        body["request"] = request
+    r = client.post("/projects", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def simulated_responder(body: dict[str, Any]) -> str:
+    """Answers the fake Messages API as the simulated backend would (JSON our parser reads)."""
+    def text(content: Any) -> str:
+        return content if isinstance(content, str) else "".join(c.get("text", "") for c in content)
+
+    request = LLMRequest(model=body["model"], max_tokens=body["max_tokens"],
+                         system=tuple(SystemBlock(text=b["text"]) for b in body.get("system") or []),
+                         messages=tuple(Message(role=m["role"], content=text(m["content"]))
+                                        for m in body["messages"]))
+    return SimulatedBackend().answer(request)
