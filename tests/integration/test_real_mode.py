@@ -256,3 +256,42 @@ def test_ready_agents_call_the_api_at_the_same_time(srv, tmp_path):
     doc = [r.time for r in srv.requests if "<role>documentarian</role>" in json.dumps(r.body)]
     assert abs(qa[0] - doc[0]) < 0.15  # both first calls sent before either answered
     assert eng.limiter.peak >= 2
+
+
+def test_a_recorded_real_run_replays_byte_identical_in_another_process(srv, tmp_path):
+    import subprocess
+    import sys
+
+    result = engine(srv, tmp_path, agents=None).run(REQUEST)
+    code = ("import sys; from orchestrator_kit.engine.engine import WorkflowEngine; "
+            "r = WorkflowEngine(mode='replay', replay_from=sys.argv[1], output_dir=sys.argv[2]).run(sys.argv[3]); "
+            "print(r.run_dir); print(r.totals['cost_basis'])")
+    out = subprocess.run([sys.executable, "-c", code, str(result.run_dir), str(tmp_path / "replayed"), REQUEST],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    replay_dir, basis = Path(out.stdout.split()[0]), out.stdout.split()[1]
+    assert basis == "replay" and srv.count() == 16  # nothing new reached the server
+    original = {p.relative_to(result.run_dir / "artifacts"): p.read_bytes()
+                for p in (result.run_dir / "artifacts").rglob("*") if p.is_file()}
+    replayed = {p.relative_to(replay_dir / "artifacts"): p.read_bytes()
+                for p in (replay_dir / "artifacts").rglob("*") if p.is_file()}
+    assert original == replayed and len(original) == 9
+
+
+def test_one_limiter_is_shared_by_several_runs_in_one_process(srv, tmp_path):
+    import asyncio
+
+    from orchestrator_kit.llm.gateway import ConcurrencyLimiter
+
+    srv.latency = 0.05
+    limiter = ConcurrencyLimiter(2)
+    engines = [engine(srv, tmp_path, agents=["architect", "developer", "qa", "documentarian"], limiter=limiter)
+               for _ in range(3)]
+
+    async def both():
+        return await asyncio.gather(*(e.arun(f"{REQUEST} #{i}") for i, e in enumerate(engines)))
+
+    results = asyncio.run(both())
+    assert all(r.ok for r in results)
+    assert limiter.peak == 2  # three runs with ready work, never more than two requests in flight
+    assert srv.count() == 24
