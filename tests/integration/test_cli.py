@@ -206,6 +206,13 @@ def test_output_folder_not_writable(tmp_path: Path, sub: str) -> None:
         locked.chmod(0o700)
 
 
+def test_output_folder_that_cannot_be_created_even_by_root(tmp_path: Path) -> None:
+    """/proc refuses new folders for every user, root included: the not-writable case root can see."""
+    proc = cli("run", REQUEST, "--mode", "simulated", "-o", "/proc/orchestrator-kit-runs", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot create output folder" in proc.stderr and "choose another" in proc.stderr
+
+
 @pytest.mark.parametrize("kind", ["empty folder", "missing folder", "file"])
 def test_resume_of_something_that_is_not_a_run(tmp_path: Path, kind: str) -> None:
     target = tmp_path / "target"
