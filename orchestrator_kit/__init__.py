@@ -6,7 +6,9 @@ Heavy modules load on first use, so ``import orchestrator_kit`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -35,11 +37,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .report.loader import load_runs
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'orchestrator_kit' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

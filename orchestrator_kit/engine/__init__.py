@@ -5,7 +5,9 @@ Names load lazily: ``engine.state_models`` is imported by the agents layer witho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _LAZY = {
     "WorkflowEngine": "engine", "run_workflow": "engine", "arun_workflow": "engine", "resume": "engine",
@@ -21,11 +23,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .workflow import DEFAULT_WORKFLOW, Gate, Step, Workflow
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

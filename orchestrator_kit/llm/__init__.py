@@ -5,7 +5,9 @@ Public names load lazily so importing a submodule does not pull in the SDK.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _LAZY = {
     "RetryConfig": "retry", "retry_async": "retry",
@@ -32,11 +34,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .types import Completion, LLMRequest, Message, SystemBlock, Usage
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -8,7 +8,9 @@ FastAPI, uvicorn and cryptography load on first use of these names.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _LAZY = {
     "create_app": "orchestrator_kit.server.app",
@@ -23,11 +25,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .main import main, serve
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'orchestrator_kit.server' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
