@@ -129,7 +129,7 @@ def _batch(a: argparse.Namespace) -> int:
 def _report(a: argparse.Namespace) -> int:
     from .report.html import build_report
 
-    path = build_report(a.runs_dir, a.output)
+    path = build_report(a.runs_dir, a.output, title=a.title)
     print(f"report: {path}")
     return 0
 
@@ -186,13 +186,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("batch", help="run a grid of workflow notebooks through papermill")
     b.add_argument("grid", help="GRID.yaml: requests x models x settings")
-    b.add_argument("-o", "--output", default="batch_out")
+    b.add_argument("-o", "--output", default="out/batch")
     b.add_argument("--workers", type=int, default=2)
     b.add_argument("-q", "--quiet", action="store_true")
 
     rp = sub.add_parser("report", help="cost-analysis report of run folders as self-contained HTML")
     rp.add_argument("runs_dir")
     rp.add_argument("-o", "--output", default="report.html")
+    rp.add_argument("--title", default=None)
 
     sv = sub.add_parser("serve", help="start the HTTP API server (see: orchestrator-kit serve --help)",
                         add_help=False)

@@ -1,0 +1,1 @@
+"""The notebooks shipped with orchestrator_kit (package data ``orchestrator_kit.notebooks``)."""

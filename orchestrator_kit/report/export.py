@@ -1,0 +1,109 @@
+"""The standard set of tables and figures for some runs, and writing them next to the data.
+
+``write_run_outputs(runs, folder)`` writes ``tables/<name>.parquet`` and ``tables/<name>.csv`` and
+``figures/<name>.png`` under ``folder`` (the workflow notebook passes the run folder).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from . import figures, tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from .loader import Runs
+
+
+def standard_tables(runs: Runs) -> dict[str, pd.DataFrame]:
+    """Artifacts, tokens by kind, cost by agent / phase / model, waste, cache savings, estimate vs actual."""
+    calls = runs.calls
+    return {
+        "runs": tables.run_overview(runs.runs),
+        "artifacts": tables.artifact_table(runs.artifacts),
+        "tokens_by_kind": tables.tokens_by_kind(calls, "agent"),
+        "cost_by_agent": tables.cost_by(calls, ["agent", "phase"]),
+        "cost_by_phase": tables.cost_by(calls, "phase"),
+        "cost_by_model": tables.cost_by(calls, "model"),
+        "wasted_spend": tables.wasted_spend(calls, "agent"),
+        "cache_savings": tables.cache_savings(calls, "agent"),
+        "estimate_vs_actual": tables.estimate_vs_actual(runs.runs),
+    }
+
+
+def basis_note(runs: Runs) -> str:
+    """What the dollar figures are: "simulated: would-be cost at list prices" etc."""
+    modes = set(runs.runs["mode"].dropna())
+    if modes == {"simulated"}:
+        return "simulated: would-be cost at list prices, nothing was billed"
+    if "simulated" in modes:
+        return "mixed modes: simulated runs show would-be cost"
+    return ""
+
+
+def standard_figures(runs: Runs, tabs: dict[str, pd.DataFrame] | None = None) -> dict[str, Figure]:
+    """The figures of ``standard_tables`` (computed again unless passed in)."""
+    t = tabs if tabs is not None else standard_tables(runs)
+    note = basis_note(runs)
+    return {
+        "cost_by_agent": figures.cost_bar(t["cost_by_agent"], "agent", note=note),
+        "cost_by_phase": figures.cost_bar(t["cost_by_phase"], "phase", note=note),
+        "tokens_by_kind": figures.tokens_stacked(t["tokens_by_kind"], "agent"),
+        "cumulative_spend": figures.cumulative_spend(runs.calls),
+        "estimate_vs_actual": figures.estimate_vs_actual(t["estimate_vs_actual"]),
+    }
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` then rename over ``path``: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_tables(tabs: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
+    """Each table as ``<name>.parquet`` (exact types) and ``<name>.csv``; returns the paths written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tabs.items():
+        for suffix, writer in ((".parquet", lambda p, d=df: d.to_parquet(p, index=False)),
+                               (".csv", lambda p, d=df: d.to_csv(p, index=False))):
+            path = out / f"{name}{suffix}"
+            _atomic(path, writer)
+            written.append(path)
+    return written
+
+
+def write_figures(figs: dict[str, Figure], folder: str | Path) -> list[Path]:
+    """Each figure as ``<name>.png``; returns the paths written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in figs.items():
+        path = out / f"{name}.png"
+        _atomic(path, lambda p, f=fig: figures.to_png(f, p))
+        written.append(path)
+    return written
+
+
+def write_run_outputs(runs: Runs, folder: str | Path, *, tabs: dict[str, pd.DataFrame] | None = None,
+                      figs: dict[str, Figure] | None = None) -> list[Path]:
+    """The standard tables and figures of ``runs`` (computed unless passed in) under ``folder``/tables
+    and ``folder``/figures. Returns the paths written."""
+    tabs = tabs if tabs is not None else standard_tables(runs)
+    figs = figs if figs is not None else standard_figures(runs, tabs)
+    return [*write_tables(tabs, Path(folder) / "tables"), *write_figures(figs, Path(folder) / "figures")]
+
+
+__all__ = ["standard_tables", "standard_figures", "basis_note", "write_tables", "write_figures",
+           "write_run_outputs"]

@@ -1,0 +1,26 @@
+"""ipywidgets 8 front end: API key, per-agent inputs, run panel, results. Listens to engine events only.
+
+    from orchestrator_kit.ui import App
+    App(output_dir="runs")
+
+ipywidgets loads when a name is first used, never at ``import orchestrator_kit``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+_LAZY = {"App": "app", "ApiKeyWidget": "key_widget", "AgentPanel": "agent_panel", "RunPanel": "run_panel",
+         "ResultsPanel": "results"}
+__all__ = list(_LAZY)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .agent_panel import AgentPanel
+    from .app import App
+    from .key_widget import ApiKeyWidget
+    from .results import ResultsPanel
+    from .run_panel import RunPanel
+
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,0 +1,249 @@
+"""The run panel: request, mode, model, budget; Run and Stop; per-agent progress; live spend.
+
+How it runs: Run builds a ``WorkflowEngine`` (config errors show at once), subscribes to its events and
+starts ``engine.arun(...)`` as a task on a fresh event loop in a background thread, so the kernel stays
+free while the run goes on. Events arrive in that thread and update the widgets from there (ipywidgets
+sends the changes to the frontend from any thread). Stop cancels the task: the engine checkpoints the
+run as "interrupted" (resumable) and emits ``run_failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from ..engine.events import Event
+from ..llm.pricing import DEFAULT_MODEL, format_usd
+from .agent_panel import AgentPanel, model_choices
+
+MODES = ("simulated", "auto", "real")
+_STYLE = {"pending": "", "running": "info", "done": "success", "failed": "danger"}
+
+
+class AgentProgress(w.HBox):
+    """One agent's bar (calls finished out of plan + act) and a line: state, calls, cost, artifacts."""
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.bar = w.IntProgress(value=0, min=0, max=2, description=agent, layout=w.Layout(width="320px"))
+        self.label = w.HTML()
+        self.state, self.calls, self.cost, self.artifacts = "pending", 0, Decimal(0), 0
+        super().__init__([self.bar, self.label])
+        self._render()
+
+    def _render(self) -> None:
+        self.bar.bar_style = _STYLE.get(self.state, "")
+        arts = f" · {self.artifacts} artifact{'s' if self.artifacts != 1 else ''}" if self.artifacts else ""
+        self.label.value = html.escape(f"{self.state} · {self.calls} calls · {format_usd(self.cost)}{arts}")
+
+    def update(self, event: Event) -> None:
+        if event.type == "agent_started":
+            self.state, self.bar.value = "running", 0
+        elif event.type == "call_finished" and not event.data.get("reused"):
+            self.calls += 1
+            if event.data.get("cost_usd") is not None:
+                self.cost += Decimal(event.data["cost_usd"])
+            self.bar.value = min(self.bar.value + 1, self.bar.max - 1 if self.state == "running" else self.bar.max)
+        elif event.type == "artifact_written":
+            self.artifacts += 1
+        elif event.type == "agent_finished":
+            self.state, self.bar.value = "done", self.bar.max
+        elif event.type == "agent_failed":
+            self.state = "failed"
+        self._render()
+
+
+class RunPanel(w.VBox):
+    """``RunPanel(agent_panel, output_dir="runs", **engine_options)``; extra options go to WorkflowEngine
+    (e.g. ``max_concurrency``, ``simulated_options``). ``on_finished(fn)`` calls ``fn(panel)`` after a run."""
+
+    def __init__(self, agent_panel: AgentPanel | None = None, *, output_dir: str | Path = "runs",
+                 request: str = "", **engine_options: Any) -> None:
+        self.agent_panel = agent_panel
+        self.extra_options = dict(engine_options)
+        self.request = w.Textarea(value=request, placeholder="What should the team build?", description="request",
+                                  rows=3, layout=w.Layout(width="720px"))
+        self.project_name = w.Text(value="Untitled project", description="project")
+        self.mode = w.Dropdown(options=MODES, value="simulated", description="mode")
+        models = model_choices()
+        self.model = w.Dropdown(options=models, value=DEFAULT_MODEL if DEFAULT_MODEL in models else models[0],
+                                description="model")
+        self.budget = w.BoundedFloatText(value=0.0, min=0.0, max=100_000.0, step=0.1, description="budget $",
+                                         tooltip="dollar cap for the run; 0 means no cap")
+        self.output_dir = w.Text(value=str(output_dir), description="output")
+        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.status = w.HTML()
+        self.spend = w.HTML()
+        self.spend_bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px",
+                                                                                       visibility="hidden"))
+        self.progress_box = w.VBox()
+        self.event_log = w.HTML()
+        super().__init__([self.request, w.HBox([self.project_name, self.mode, self.model]),
+                          w.HBox([self.budget, self.output_dir]), w.HBox([self.run_button, self.stop_button]),
+                          self.status, w.HBox([self.spend, self.spend_bar]), self.progress_box, self.event_log])
+        self.run_button.on_click(lambda _b: self.start())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.progress: dict[str, AgentProgress] = {}
+        self.events: list[Event] = []
+        self.state = "idle"  # idle | running | completed | failed | interrupted | budget_exceeded
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.run_dir: Path | None = None
+        self._listeners: list[Callable[[RunPanel], None]] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._budget = Decimal(0)
+        self._simulated = False
+        self.log_lines: list[str] = []
+        self.status_text = ""
+        self._set_status("Ready.")
+
+    # -- public ------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def on_finished(self, fn: Callable[[RunPanel], None]) -> None:
+        self._listeners.append(fn)
+
+    def engine_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = dict(mode=self.mode.value, model=self.model.value,
+                                    budget_usd=self.budget.value or None, output_dir=self.output_dir.value)
+        if self.agent_panel is not None:
+            opts["agents"] = self.agent_panel.agents()
+            opts["agent_settings"] = self.agent_panel.settings()
+        return {**opts, **self.extra_options}
+
+    def start(self) -> bool:
+        """Start a run in a background thread; False (with the reason in the status line) if it cannot."""
+        from ..engine.engine import WorkflowEngine
+        from ..errors import OrchestratorError
+
+        if self.running:
+            return False
+        if not self.request.value.strip():
+            self._set_status("Describe what the team should build in the request box first.", "warning")
+            return False
+        try:
+            engine = WorkflowEngine(**self.engine_options())
+        except (OrchestratorError, ValueError, TypeError) as exc:
+            self._set_status(f"Cannot start: {exc}", "danger")
+            return False
+        engine.subscribe(self.on_event)
+        self._prepare(engine)
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._task = loop.create_task(engine.arun(self.request.value, project_name=self.project_name.value))
+        self._thread = threading.Thread(target=self._work, args=(loop, self._task), daemon=True,
+                                        name="orchestrator-ui-run")
+        self._thread.start()
+        return True
+
+    def stop(self) -> bool:
+        """Cancel the running run (it is checkpointed as interrupted). False when nothing runs."""
+        loop, task = self._loop, self._task
+        if not self.running or loop is None or task is None or loop.is_closed():
+            return False
+        self._set_status("Stopping...", "warning")
+        loop.call_soon_threadsafe(task.cancel)
+        return True
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the run ends (for scripts and tests); returns the final state."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.state
+
+    # -- events (called in the engine's thread) ----------------------------------------------
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+        row = self.progress.get(event.agent or "")
+        if row is not None:
+            row.update(event)
+        if event.type == "run_started":
+            self.run_dir = Path(event.data["run_dir"])
+            self._set_status(f"Running {len(self.progress)} agents in {event.data['mode']} mode with "
+                             f"{event.data['model']}; run folder {self.run_dir}", "info")
+        elif event.type == "call_finished" and "spent_usd" in event.data:
+            self._show_spend(Decimal(event.data["spent_usd"]))
+        elif event.type == "gate_rejected":
+            self._log(f"{event.agent} sent the design back to {event.data['send_back_to']} "
+                      f"(round {event.data['round']}): {'; '.join(event.data.get('reasons', []))}")
+        elif event.type == "agent_failed":
+            self._log(f"{event.agent} failed: {event.data['type']}: {event.data['message']}")
+        elif event.type in ("agent_finished", "artifact_written"):
+            what = event.data.get("filename") if event.type == "artifact_written" else "done"
+            self._log(f"{event.agent}: {what}")
+
+    # -- internals ---------------------------------------------------------------------------
+    def _prepare(self, engine: Any) -> None:
+        self.progress = {a: AgentProgress(a) for a in engine.workflow.order()}
+        self.progress_box.children = tuple(self.progress.values())
+        self.events, self.result, self.error, self.run_dir = [], None, None, None
+        self.log_lines, self.event_log.value = [], ""
+        self._budget = engine.budget.max_usd or Decimal(0)
+        self._simulated = engine.mode == "simulated"
+        self.spend_bar.layout.visibility = "visible" if self._budget else "hidden"
+        self._show_spend(Decimal(0))
+        self.state = "running"
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self._set_status(f"Starting {len(self.progress)} agents in {engine.mode} mode...", "info")
+
+    def _work(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        try:
+            self.result = loop.run_until_complete(task)
+            self.state = "completed"
+        except asyncio.CancelledError:
+            self.state = "interrupted"
+        except BaseException as exc:  # shown in the panel; the run folder is checkpointed by the engine
+            self.error = exc
+            failed = next((e for e in reversed(self.events) if e.type == "run_failed"), None)
+            self.state = failed.data.get("status", "failed") if failed else "failed"
+        finally:
+            loop.close()
+            self._finish()
+
+    def _finish(self) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True
+        where = f" Run folder: {self.run_dir}" if self.run_dir else ""
+        if self.state == "completed":
+            self._set_status(f"Completed.{where}", "success")
+        elif self.state == "interrupted":
+            self._set_status(f"Stopped: the run is checkpointed as interrupted; resume it with "
+                             f"orchestrator-kit resume {self.run_dir}.", "warning")
+        else:
+            err = f"{type(self.error).__name__}: {self.error}" if self.error else self.state
+            self._set_status(f"{self.state.replace('_', ' ').capitalize()}: {err}", "danger")
+        for fn in list(self._listeners):
+            try:
+                fn(self)
+            except Exception as exc:  # a broken listener must not hide the run's outcome
+                self._log(f"listener {getattr(fn, '__name__', fn)} failed: {type(exc).__name__}: {exc}")
+
+    def _show_spend(self, spent: Decimal) -> None:
+        cap = f" of {format_usd(self._budget)} budget" if self._budget else " (no budget cap)"
+        note = " · simulated: would-be cost, nothing billed" if self._simulated else ""
+        self.spend.value = html.escape(f"Spent {format_usd(spent)}{cap}{note}")
+        if self._budget:
+            self.spend_bar.value = float(min(spent / self._budget, Decimal(1)))
+            self.spend_bar.bar_style = "danger" if spent / self._budget > Decimal("0.8") else "info"
+
+    def _set_status(self, text: str, style: str = "") -> None:
+        self.status_text = text
+        color = {"success": "#2e7d32", "danger": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}.get(style, "")
+        self.status.value = f'<span style="color:{color}">{html.escape(text)}</span>' if color else html.escape(text)
+
+    def _log(self, line: str) -> None:
+        self.log_lines = [*self.log_lines[-11:], line]
+        self.event_log.value = "<br>".join(html.escape(x) for x in self.log_lines)
+
+
+__all__ = ["RunPanel", "AgentProgress"]

@@ -1,0 +1,53 @@
+"""The README's main job: the workflow notebook through papermill in simulated mode ($0, no key needed or
+used), then the HTML cost report over its run folder. Prints where everything landed.
+
+    python scripts/main_job.py [--out out]
+
+    OUT/workflow.ipynb                                      the executed notebook (figures embedded)
+    OUT/runs/<run_id>/                                      the run folder (manifest, calls.jsonl, artifacts/, ...)
+    OUT/runs/<run_id>/tables/*.parquet|csv, figures/*.png   the notebook's tables and figures
+    OUT/report.html                                         the cost report: self-contained HTML, no code
+
+Relative paths are taken from the folder you run it in. Running it again adds a run; the report covers all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    out = Path(p.parse_args().out).resolve()
+    for name in [n for n in os.environ if n.startswith("ANTHROPIC_")]:
+        del os.environ[name]  # simulated mode: the kernel gets no key at all
+
+    import papermill as pm
+
+    from orchestrator_kit.notebook_params import notebook_path
+    from orchestrator_kit.report.html import build_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = out / "workflow.ipynb"
+    runs = out / "runs"
+    before = {p.name for p in runs.iterdir()} if runs.is_dir() else set()
+    print(f"running {notebook_path('workflow.ipynb').name} through papermill (simulated mode) ...", flush=True)
+    pm.execute_notebook(str(notebook_path("workflow.ipynb")), str(notebook), cwd=str(out), progress_bar=False,
+                        parameters={"mode": "simulated", "output_dir": str(runs)})
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and p.name not in before]
+    print("building the cost report ...", flush=True)
+    report = build_report(runs, out / "report.html")
+    print()
+    print(f"executed notebook: {notebook}")
+    print(f"run folder:        {run_dir}")
+    print(f"tables:            {run_dir / 'tables'} ({len(list((run_dir / 'tables').iterdir()))} files: Parquet and CSV)")
+    print(f"figures:           {run_dir / 'figures'} ({len(list((run_dir / 'figures').iterdir()))} PNG)")
+    print(f"report:            {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
