@@ -110,6 +110,9 @@ def estimate_vs_actual(table: pd.DataFrame, *, title: str = "Estimate vs actual 
                   fontsize=7)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     _usd_axis(ax, "x")
+    if "mode" in rows and (rows["mode"] == "simulated").any():
+        # The estimate sizes outputs like Claude's; simulated artifacts are shorter, so they land low.
+        title += "\nsimulated runs: the estimate is for Claude's output sizes; simulated outputs are shorter"
     ax.set_title(title, fontsize=10)
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     return fig

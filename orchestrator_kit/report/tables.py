@@ -87,7 +87,7 @@ def cache_savings(calls: pd.DataFrame, by: By = "agent") -> pd.DataFrame:
 
 def estimate_vs_actual(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: the pre-run estimate (low, expected, high) against the actual cost."""
-    out = runs[["run_id", "project_name", "model", "status", "estimate_low_usd", "estimate_usd",
+    out = runs[["run_id", "project_name", "model", "mode", "status", "estimate_low_usd", "estimate_usd",
                 "estimate_high_usd", "cost_usd"]].rename(columns={"cost_usd": "actual_usd"}).copy()
     out["error_usd"] = out["actual_usd"] - out["estimate_usd"]
     out["error_pct"] = (out["error_usd"] / out["estimate_usd"] * 100).where(out["estimate_usd"] > 0)

@@ -26,8 +26,9 @@ class ResultsPanel(w.VBox):
         self.heading = w.HTML("<i>No results yet: run the workflow, or call show(run_dir).</i>")
         self.artifact_list = w.Select(options=[], rows=10, layout=w.Layout(width="300px"))
         self.preview = w.HTML(layout=w.Layout(width="100%", max_height="420px", overflow="auto"))
-        self.tokens = w.HTML()
-        self.cost = w.HTML()
+        wide = {"width": "100%", "overflow": "auto"}  # wide tables scroll instead of being cut off
+        self.tokens = w.HTML(layout=w.Layout(**wide))
+        self.cost = w.HTML(layout=w.Layout(**wide))
         self.figures = w.VBox()
         self.tabs = w.Tab(children=[w.HBox([self.artifact_list, self.preview]), self.tokens, self.cost,
                                     self.figures], titles=("Artifacts", "Tokens", "Cost", "Figures"))

@@ -31,7 +31,8 @@ class AgentProgress(w.HBox):
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        self.bar = w.IntProgress(value=0, min=0, max=2, description=agent, layout=w.Layout(width="320px"))
+        self.bar = w.IntProgress(value=0, min=0, max=2, description=agent, layout=w.Layout(width="360px"),
+                                 style={"description_width": "110px"})
         self.label = w.HTML()
         self.state, self.calls, self.cost, self.artifacts = "pending", 0, Decimal(0), 0
         super().__init__([self.bar, self.label])
