@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..engine.state_models import (AgentContext, AgentOutput, AgentPlan, Artifact, Decision, PhaseType,
                                    ProjectState, Score, TaskDefinition)
-from ..errors import ParseError, RefusalError
+from ..errors import ConfigError, ParseError, RefusalError
 from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.types import Completion, LLMRequest, Message, RequestLabels
 from .prompt_builder import PromptBuilder
@@ -47,7 +47,9 @@ class LlmAgentMixin:
     def _gateway_for(self, context: AgentContext) -> Gateway:
         if context.gateway is not None:
             return context.gateway
-        # standalone use (the guide's snippet): the engine's model check does not run, so warn here
+        # standalone use (the guide's snippet): the engine's checks do not run, so check here
+        if context.llm_provider != "anthropic":
+            raise ConfigError(f"unknown llm_provider {context.llm_provider!r}; the supported provider is 'anthropic'")
         check_model(self._model(context), allow_unknown=True)
         if self._gateway is None:  # no ledger, no budget
             from ..llm.gateway import Gateway

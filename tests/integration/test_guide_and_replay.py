@@ -221,3 +221,13 @@ def test_guide_model_warns_in_the_guide_snippet() -> None:
     with pytest.warns(ModelRetirementWarning, match="2026-11-30"):
         plan = agent.plan(TaskDefinition(), PhaseType.DESIGN, state, context)
     assert plan.steps
+
+
+def test_unknown_provider_is_refused_with_the_supported_one() -> None:
+    from orchestrator_kit.agents import create_agent
+
+    state = ProjectState(project_name="x", request=REQUEST)
+    task = TaskDefinition(title="x", description=REQUEST)
+    ctx = AgentContext(project_state=state, task=task, llm_provider="openai")
+    with pytest.raises(ConfigError, match="anthropic"):
+        create_agent("architect").plan(task, PhaseType.DESIGN, state, ctx)
