@@ -22,7 +22,7 @@ from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.llm.pricing import DEFAULT_MODEL, get_price
 from orchestrator_kit.testing import FakeAnthropicServer, simulated_responder
 
-KEY = "sk-ant-api03-FAKE-KEY-FOR-BENCH-ONLY-000000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-BENCH-ONLY-0000"
 REQUEST = "Build a CLI that converts CSV files to JSON, with validation and a summary report"
 
 

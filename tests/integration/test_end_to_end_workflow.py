@@ -23,7 +23,7 @@ from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.llm.retry import RetryConfig
 from orchestrator_kit.testing import FakeAnthropicServer, simulated_responder
 
-KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 REQUEST = "Build a command-line tool that converts CSV files to JSON and reports invalid rows"
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +27,11 @@ from orchestrator_kit.llm.gateway import ConcurrencyLimiter
 from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.types import Completion, LLMRequest
 
+from run_helpers import artifact_bytes, only_run, read_jsonl, read_state
+
 REQUEST = "Build a CLI that converts CSV to JSON"
 AGENTS = DEFAULT_WORKFLOW.order()
-KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
                "cache_read_tokens")
 RUN_FILES = {"manifest.json", "state.json", "calls.jsonl", "responses.jsonl", "summary.json"}
@@ -38,30 +39,9 @@ RUN_FILES = {"manifest.json", "state.json", "calls.jsonl", "responses.jsonl", "s
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _state(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-
-
-def _only_run(root: Path) -> Path:
-    (run_dir,) = [p for p in root.iterdir() if (p / "manifest.json").is_file()]
-    return run_dir
-
-
-def _artifact_bytes(run_dir: Path) -> dict[str, bytes]:
-    base = run_dir / "artifacts"
-    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
-
 
 def _ok_hashes(run_dir: Path) -> list[str]:
-    return [ln["request_hash"] for ln in _jsonl(run_dir / "calls.jsonl") if ln["status"] == "ok"]
+    return [ln["request_hash"] for ln in read_jsonl(run_dir / "calls.jsonl") if ln["status"] == "ok"]
 
 
 def _started(events: list[Event]) -> list[str]:
@@ -118,12 +98,12 @@ def test_full_run_leaves_the_documented_files(full_run: tuple[RunResult, list[Ev
     result, _ = full_run
     run_dir = result.run_dir
     assert {p.name for p in run_dir.iterdir() if p.is_file()} == RUN_FILES
-    arts = _artifact_bytes(run_dir)
+    arts = artifact_bytes(run_dir)
     assert len(arts) == 9
     assert {name.split("/")[0] for name in arts} == set(AGENTS)
     assert "developer/csv2json.py" in arts and "developer/test_csv2json.py" in arts
     assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
-    state = _state(run_dir)
+    state = read_state(run_dir)
     assert state["status"] == "completed" and state["steps"] == {a: "done" for a in AGENTS}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["artifacts"] == 9 and summary["design_rounds"] == 1
@@ -135,7 +115,7 @@ def test_full_run_leaves_the_documented_files(full_run: tuple[RunResult, list[Ev
 
 def test_ledger_has_two_estimated_lines_per_agent(full_run: tuple[RunResult, list[Event]]) -> None:
     result, _ = full_run
-    lines = _jsonl(result.run_dir / "calls.jsonl")
+    lines = read_jsonl(result.run_dir / "calls.jsonl")
     assert len(lines) == 16
     assert Counter(ln["agent"] for ln in lines) == {a: 2 for a in AGENTS}
     assert all(ln["step"] in ("plan", "act") for ln in lines)
@@ -144,13 +124,13 @@ def test_ledger_has_two_estimated_lines_per_agent(full_run: tuple[RunResult, lis
         ("ok", "simulated", False, True)}
     assert all(Decimal(ln["cost_usd"]) > 0 for ln in lines)
     assert len({ln["request_hash"] for ln in lines}) == 16
-    responses = _jsonl(result.run_dir / "responses.jsonl")
+    responses = read_jsonl(result.run_dir / "responses.jsonl")
     assert sorted(r["hash"] for r in responses) == sorted(ln["request_hash"] for ln in lines)
 
 
 def test_summary_totals_are_exact_sums_of_the_ledger(full_run: tuple[RunResult, list[Event]]) -> None:
     result, _ = full_run
-    lines = _jsonl(result.run_dir / "calls.jsonl")
+    lines = read_jsonl(result.run_dir / "calls.jsonl")
     summary = json.loads((result.run_dir / "summary.json").read_text())
     totals = summary["totals"]
     assert Decimal(totals["cost_usd"]) == sum((Decimal(ln["cost_usd"]) for ln in lines), Decimal(0))
@@ -278,7 +258,7 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
     result = run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 1},
                           output_dir=tmp_path / "runs", subscribers=[events.append])
     assert result.ok and result.summary["design_rounds"] == 2 and result.summary["consensus_approved"] is True
-    lines = _jsonl(result.run_dir / "calls.jsonl")
+    lines = read_jsonl(result.run_dir / "calls.jsonl")
     counts = Counter(ln["agent"] for ln in lines)
     assert counts == {"architect": 4, "data": 4, "consensus": 4, "developer": 2, "qa": 2, "documentarian": 2,
                       "reviewer": 2, "steward": 2}
@@ -286,7 +266,7 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
     assert [e.data["round"] for e in events if e.type == "gate_rejected"] == [2]
     assert _started(events)[:7] == ["architect", "data", "consensus", "architect", "data", "consensus", "developer"]
 
-    responses = _jsonl(result.run_dir / "responses.jsonl")
+    responses = read_jsonl(result.run_dir / "responses.jsonl")
 
     def of(agent: str, step: str, round_: int) -> list[dict[str, Any]]:
         return [r for r in responses if f"<role>{agent}</role>" in r["request"]["system"][0]["text"]
@@ -311,17 +291,17 @@ def test_gate_that_never_approves_fails_the_run(tmp_path: Path) -> None:
     with pytest.raises(RunFailed) as info:
         run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 5}, max_rounds=2,
                      output_dir=tmp_path / "runs", subscribers=[events.append])
-    run_dir = _only_run(tmp_path / "runs")
+    run_dir = only_run(tmp_path / "runs")
     assert info.value.agent == "consensus"
     assert info.value.run_dir == str(run_dir)
     assert any(str(run_dir) in note for note in info.value.__notes__)
-    state = _state(run_dir)
+    state = read_state(run_dir)
     assert state["status"] == "failed" and state["error"]["type"] == "RunFailed"
     assert state["steps"]["developer"] == "pending"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["consensus_approved"] is False
     assert summary["design_rounds"] == 2
-    assert Counter(ln["agent"] for ln in _jsonl(run_dir / "calls.jsonl")) == {"architect": 4, "data": 4,
+    assert Counter(ln["agent"] for ln in read_jsonl(run_dir / "calls.jsonl")) == {"architect": 4, "data": 4,
                                                                              "consensus": 4}
     assert events[-1].type == "run_failed" and "developer" not in _started(events)
     assert not (run_dir / "artifacts" / "developer").exists()
@@ -331,14 +311,14 @@ def test_resume_does_not_slip_past_a_failed_gate(tmp_path: Path) -> None:
     with pytest.raises(RunFailed):
         run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 5}, max_rounds=2,
                      output_dir=tmp_path / "runs")
-    run_dir = _only_run(tmp_path / "runs")
-    paid_before = _jsonl(run_dir / "calls.jsonl")
+    run_dir = only_run(tmp_path / "runs")
+    paid_before = read_jsonl(run_dir / "calls.jsonl")
     with pytest.raises(RunFailed):
         resume(run_dir)
-    assert _state(run_dir)["status"] == "failed"
+    assert read_state(run_dir)["status"] == "failed"
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
     assert not (run_dir / "artifacts" / "developer").exists()
-    assert _jsonl(run_dir / "calls.jsonl") == paid_before  # the rejection was re-read, not re-bought
+    assert read_jsonl(run_dir / "calls.jsonl") == paid_before  # the rejection was re-read, not re-bought
 
 
 # -- failures and resume ---------------------------------------------------------------------------
@@ -348,16 +328,16 @@ def test_resume_after_a_backend_failure_pays_nothing_twice(tmp_path: Path) -> No
     with pytest.raises(BackendError) as info:
         run_workflow(REQUEST, backend=backend, output_dir=tmp_path / "runs")
     assert backend.calls[-1] == "developer/act"
-    run_dir = _only_run(tmp_path / "runs")
+    run_dir = only_run(tmp_path / "runs")
     assert any(str(run_dir) in note for note in info.value.__notes__)
-    state = _state(run_dir)
+    state = read_state(run_dir)
     assert state["status"] == "failed" and state["error"]["type"] == "BackendError"
     assert [a for a, s in state["steps"].items() if s == "done"] == ["architect", "data", "consensus"]
-    errors = [ln for ln in _jsonl(run_dir / "calls.jsonl") if ln["status"] == "error"]
+    errors = [ln for ln in read_jsonl(run_dir / "calls.jsonl") if ln["status"] == "error"]
     assert [(ln["agent"], ln["step"], ln["status_code"], ln["wasted"]) for ln in errors] == [
         ("developer", "act", 529, True)] * 3
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
-    artifacts_before = _artifact_bytes(run_dir)
+    artifacts_before = artifact_bytes(run_dir)
 
     events: list[Event] = []
     engine = WorkflowEngine.for_resume(run_dir)
@@ -365,13 +345,13 @@ def test_resume_after_a_backend_failure_pays_nothing_twice(tmp_path: Path) -> No
     engine.subscribe(events.append)
     result = engine.resume(run_dir)
 
-    assert result.ok and _state(run_dir)["status"] == "completed"
+    assert result.ok and read_state(run_dir)["status"] == "completed"
     assert _started(events) == ["developer", "qa", "documentarian", "reviewer", "steward"]
     ok_hashes = _ok_hashes(run_dir)
     assert len(ok_hashes) == 16 and len(set(ok_hashes)) == 16
     reused = [e for e in events if e.type == "call_finished" and e.data.get("reused")]
     assert [(e.agent, e.data["step"]) for e in reused] == [("developer", "plan")]
-    after = _artifact_bytes(run_dir)
+    after = artifact_bytes(run_dir)
     assert len(after) == 9
     for name, content in artifacts_before.items():  # finished agents' files are untouched
         assert after[name] == content
@@ -386,22 +366,22 @@ def test_resume_after_a_backend_failure_pays_nothing_twice(tmp_path: Path) -> No
 def test_budget_exceeded_then_resume_with_a_larger_budget(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded) as info:
         run_workflow(REQUEST, mode="simulated", budget_usd="0.10", output_dir=tmp_path / "runs")
-    run_dir = _only_run(tmp_path / "runs")
+    run_dir = only_run(tmp_path / "runs")
     exc = info.value
     assert exc.run_dir == str(run_dir) and exc.cap == Decimal("0.10")
     assert "--budget" in str(exc) and str(run_dir) in str(exc)
-    state = _state(run_dir)
+    state = read_state(run_dir)
     assert state["status"] == "budget_exceeded"
     done = [a for a, s in state["steps"].items() if s == "done"]
     assert done and len(done) < 8  # stopped part-way
-    before = _jsonl(run_dir / "calls.jsonl")
+    before = read_jsonl(run_dir / "calls.jsonl")
     spent = sum((Decimal(ln["cost_usd"]) for ln in before), Decimal(0))
     assert spent <= Decimal("0.10") and exc.spent == spent
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "budget_exceeded"
 
     result = orchestrator_kit.resume(run_dir, budget_usd=10)
-    assert result.ok and _state(run_dir)["status"] == "completed"
-    after = _jsonl(run_dir / "calls.jsonl")
+    assert result.ok and read_state(run_dir)["status"] == "completed"
+    after = read_jsonl(run_dir / "calls.jsonl")
     assert after[: len(before)] == before
     ok = _ok_hashes(run_dir)
     assert len(ok) == 16 and len(set(ok)) == 16
@@ -410,11 +390,11 @@ def test_budget_exceeded_then_resume_with_a_larger_budget(tmp_path: Path) -> Non
 def test_token_budget_exceeded_then_resume(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded) as info:
         run_workflow(REQUEST, mode="simulated", budget_tokens=20_000, output_dir=tmp_path / "runs")
-    run_dir = _only_run(tmp_path / "runs")
+    run_dir = only_run(tmp_path / "runs")
     assert info.value.cap == 20_000
     assert "--budget-tokens" in str(info.value)
-    assert _state(run_dir)["status"] == "budget_exceeded"
-    before = _jsonl(run_dir / "calls.jsonl")
+    assert read_state(run_dir)["status"] == "budget_exceeded"
+    before = read_jsonl(run_dir / "calls.jsonl")
     assert 0 < len(before) < 16
     assert sum(ln[k] for ln in before for k in TOKEN_KINDS) <= 20_000
     result = resume(run_dir, budget_tokens=1_000_000)
@@ -426,10 +406,10 @@ def test_token_budget_exceeded_then_resume(tmp_path: Path) -> None:
 def test_budget_too_small_for_the_first_call_makes_no_call(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded):
         run_workflow(REQUEST, mode="simulated", budget_usd="0.001", output_dir=tmp_path / "runs")
-    run_dir = _only_run(tmp_path / "runs")
-    assert not (run_dir / "calls.jsonl").exists() or _jsonl(run_dir / "calls.jsonl") == []
-    assert not (run_dir / "responses.jsonl").exists() or _jsonl(run_dir / "responses.jsonl") == []
-    assert _state(run_dir)["status"] == "budget_exceeded"
+    run_dir = only_run(tmp_path / "runs")
+    assert not (run_dir / "calls.jsonl").exists() or read_jsonl(run_dir / "calls.jsonl") == []
+    assert not (run_dir / "responses.jsonl").exists() or read_jsonl(run_dir / "responses.jsonl") == []
+    assert read_state(run_dir)["status"] == "budget_exceeded"
 
 
 def test_concurrent_calls_cannot_overspend_the_cap(tmp_path: Path) -> None:
@@ -444,7 +424,7 @@ def test_concurrent_calls_cannot_overspend_the_cap(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded):
         run_workflow(REQUEST, backend=FullPriceOutput(0.05), budget_usd=cap, output_dir=tmp_path / "runs",
                      limiter=ConcurrencyLimiter(4))
-    spent = sum((Decimal(ln["cost_usd"]) for ln in _jsonl(_only_run(tmp_path / "runs") / "calls.jsonl")),
+    spent = sum((Decimal(ln["cost_usd"]) for ln in read_jsonl(only_run(tmp_path / "runs") / "calls.jsonl")),
                 Decimal(0))
     assert spent <= cap
 
@@ -478,7 +458,7 @@ def test_agent_settings_disable_and_instruct(tmp_path: Path) -> None:
                                           "qa": {"extra_instructions": "Focus on malformed rows"}})
     assert result.ok
     assert "documentarian" not in {ln["agent"] for ln in result.calls}
-    qa_prompts = [r["request"]["messages"][0]["content"] for r in _jsonl(result.run_dir / "responses.jsonl")
+    qa_prompts = [r["request"]["messages"][0]["content"] for r in read_jsonl(result.run_dir / "responses.jsonl")
                   if "<role>qa</role>" in r["request"]["system"][0]["text"]]
     assert len(qa_prompts) == 2 and all("Focus on malformed rows" in p for p in qa_prompts)
 

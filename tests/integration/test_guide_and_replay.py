@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -20,38 +19,18 @@ from orchestrator_kit.engine.state_models import AgentContext, PhaseType, Projec
 from orchestrator_kit.errors import ConfigError, ReplayMiss
 from orchestrator_kit.llm.pricing import GUIDE_MODEL, ModelRetirementWarning
 
+from run_helpers import artifact_bytes, clean_env, only_run, read_jsonl, read_state
+
 REQUEST = "Build a CLI that converts CSV to JSON"
-KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
                "cache_read_tokens")
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _state(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-
-
-def _only_run(root: Path) -> Path:
-    (run_dir,) = [p for p in root.iterdir() if (p / "manifest.json").is_file()]
-    return run_dir
-
-
-def _artifact_bytes(run_dir: Path) -> dict[str, bytes]:
-    base = run_dir / "artifacts"
-    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
 
 
 # -- determinism, record and replay ----------------------------------------------------------------
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "orchestrator_kit", *args], cwd=cwd, env=_clean_env(),
+    return subprocess.Popen([sys.executable, "-m", "orchestrator_kit", *args], cwd=cwd, env=clean_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -66,14 +45,14 @@ def test_same_request_in_two_processes_gives_identical_artifacts(tmp_path: Path)
              for name in ("one", "two")]
     for p in procs:
         _finish(p)
-    one, two = _only_run(tmp_path / "one"), _only_run(tmp_path / "two")
+    one, two = only_run(tmp_path / "one"), only_run(tmp_path / "two")
     assert one.name != two.name
-    arts = _artifact_bytes(one)
-    assert len(arts) == 9 and arts == _artifact_bytes(two)
+    arts = artifact_bytes(one)
+    assert len(arts) == 9 and arts == artifact_bytes(two)
 
     def usage(run_dir: Path) -> list[tuple[Any, ...]]:
         return sorted((ln["agent"], ln["step"], ln["request_hash"], *(ln[k] for k in TOKEN_KINDS), ln["cost_usd"])
-                      for ln in _jsonl(run_dir / "calls.jsonl"))
+                      for ln in read_jsonl(run_dir / "calls.jsonl"))
 
     assert usage(one) == usage(two)
 
@@ -83,9 +62,9 @@ def test_replay_in_another_process_is_byte_identical(tmp_path: Path) -> None:
     out = _finish(_cli("run", REQUEST, "--mode", "replay", "--replay-from", str(recorded.run_dir), "-q",
                        "-o", str(tmp_path / "replayed"), cwd=tmp_path))
     assert "replay" in out
-    replayed = _only_run(tmp_path / "replayed")
-    assert _artifact_bytes(replayed) == _artifact_bytes(recorded.run_dir)
-    lines = _jsonl(replayed / "calls.jsonl")
+    replayed = only_run(tmp_path / "replayed")
+    assert artifact_bytes(replayed) == artifact_bytes(recorded.run_dir)
+    lines = read_jsonl(replayed / "calls.jsonl")
     assert len(lines) == 16
     assert {(ln["mode"], ln["cost_basis"]) for ln in lines} == {("replay", "replay")}
     summary = json.loads((replayed / "summary.json").read_text())
@@ -108,7 +87,7 @@ def test_replay_of_a_changed_request_shows_a_diff(tmp_path: Path) -> None:
     diff_lines = message.splitlines()
     assert any(ln.startswith("-") and "JSON" in ln for ln in diff_lines)
     assert any(ln.startswith("+") and "YAML" in ln for ln in diff_lines)
-    assert _state(_only_run(tmp_path / "replayed"))["status"] == "failed"
+    assert read_state(only_run(tmp_path / "replayed"))["status"] == "failed"
 
 
 def test_replay_needs_a_recording(tmp_path: Path) -> None:
@@ -164,7 +143,7 @@ def _check_snippet_output(stdout: str) -> None:
 def test_guide_snippet_runs_in_a_plain_script(tmp_path: Path) -> None:
     script = tmp_path / "snippet.py"
     script.write_text(SNIPPET, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-W", "error", str(script)], cwd=tmp_path, env=_clean_env(),
+    proc = subprocess.run([sys.executable, "-W", "error", str(script)], cwd=tmp_path, env=clean_env(),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     _check_snippet_output(proc.stdout)

@@ -19,7 +19,7 @@ from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.llm.retry import RetryConfig
 from orchestrator_kit.testing import FakeAnthropicServer, Fault, simulated_responder
 
-KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 FAST = RetryConfig(max_attempts=3, initial_delay=0.01, max_delay=0.05)
 REQUEST = "Build a CLI that converts CSV files to JSON with validation"
 TWO = ["architect", "developer"]  # 4 calls: architect/plan, architect/act, developer/plan, developer/act
@@ -124,7 +124,7 @@ def test_permanent_status_is_not_retried_and_fails_the_run(srv, tmp_path, code):
 
 
 def test_rejected_key_says_where_it_came_from_and_never_shows_it(srv, tmp_path):
-    wrong = "sk-ant-api03-WRONG-FAKE-KEY-000000000000000000000000000000"
+    wrong = "sk-ant-api03-WRONG-FAKE-KEY-0000"
     b = AnthropicBackend(wrong, base_url=srv.base_url, retry=FAST, key_source="the environment")
     with pytest.raises(AuthError) as info:
         engine(srv, tmp_path, backend=b).run(REQUEST)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 

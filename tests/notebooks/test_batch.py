@@ -62,7 +62,7 @@ def test_grid_errors_say_what_is_wrong(tmp_path: Path, text: str, message: str) 
 
 
 def test_a_key_in_the_grid_is_refused_without_echoing_it(tmp_path: Path) -> None:
-    key = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+    key = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
     with pytest.raises(ConfigError) as info:
         load_grid(_grid(tmp_path, f"requests: [x]\nsettings: [{{simulated_options: {{k: {key}}}}}]\n"))
     assert "looks like an API key" in str(info.value) and key not in str(info.value)

@@ -17,7 +17,7 @@ from orchestrator_kit.engine.state_models import AgentSettings
 from orchestrator_kit.llm.pricing import format_usd
 from orchestrator_kit.ui import AgentPanel, ApiKeyWidget, App, ResultsPanel, RunPanel
 
-FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 
 
 def _all_widget_state() -> str:

@@ -13,7 +13,7 @@ from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
 from orchestrator_kit.server.main import BackgroundServer
 
-FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 TOKEN = "test-token-for-the-default-user-0001"
 TERMINAL = ("completed", "failed", "budget_exceeded", "interrupted")
 

@@ -23,7 +23,7 @@ from orchestrator_kit.report import figures, load_runs, tables
 from orchestrator_kit.report.loader import ARTIFACT_COLUMNS, CALL_COLUMNS, RUN_COLUMNS
 from orchestrator_kit.testing import FakeAnthropicServer
 
-FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 REQUEST = "Build a command-line tool that converts CSV files to JSON"
 
 

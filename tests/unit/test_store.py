@@ -16,7 +16,7 @@ from orchestrator_kit.store.listing import list_runs
 from orchestrator_kit.store.run_folder import (CALLS, MANIFEST, RESPONSES, RunFolder, new_run_id, read_jsonl,
                                                redact, write_json_atomic)
 
-KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000000000000000000000"
+KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 
 
 def _tree(root: Path) -> set[str]:
