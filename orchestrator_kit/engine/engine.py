@@ -221,11 +221,12 @@ class WorkflowEngine:
                              f"continue with: orchestrator-kit resume {folder.path}")
             raise
         save_checkpoint(folder, "completed", steps, state)
-        summary = self._write_summary(folder, "completed", state, started, None)
+        lines = folder.calls()
+        summary = self._write_summary(folder, "completed", state, started, None, lines)
         self.events.emit(Event("run_finished", run_id, None, {"run_dir": str(folder.path),
                                                               "totals": summary["totals"]}))
         return RunResult(run_dir=folder.path, status="completed", mode=self.mode, model=self.model,
-                         project_state=state, summary=summary, calls=folder.calls())
+                         project_state=state, summary=summary, calls=lines)
 
     async def _schedule(self, folder: RunFolder, state: ProjectState, steps: dict[str, str],
                         task: TaskDefinition, gateway: Gateway, run_id: str) -> None:
@@ -309,8 +310,9 @@ class WorkflowEngine:
             "round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to}))
 
     def _write_summary(self, folder: RunFolder, status: str, state: ProjectState, started: float,
-                       error: dict[str, Any] | None) -> dict[str, Any]:
-        lines = folder.calls()
+                       error: dict[str, Any] | None,
+                       lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        lines = folder.calls() if lines is None else lines
         score = state.scores.get("reviewer")
         summary = {
             "run_id": folder.run_id, "status": status, "mode": self.mode, "model": self.model,
