@@ -76,6 +76,7 @@ class ServerSettings:
     anthropic_base_url: str | None = None  # None: the SDK default (or ANTHROPIC_BASE_URL)
     max_body_bytes: int = 1 << 20
     max_concurrent_runs: int = 8
+    max_concurrent_calls: int = 4  # model calls in flight at once, shared by every user's runs
     simulated_latency_s: float = 0.0  # slows simulated calls down (demos); 0 = as fast as possible
     sse_heartbeat_s: float = 15.0
 
@@ -200,6 +201,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         db.ensure_user(user)
     runs = RunManager(db, vault, data_dir=data_dir, anthropic_base_url=settings.anthropic_base_url,
                       max_concurrent_runs=settings.max_concurrent_runs,
+                      max_concurrent_calls=settings.max_concurrent_calls,
                       simulated_latency_s=settings.simulated_latency_s)
 
     @asynccontextmanager

@@ -136,7 +136,7 @@ class BackgroundServer:
 def serve(host: str = "127.0.0.1", port: int = 8000, *, no_auth: bool = False, users_file: str | Path | None = None,
           data_dir: str | Path = "server_data", reload: bool = False, anthropic_base_url: str | None = None,
           max_concurrent_runs: int = 8, simulated_latency_s: float = 0.0, max_body_bytes: int = 1 << 20,
-          log_level: str = "info") -> None:
+          log_level: str = "info", max_concurrent_calls: int = 4) -> None:
     """Run the server until interrupted (Ctrl-C). Raises ConfigError for bad settings."""
     from .app import ServerSettings, create_app
 
@@ -144,7 +144,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, no_auth: bool = False, u
     settings = ServerSettings(data_dir=Path(data_dir), no_auth=no_auth,
                               users_file=None if users_file is None else Path(users_file),
                               anthropic_base_url=anthropic_base_url, max_concurrent_runs=max_concurrent_runs,
-                              simulated_latency_s=simulated_latency_s, max_body_bytes=max_body_bytes)
+                              simulated_latency_s=simulated_latency_s, max_body_bytes=max_body_bytes,
+                              max_concurrent_calls=max_concurrent_calls)
     if reload:
         _serve_with_reload(settings, host, port, log_level)
         return
@@ -163,7 +164,8 @@ def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> N
         "data_dir": str(settings.data_dir), "no_auth": settings.no_auth,
         "users_file": None if settings.users_file is None else str(settings.users_file),
         "anthropic_base_url": settings.anthropic_base_url, "max_concurrent_runs": settings.max_concurrent_runs,
-        "simulated_latency_s": settings.simulated_latency_s, "max_body_bytes": settings.max_body_bytes})
+        "simulated_latency_s": settings.simulated_latency_s, "max_body_bytes": settings.max_body_bytes,
+        "max_concurrent_calls": settings.max_concurrent_calls})
     if os.environ.get(TOKEN_ENV) and not settings.no_auth and settings.users_file is None:
         print(f"orchestrator_kit API server (reload) on http://{host}:{port}\n    token: {os.environ[TOKEN_ENV]}",
               flush=True)
@@ -196,6 +198,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--anthropic-base-url", default=None,
                    help="Messages API base URL for users' real runs (default: the SDK's, or ANTHROPIC_BASE_URL)")
     p.add_argument("--max-concurrent-runs", type=int, default=8, help="runs at once; more wait queued (default: 8)")
+    p.add_argument("--max-concurrent-calls", type=int, default=4,
+                   help="model calls in flight at once, across all runs (default: 4)")
     p.add_argument("--simulated-latency", type=float, default=0.0, metavar="SECONDS",
                    help="delay each simulated call (demos); default 0")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body limit (default: 1 MiB)")
@@ -206,13 +210,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = build_parser(prog).parse_args(argv)
     try:
-        if args.max_concurrent_runs < 1 or args.simulated_latency < 0 or args.max_body_bytes < 1:
-            raise ConfigError("--max-concurrent-runs and --max-body-bytes must be at least 1, "
+        if min(args.max_concurrent_runs, args.max_concurrent_calls, args.max_body_bytes) < 1 or args.simulated_latency < 0:
+            raise ConfigError("--max-concurrent-runs, --max-concurrent-calls and --max-body-bytes must be at least 1, "
                               "--simulated-latency at least 0")
         serve(args.host, args.port, no_auth=args.no_auth, users_file=args.users_file, data_dir=args.data_dir,
               reload=args.reload, anthropic_base_url=args.anthropic_base_url,
               max_concurrent_runs=args.max_concurrent_runs, simulated_latency_s=args.simulated_latency,
-              max_body_bytes=args.max_body_bytes, log_level=args.log_level)
+              max_body_bytes=args.max_body_bytes, log_level=args.log_level,
+              max_concurrent_calls=args.max_concurrent_calls)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

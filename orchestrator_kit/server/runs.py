@@ -130,12 +130,16 @@ def _compact(t: dict[str, Any]) -> dict[str, Any]:
 
 class RunManager:
     def __init__(self, db: Database, vault: KeyVault, *, data_dir: Path, anthropic_base_url: str | None = None,
-                 max_concurrent_runs: int = 8, simulated_latency_s: float = 0.0, keep_finished: int = 256) -> None:
+                 max_concurrent_runs: int = 8, simulated_latency_s: float = 0.0, keep_finished: int = 256,
+                 max_concurrent_calls: int = 4) -> None:
         if max_concurrent_runs < 1:
             raise ConfigError(f"max_concurrent_runs must be at least 1, got {max_concurrent_runs}")
         self.db, self.vault, self.data_dir = db, vault, Path(data_dir)
         self.anthropic_base_url = anthropic_base_url
         self.max_concurrent_runs = max_concurrent_runs
+        if max_concurrent_calls < 1:
+            raise ConfigError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
+        self.max_concurrent_calls = max_concurrent_calls  # model calls in flight across all users' runs
         self.simulated_latency_s = simulated_latency_s
         self._keep_finished = keep_finished
         self._handles: dict[str, RunHandle] = {}
@@ -220,6 +224,7 @@ class RunManager:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             engine = WorkflowEngine(model=model, agents=body.agents, budget_usd=body.budget_usd,
+                                    max_concurrency=self.max_concurrent_calls,
                                     output_dir=self.user_root(user_id), **options)
         params = {"request": request, "project_name": project["name"], "agents": list(engine.workflow.steps),
                   "model": model, "mode": body.mode,

@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from orchestrator_kit.llm.simulated import SimulatedBackend
-from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
 from orchestrator_kit.server.main import BackgroundServer
+from orchestrator_kit.testing import simulated_responder as make_simulated_responder
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 TOKEN = "test-token-for-the-default-user-0001"
@@ -68,13 +67,5 @@ def new_project(client: httpx.Client, request: str | None = "a CLI that converts
     return r.json()["id"]
 
 
-def simulated_responder(body: dict[str, Any]) -> str:
-    """Answers the fake Messages API as the simulated backend would (JSON our parser reads)."""
-    def text(content: Any) -> str:
-        return content if isinstance(content, str) else "".join(c.get("text", "") for c in content)
-
-    request = LLMRequest(model=body["model"], max_tokens=body["max_tokens"],
-                         system=tuple(SystemBlock(text=b["text"]) for b in body.get("system") or []),
-                         messages=tuple(Message(role=m["role"], content=text(m["content"]))
-                                        for m in body["messages"]))
-    return SimulatedBackend().answer(request)
+# The package's own responder: answers the fake Messages API as the simulated backend would.
+simulated_responder = make_simulated_responder()

@@ -130,3 +130,15 @@ def test_a_rejected_key_fails_the_run_clearly_and_never_falls_back(start_server:
         r = c.post(f"/projects/{pid}/runs", json={"agents": ["architect"]})
         assert r.json()["mode"] == "simulated"
         wait_run(c, pid, r.json()["id"])
+
+
+def test_max_concurrent_calls_reaches_every_run(start_server: Callable[..., Live]) -> None:
+    import json
+
+    live = start_server(max_concurrent_calls=1)
+    c = live.client()
+    pid = new_project(c)
+    run = c.post(f"/projects/{pid}/runs", json={"agents": ["architect"]}).json()
+    assert wait_run(c, pid, run["id"])["status"] == "completed"
+    (manifest,) = list(live.data_dir.rglob("manifest.json"))
+    assert json.loads(manifest.read_text())["max_concurrency"] == 1
