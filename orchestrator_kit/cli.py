@@ -201,22 +201,26 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def report_error(exc: OrchestratorError, prog: str = "orchestrator-kit") -> int:
+    """Print an error the way the CLI does (with any resume hint) and return its exit code:
+    2 for bad input, 1 for a failed run."""
+    if isinstance(exc, ConfigError):
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    label = "budget exceeded" if isinstance(exc, BudgetExceeded) else type(exc).__name__
+    print(f"{prog}: {label}: {exc}", file=sys.stderr)
+    for note in getattr(exc, "__notes__", []):
+        print(f"  {note}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        print(f"orchestrator-kit: error: {exc}", file=sys.stderr)
-        return 2
-    except BudgetExceeded as exc:
-        print(f"orchestrator-kit: budget exceeded: {exc}", file=sys.stderr)
-        return 1
     except OrchestratorError as exc:
-        print(f"orchestrator-kit: {type(exc).__name__}: {exc}", file=sys.stderr)
-        for note in getattr(exc, "__notes__", []):
-            print(f"  {note}", file=sys.stderr)
-        return 1
+        return report_error(exc)
     except KeyboardInterrupt:
         print("orchestrator-kit: interrupted; the run folder is checkpointed (orchestrator-kit resume DIR)",
               file=sys.stderr)
@@ -227,4 +231,4 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
 
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "report_error"]

@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from orchestrator_kit.engine.engine import run_workflow
-from orchestrator_kit.errors import ConfigError, OrchestratorError
+from orchestrator_kit.cli import report_error
+from orchestrator_kit.errors import OrchestratorError
 from orchestrator_kit.llm.pricing import DEFAULT_MODEL
 
 
@@ -28,14 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_workflow(a.request, project_name="workflow-test", mode="real" if a.real_llm else "simulated",
                               model=a.model, budget_usd=a.budget, output_dir=a.output)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except OrchestratorError as exc:
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        for note in getattr(exc, "__notes__", []):
-            print(f"  {note}", file=sys.stderr)
-        return 1
+        return report_error(exc, prog="run_workflow_test")
     print(result.table())
     print(f"review score: {result.review_score}")
     print(f"run folder: {result.run_dir}")
