@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.llm.simulated import SimulatedBackend
@@ -44,6 +45,7 @@ def timed_methods(targets: list[tuple[Any, str]], timer: Timer) -> Iterator[None
                 return fn(*a, **kw)
             finally:
                 timer.total += time.perf_counter() - t
+
         return inner
 
     for obj, name, fn in originals:
@@ -77,8 +79,14 @@ class TimedBackend:
 def bench_overhead(runs: int, root: Path) -> None:
     disk = Timer()
     per_call, disk_per_call, backend_per_call = [], [], []
-    targets = [(rf, "write_json_atomic"), (rf.RunFolder, "_append"), (rf.RunFolder, "write_artifact"),
-               (rf.RunFolder, "calls"), (rf.RunFolder, "manifest"), (rf, "check_output_root")]
+    targets = [
+        (rf, "write_json_atomic"),
+        (rf.RunFolder, "_append"),
+        (rf.RunFolder, "write_artifact"),
+        (rf.RunFolder, "calls"),
+        (rf.RunFolder, "manifest"),
+        (rf, "check_output_root"),
+    ]
     WorkflowEngine(mode="simulated", output_dir=root).run(REQUEST)  # warm-up: imports, template compile
     with timed_methods(targets, disk):
         for _ in range(runs):
@@ -96,7 +104,9 @@ def bench_overhead(runs: int, root: Path) -> None:
     print(f"  engine overhead per call (median): {med * 1e3:.3f} ms")
     print(f"    of which disk writes/reads:      {med_disk * 1e3:.3f} ms ({med_disk / med:.0%})")
     print(f"    excluding disk:                  {(med - med_disk) * 1e3:.3f} ms  (aim < 1 ms)")
-    print(f"  simulated backend per call:        {statistics.median(backend_per_call) * 1e3:.3f} ms (not overhead)")
+    print(
+        f"  simulated backend per call:        {statistics.median(backend_per_call) * 1e3:.3f} ms (not overhead)"
+    )
 
 
 def bench_import(n: int = 10) -> None:
@@ -107,8 +117,10 @@ def bench_import(n: int = 10) -> None:
 
     base = statistics.median(run("pass") for _ in range(n))
     imp = statistics.median(run("import orchestrator_kit") for _ in range(n))
-    print(f"[import] python -c 'import orchestrator_kit': {imp:.3f} s median of {n} "
-          f"(interpreter alone {base:.3f} s; import itself {imp - base:.3f} s; aim < 0.3 s)")
+    print(
+        f"[import] python -c 'import orchestrator_kit': {imp:.3f} s median of {n} "
+        f"(interpreter alone {base:.3f} s; import itself {imp - base:.3f} s; aim < 0.3 s)"
+    )
 
 
 def bench_throughput(n: int, root: Path) -> None:
@@ -117,8 +129,10 @@ def bench_throughput(n: int, root: Path) -> None:
     for i in range(n):
         engine.run(f"{REQUEST} (variant {i})")
     wall = time.perf_counter() - t
-    print(f"[throughput] {n} simulated 8-agent workflows in one process: {wall:.2f} s, "
-          f"{n / wall:.1f} workflows/s, {wall / n * 1e3:.1f} ms per workflow")
+    print(
+        f"[throughput] {n} simulated 8-agent workflows in one process: {wall:.2f} s, "
+        f"{n / wall:.1f} workflows/s, {wall / n * 1e3:.1f} ms per workflow"
+    )
 
 
 def main() -> None:

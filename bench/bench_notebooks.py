@@ -17,10 +17,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-REQUESTS = ["Build a command-line tool that converts CSV files to JSON", "Build a small REST API for todo items"]
+REQUESTS = [
+    "Build a command-line tool that converts CSV files to JSON",
+    "Build a small REST API for todo items",
+]
 MODELS = ["claude-sonnet-5-5", "claude-haiku-5-5"]
 
 
@@ -46,8 +49,14 @@ def bench_workflow(tmp: Path, repeat: int) -> None:
     template = str(notebook_path("workflow.ipynb"))
 
     def via_papermill(i: int) -> None:
-        pm.execute_notebook(template, str(tmp / f"wf{i}.ipynb"), parameters={"output_dir": str(tmp / "pm")},
-                            cwd=str(tmp), kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(
+            template,
+            str(tmp / f"wf{i}.ipynb"),
+            parameters={"output_dir": str(tmp / "pm")},
+            cwd=str(tmp),
+            kernel_name="python3",
+            progress_bar=False,
+        )
 
     def engine_only(i: int) -> None:
         validate_workflow_params({"output_dir": str(tmp / "engine")}).run()
@@ -65,16 +74,21 @@ def bench_workflow(tmp: Path, repeat: int) -> None:
     print(f"   papermill (kernel start + run + tables + figures) {pm_med:6.2f} s   [{_fmt(pm_times)}]")
     print(f"   in-process, same work                            {ip_med:6.2f} s   [{_fmt(ip_times)}]")
     print(f"   in-process, workflow only                        {en_med:6.2f} s   [{_fmt(en_times)}]")
-    print(f"   ratio papermill / in-process same work: {pm_med / ip_med:.1f}x; "
-          f"papermill overhead {pm_med - ip_med:.2f} s per run")
+    print(
+        f"   ratio papermill / in-process same work: {pm_med / ip_med:.1f}x; "
+        f"papermill overhead {pm_med - ip_med:.2f} s per run"
+    )
 
 
 def bench_batch(tmp: Path) -> None:
     from orchestrator_kit.batch import run_grid
 
     grid = tmp / "grid.yaml"
-    grid.write_text("mode: simulated\nrequests:\n" + "".join(f"  - {r}\n" for r in REQUESTS)
-                    + f"models: [{', '.join(MODELS)}]\nsettings: [{{}}, {{max_rounds: 1, max_concurrency: 2}}]\n")
+    grid.write_text(
+        "mode: simulated\nrequests:\n"
+        + "".join(f"  - {r}\n" for r in REQUESTS)
+        + f"models: [{', '.join(MODELS)}]\nsettings: [{{}}, {{max_rounds: 1, max_concurrency: 2}}]\n"
+    )
     print("2. batch of 8 grid cells (2 requests x 2 models x 2 settings), papermill in worker processes")
     base = None
     for workers in (1, 2):
@@ -82,8 +96,10 @@ def bench_batch(tmp: Path) -> None:
         result = run_grid(grid, tmp / f"batch{workers}", workers=workers, progress=False)
         wall = time.perf_counter() - t
         base = base or wall
-        print(f"   {workers} worker{'s' if workers > 1 else ' '}: {wall:6.2f} s  ({wall / len(result.cells):.2f} s/cell, "
-              f"{len(result.ok)} ok, {len(result.failed)} failed)  speed-up {base / wall:.2f}x")
+        print(
+            f"   {workers} worker{'s' if workers > 1 else ' '}: {wall:6.2f} s  ({wall / len(result.cells):.2f} s/cell, "
+            f"{len(result.ok)} ok, {len(result.failed)} failed)  speed-up {base / wall:.2f}x"
+        )
     print(f"   (this machine: {os.cpu_count()} CPUs; each cell starts its own kernel)")
 
 
@@ -103,7 +119,9 @@ def bench_report(tmp: Path, n: int) -> None:
     t = time.perf_counter()
     html = build_report(runs, tmp / "report.html")
     report_s = time.perf_counter() - t
-    print(f"3. cost report over {n} run folders ({len(loaded.calls)} ledger lines; made in {made:.1f} s in-process)")
+    print(
+        f"3. cost report over {n} run folders ({len(loaded.calls)} ledger lines; made in {made:.1f} s in-process)"
+    )
     print(f"   load_runs                        {load_s:6.2f} s")
     print(f"   build_report (papermill + HTML)  {report_s:6.2f} s   -> {html.stat().st_size / 1e6:.1f} MB")
 

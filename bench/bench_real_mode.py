@@ -35,14 +35,16 @@ def run_once(srv: FakeAnthropicServer, root: Path, **kw) -> tuple[float, dict]:
 
 def bench_critical_path(latency: float, repeat: int, root: Path) -> None:
     # Each agent makes two sequential calls (plan, act), each taking `latency` at the server.
-    critical = DEFAULT_WORKFLOW.critical_path({a: 2 * latency for a in DEFAULT_WORKFLOW.steps})
+    critical = DEFAULT_WORKFLOW.critical_path(dict.fromkeys(DEFAULT_WORKFLOW.steps, 2 * latency))
     with FakeAnthropicServer(responder=simulated_responder(), latency=latency) as srv:
         run_once(srv, root)  # warm-up
         conc = [run_once(srv, root, max_concurrency=4)[0] for _ in range(repeat)]
         seq = [run_once(srv, root, max_concurrency=1)[0] for _ in range(repeat)]
     c, s = statistics.median(conc), statistics.median(seq)
-    print(f"[critical path] server latency {latency * 1e3:.0f} ms per call; critical path {critical:.2f} s "
-          f"(7 agents x 2 calls); medians of {repeat}")
+    print(
+        f"[critical path] server latency {latency * 1e3:.0f} ms per call; critical path {critical:.2f} s "
+        f"(7 agents x 2 calls); medians of {repeat}"
+    )
     print(f"  concurrent (limit 4): {c:.2f} s  -> ratio {c / critical:.3f}  (aim <= 1.1)")
     print(f"  sequential (limit 1): {s:.2f} s  -> ratio {s / critical:.3f}")
 
@@ -57,17 +59,26 @@ def bench_caching(root: Path) -> None:
 
     def input_cost(t: dict) -> Decimal:
         per = Decimal(1_000_000)
-        return (t["input_tokens"] * price.input + t["cache_write_5m_tokens"] * price.cache_write_5m
-                + t["cache_read_tokens"] * price.cache_read) / per
+        return (
+            t["input_tokens"] * price.input
+            + t["cache_write_5m_tokens"] * price.cache_write_5m
+            + t["cache_read_tokens"] * price.cache_read
+        ) / per
 
     a, b = input_cost(cached), input_cost(plain)
-    print(f"[caching] full workflow input cost at {DEFAULT_MODEL} prices "
-          f"(${price.input}/MTok input, writes ${price.cache_write_5m}, reads ${price.cache_read}):")
+    print(
+        f"[caching] full workflow input cost at {DEFAULT_MODEL} prices "
+        f"(${price.input}/MTok input, writes ${price.cache_write_5m}, reads ${price.cache_read}):"
+    )
     print(f"  without caching: ${b:.5f} ({plain['input_tokens']:,} input tokens)")
-    print(f"  with caching:    ${a:.5f} ({cached['input_tokens']:,} uncached, {cached['cache_write_5m_tokens']:,} "
-          f"written, {cached['cache_read_tokens']:,} read)  -> {1 - a / b:.1%} less; "
-          f"ledger's cache_savings_usd {cached['cache_savings_usd']}")
-    print(f"  total run cost: ${Decimal(cached['cost_usd']):.5f} cached vs ${Decimal(plain['cost_usd']):.5f} plain")
+    print(
+        f"  with caching:    ${a:.5f} ({cached['input_tokens']:,} uncached, {cached['cache_write_5m_tokens']:,} "
+        f"written, {cached['cache_read_tokens']:,} read)  -> {1 - a / b:.1%} less; "
+        f"ledger's cache_savings_usd {cached['cache_savings_usd']}"
+    )
+    print(
+        f"  total run cost: ${Decimal(cached['cost_usd']):.5f} cached vs ${Decimal(plain['cost_usd']):.5f} plain"
+    )
 
 
 def main() -> None:

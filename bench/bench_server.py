@@ -38,8 +38,10 @@ def percentiles(values: list[float]) -> str:
     def at(p: float) -> float:
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
-    return (f"p50 {at(50):8.1f}  p95 {at(95):8.1f}  p99 {at(99):8.1f}  max {ordered[-1] * 1000:8.1f}  "
-            f"(n={len(values)})")
+    return (
+        f"p50 {at(50):8.1f}  p95 {at(95):8.1f}  p99 {at(99):8.1f}  max {ordered[-1] * 1000:8.1f}  "
+        f"(n={len(values)})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,16 +49,25 @@ def run(args: argparse.Namespace) -> int:
         del os.environ[name]  # simulated runs only; never the developer's key
     data_dir = Path(tempfile.mkdtemp(prefix="bench-server-"))
     token = "bench-token-000000000000000000"
-    app = create_app(ServerSettings(data_dir=data_dir, token=token, max_concurrent_runs=args.max_concurrent_runs,
-                                    simulated_latency_s=args.latency))
+    app = create_app(
+        ServerSettings(
+            data_dir=data_dir,
+            token=token,
+            max_concurrent_runs=args.max_concurrent_runs,
+            simulated_latency_s=args.latency,
+        )
+    )
     local = threading.local()
     clients: list[httpx.Client] = []
     lock = threading.Lock()
 
     with BackgroundServer(app, logging_config=None) as srv:
+
         def client() -> httpx.Client:
             if not hasattr(local, "c"):
-                local.c = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+                local.c = httpx.Client(
+                    base_url=srv.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+                )
                 with lock:
                     clients.append(local.c)
             c: httpx.Client = local.c
@@ -93,20 +104,27 @@ def run(args: argparse.Namespace) -> int:
         for c in clients:
             c.close()
 
-    durations = [(datetime.fromisoformat(r["updated_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
-                 for r in rows if r["status"] == "completed"]
+    durations = [
+        (datetime.fromisoformat(r["updated_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
+        for r in rows
+        if r["status"] == "completed"
+    ]
     statuses: dict[str, int] = {}
     for r in rows:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     lost = set(ids) - {r["id"] for r in rows}
     duplicated = len(rows) - len({r["id"] for r in rows}) + (len(ids) - len(set(ids)))
-    print(f"server bench: {args.runs} simulated runs (max {args.max_concurrent_runs} at once, "
-          f"{args.latency}s/call), {args.polls} polls, {args.workers} client threads, {wall:.2f} s wall")
+    print(
+        f"server bench: {args.runs} simulated runs (max {args.max_concurrent_runs} at once, "
+        f"{args.latency}s/call), {args.polls} polls, {args.workers} client threads, {wall:.2f} s wall"
+    )
     print(f"  run start (POST)   ms {percentiles([s for _, s in started])}")
     print(f"  status poll (GET)  ms {percentiles(polls)}")
     print(f"  run start->finish  ms {percentiles(durations)}")
-    print(f"  statuses {statuses}; lost {len(lost)}; duplicated {duplicated}"
-          + (f"; data kept in {data_dir}" if args.keep else ""))
+    print(
+        f"  statuses {statuses}; lost {len(lost)}; duplicated {duplicated}"
+        + (f"; data kept in {data_dir}" if args.keep else "")
+    )
     if not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
     return 0 if not lost and not duplicated and statuses == {"completed": args.runs} else 1

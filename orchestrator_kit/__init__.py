@@ -19,10 +19,10 @@ _LAZY = {
     "WorkflowEngine": "orchestrator_kit.engine.engine",
     "RunResult": "orchestrator_kit.engine.result",
     "create_agent": "orchestrator_kit.agents.factory",
-    "AgentContext": "orchestrator_kit.engine.state_models",
-    "ProjectState": "orchestrator_kit.engine.state_models",
-    "TaskDefinition": "orchestrator_kit.engine.state_models",
-    "AgentSettings": "orchestrator_kit.engine.state_models",
+    "AgentContext": "orchestrator_kit.records",
+    "ProjectState": "orchestrator_kit.records",
+    "TaskDefinition": "orchestrator_kit.records",
+    "AgentSettings": "orchestrator_kit.records",
     "estimate_run": "orchestrator_kit.engine.estimate",
     "load_runs": "orchestrator_kit.report.loader",
 }
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.engine import WorkflowEngine, arun_workflow, resume, run_workflow
     from .engine.estimate import estimate_run
     from .engine.result import RunResult
-    from .engine.state_models import AgentContext, AgentSettings, ProjectState, TaskDefinition
+    from .records import AgentContext, AgentSettings, ProjectState, TaskDefinition
     from .report.loader import load_runs
 
 

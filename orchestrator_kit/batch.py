@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 
 GRID_KEYS = ("requests", "models", "settings", "base", "mode")
 # Parameters the grid's axes or run_grid set; base/settings may not.
-_RESERVED = {"request": "requests", "project_name": "requests", "model": "models",
-             "output_dir": "run_grid", "run_id": "run_grid"}
+_RESERVED = {
+    "request": "requests",
+    "project_name": "requests",
+    "model": "models",
+    "output_dir": "run_grid",
+    "run_id": "run_grid",
+}
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,14 @@ class BatchResult:
         return pd.DataFrame([asdict(c) for c in self.cells], columns=[f.name for f in fields(CellResult)])
 
     def __str__(self) -> str:
-        lines = [f"{len(self.cells)} cells in {self.duration_s:.1f} s: {len(self.ok)} ok, {len(self.failed)} failed"]
+        lines = [
+            f"{len(self.cells)} cells in {self.duration_s:.1f} s: {len(self.ok)} ok, {len(self.failed)} failed"
+        ]
         for c in self.failed:
-            lines.append(f"  failed {c.cell_id} ({c.model}, settings {c.settings}): {c.error_type}: "
-                         f"{c.error_message.splitlines()[0] if c.error_message else ''}")
+            lines.append(
+                f"  failed {c.cell_id} ({c.model}, settings {c.settings}): {c.error_type}: "
+                f"{c.error_message.splitlines()[0] if c.error_message else ''}"
+            )
         lines.append(f"notebooks: {self.output_dir / 'notebooks'}")
         lines.append(f"run folders: {self.runs_dir}")
         lines.append(f"summary: {self.summary_csv}")
@@ -114,6 +123,7 @@ class BatchResult:
 
 
 # ---------------------------------------------------------------- the grid file
+
 
 def _nonempty_list(doc: dict[str, Any], key: str, default: list[Any] | None, where: str) -> list[Any]:
     if key not in doc:
@@ -148,7 +158,9 @@ def _request(entry: Any, where: str) -> tuple[str, str]:
     if isinstance(entry, dict) and isinstance(entry.get("request"), str):
         extra = set(entry) - {"request", "project_name"}
         if extra:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; use request and project_name")
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(sorted(extra))}; use request and project_name"
+            )
         return entry["request"], str(entry.get("project_name") or "Untitled project")
     raise ConfigError(f"{where} must be text or a mapping with 'request' (and optionally 'project_name')")
 
@@ -172,14 +184,18 @@ def load_grid(path: str | Path) -> list[GridCell]:
     unknown = sorted(set(doc) - set(GRID_KEYS))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; a grid has: {', '.join(GRID_KEYS)}")
-    requests = [_request(r, f"{where}: requests[{i}]")
-                for i, r in enumerate(_nonempty_list(doc, "requests", None, where))]
+    requests = [
+        _request(r, f"{where}: requests[{i}]")
+        for i, r in enumerate(_nonempty_list(doc, "requests", None, where))
+    ]
     models = _nonempty_list(doc, "models", [DEFAULT_MODEL], where)
     for i, m in enumerate(models):
         if not isinstance(m, str):
             raise ConfigError(f"{where}: models[{i}] must be a model id (text), got {m!r}")
-    settings = [_check_parameters(s, f"{where}: settings[{i}]")
-                for i, s in enumerate(_nonempty_list(doc, "settings", [{}], where))]
+    settings = [
+        _check_parameters(s, f"{where}: settings[{i}]")
+        for i, s in enumerate(_nonempty_list(doc, "settings", [{}], where))
+    ]
     base = _check_parameters(doc.get("base"), f"{where}: base")
     if "mode" in doc:
         base["mode"] = doc["mode"]
@@ -193,8 +209,9 @@ def load_grid(path: str | Path) -> list[GridCell]:
                 try:
                     checked = validate_workflow_params(params).as_dict()
                 except (TypeError, ConfigError) as exc:
-                    raise ConfigError(f"{where}: cell {cell_id} (requests[{ri}], models[{mi}], settings[{si}]): "
-                                      f"{exc}") from None
+                    raise ConfigError(
+                        f"{where}: cell {cell_id} (requests[{ri}], models[{mi}], settings[{si}]): {exc}"
+                    ) from None
                 for name in ("output_dir", "run_id"):
                     checked.pop(name)
                 cells.append(GridCell(cell_id, request, project, model, s, checked))
@@ -202,6 +219,7 @@ def load_grid(path: str | Path) -> list[GridCell]:
 
 
 # ---------------------------------------------------------------- running
+
 
 def _run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """One grid cell, in a worker process: papermill, then the run folder's summary."""
@@ -214,9 +232,17 @@ def _run_cell(job: dict[str, Any]) -> dict[str, Any]:
     try:
         import papermill as pm
 
-        pm.execute_notebook(job["template"], job["notebook"], parameters=job["parameters"], cwd=job["cwd"],
-                            kernel_name=job["kernel_name"], progress_bar=False, log_output=False,
-                            store_widget_state=False, execution_timeout=job["timeout"])
+        pm.execute_notebook(
+            job["template"],
+            job["notebook"],
+            parameters=job["parameters"],
+            cwd=job["cwd"],
+            kernel_name=job["kernel_name"],
+            progress_bar=False,
+            log_output=False,
+            store_widget_state=False,
+            execution_timeout=job["timeout"],
+        )
     except PapermillExecutionError as exc:
         out.update(status="failed", error_type=exc.ename, error_message=redact(str(exc.evalue)))
     except Exception as exc:  # a kernel that died, a missing kernel: reported, the batch goes on
@@ -226,9 +252,13 @@ def _run_cell(job: dict[str, Any]) -> dict[str, Any]:
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         totals = summary.get("totals") or {}
-        out.update(run_status=summary.get("status", ""), cost_usd=totals.get("cost_usd") or "",
-                   cost_basis=totals.get("cost_basis", ""), total_tokens=totals.get("total_tokens"),
-                   review_score=summary.get("review_score"))
+        out.update(
+            run_status=summary.get("status", ""),
+            cost_usd=totals.get("cost_usd") or "",
+            cost_basis=totals.get("cost_basis", ""),
+            total_tokens=totals.get("total_tokens"),
+            review_score=summary.get("review_score"),
+        )
     return out
 
 
@@ -244,8 +274,15 @@ def _write_summary(result: BatchResult) -> None:
     os.replace(tmp, result.summary_csv)
 
 
-def run_grid(grid_path: str | Path, output_dir: str | Path, *, workers: int = 2, progress: bool = True,
-             kernel_name: str | None = None, timeout: int | None = None) -> BatchResult:
+def run_grid(
+    grid_path: str | Path,
+    output_dir: str | Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    kernel_name: str | None = None,
+    timeout: int | None = None,
+) -> BatchResult:
     """Run every cell of the grid through the workflow notebook, ``workers`` papermill processes at a time.
     ``timeout``: seconds per notebook cell (None: no limit)."""
     from tqdm import tqdm
@@ -265,16 +302,27 @@ def run_grid(grid_path: str | Path, output_dir: str | Path, *, workers: int = 2,
     for cell in cells:
         run_id = f"{new_run_id()}-{cell.cell_id}"
         jobs[cell.cell_id] = {
-            "template": template, "notebook": str(out / "notebooks" / f"{cell.cell_id}.ipynb"),
+            "template": template,
+            "notebook": str(out / "notebooks" / f"{cell.cell_id}.ipynb"),
             "parameters": {**cell.parameters, "output_dir": str(runs), "run_id": run_id},
-            "cwd": str(out), "kernel_name": kernel_name, "timeout": timeout, "run_dir": str(runs / run_id)}
+            "cwd": str(out),
+            "kernel_name": kernel_name,
+            "timeout": timeout,
+            "run_dir": str(runs / run_id),
+        }
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads (tqdm, kernels)
-    with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx) as pool, \
-            tqdm(total=len(cells), desc="grid cells", unit="cell", disable=not progress) as bar:
-        futures: dict[Future[dict[str, Any]], GridCell] = {pool.submit(_run_cell, jobs[c.cell_id]): c for c in cells}
+    with (
+        ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx) as pool,
+        tqdm(total=len(cells), desc="grid cells", unit="cell", disable=not progress) as bar,
+    ):
+        futures: dict[Future[dict[str, Any]], GridCell] = {
+            pool.submit(_run_cell, jobs[c.cell_id]): c for c in cells
+        }
         try:
             _collect(futures, jobs, result, bar)
-        except BaseException:  # Ctrl-C: cells not started yet are dropped; running ones end with their kernels
+        except (
+            BaseException
+        ):  # Ctrl-C: cells not started yet are dropped; running ones end with their kernels
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     result.cells.sort(key=lambda c: c.cell_id)
@@ -283,8 +331,12 @@ def run_grid(grid_path: str | Path, output_dir: str | Path, *, workers: int = 2,
     return result
 
 
-def _collect(futures: dict[Future[dict[str, Any]], GridCell], jobs: dict[str, dict[str, Any]],
-             result: BatchResult, bar: Any) -> None:
+def _collect(
+    futures: dict[Future[dict[str, Any]], GridCell],
+    jobs: dict[str, dict[str, Any]],
+    result: BatchResult,
+    bar: Any,
+) -> None:
     for fut in as_completed(futures):
         cell = futures[fut]
         job = jobs[cell.cell_id]
@@ -292,13 +344,21 @@ def _collect(futures: dict[Future[dict[str, Any]], GridCell], jobs: dict[str, di
             outcome = fut.result()
         except Exception as exc:  # the worker process died
             outcome = {"status": "failed", "error_type": type(exc).__name__, "error_message": str(exc)}
-        result.cells.append(CellResult(
-            cell_id=cell.cell_id, request=cell.request, project_name=cell.project_name, model=cell.model,
-            settings=json.dumps(cell.settings, sort_keys=True), run_id=job["parameters"]["run_id"],
-            notebook=job["notebook"], run_dir=job["run_dir"] if Path(job["run_dir"]).is_dir() else "",
-            **outcome))
+        result.cells.append(
+            CellResult(
+                cell_id=cell.cell_id,
+                request=cell.request,
+                project_name=cell.project_name,
+                model=cell.model,
+                settings=json.dumps(cell.settings, sort_keys=True),
+                run_id=job["parameters"]["run_id"],
+                notebook=job["notebook"],
+                run_dir=job["run_dir"] if Path(job["run_dir"]).is_dir() else "",
+                **outcome,
+            )
+        )
         bar.update(1)
         bar.set_postfix(failed=len(result.failed))
 
 
-__all__ = ["GridCell", "CellResult", "BatchResult", "load_grid", "run_grid", "GRID_KEYS"]
+__all__ = ["GRID_KEYS", "BatchResult", "CellResult", "GridCell", "load_grid", "run_grid"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__
 from .errors import BudgetExceeded, ConfigError, OrchestratorError
@@ -21,6 +22,7 @@ def command(name: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         COMMANDS[name] = fn
         return fn
+
     return register
 
 
@@ -29,9 +31,15 @@ def _agents(value: str) -> list[str]:
 
 
 def _engine_options(a: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = dict(mode=a.mode, model=a.model, budget_usd=a.budget, budget_tokens=a.budget_tokens,
-                                max_concurrency=a.max_concurrency, output_dir=a.output,
-                                allow_unknown_model=a.allow_unknown_model)
+    opts: dict[str, Any] = dict(
+        mode=a.mode,
+        model=a.model,
+        budget_usd=a.budget,
+        budget_tokens=a.budget_tokens,
+        max_concurrency=a.max_concurrency,
+        output_dir=a.output,
+        allow_unknown_model=a.allow_unknown_model,
+    )
     if a.agents is not None:
         opts["agents"] = a.agents
     if a.max_rounds is not None:
@@ -57,13 +65,17 @@ def _run(a: argparse.Namespace) -> int:
     from .engine.engine import WorkflowEngine
 
     if not a.request.strip():
-        raise ConfigError("the project request is empty; describe what the team should build, "
-                          "e.g. 'a CLI that converts CSV to JSON'")
+        raise ConfigError(
+            "the project request is empty; describe what the team should build, "
+            "e.g. 'a CLI that converts CSV to JSON'"
+        )
     engine = WorkflowEngine(**_engine_options(a))
     if not a.quiet:
         engine.subscribe(_print_progress, types=("agent_finished", "gate_rejected", "agent_failed"))
-        print(f"running {len(engine.workflow.steps)} agents in {engine.mode} mode with {engine.model}",
-              file=sys.stderr)
+        print(
+            f"running {len(engine.workflow.steps)} agents in {engine.mode} mode with {engine.model}",
+            file=sys.stderr,
+        )
     result = engine.run(a.request, project_name=a.project_name)
     print(result.table())
     print(f"run folder: {result.run_dir}")
@@ -112,7 +124,9 @@ def _runs(a: argparse.Namespace) -> int:
         return 0
     print(f"{'run_id':<32}{'status':<17}{'mode':<11}{'agents':>7}{'cost':>12}  project")
     for r in rows:
-        print(f"{r['run_id']:<32}{r['status']:<17}{r['mode']:<11}{r['agents_done']:>7}{r['cost']:>12}  {r['project_name']}")
+        print(
+            f"{r['run_id']:<32}{r['status']:<17}{r['mode']:<11}{r['agents_done']:>7}{r['cost']:>12}  {r['project_name']}"
+        )
     return 0
 
 
@@ -151,16 +165,27 @@ def _build_parser() -> argparse.ArgumentParser:
     def run_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("request", help="what the team should build")
         sp.add_argument("--project-name", default="Untitled project")
-        sp.add_argument("--agents", type=_agents, default=None,
-                        help="comma-separated subset, e.g. architect,developer (default: all eight)")
+        sp.add_argument(
+            "--agents",
+            type=_agents,
+            default=None,
+            help="comma-separated subset, e.g. architect,developer (default: all eight)",
+        )
         sp.add_argument("--model", default=DEFAULT_MODEL)
-        sp.add_argument("--allow-unknown-model", action="store_true",
-                        help="accept a model id missing from the price table (its cost is shown as unknown)")
+        sp.add_argument(
+            "--allow-unknown-model",
+            action="store_true",
+            help="accept a model id missing from the price table (its cost is shown as unknown)",
+        )
 
     r = sub.add_parser("run", help="run a workflow and print a per-agent table")
     run_options(r)
-    r.add_argument("--mode", default="auto", choices=["auto", "simulated", "real", "replay"],
-                   help="auto: real when an API key is found, else simulated")
+    r.add_argument(
+        "--mode",
+        default="auto",
+        choices=["auto", "simulated", "real", "replay"],
+        help="auto: real when an API key is found, else simulated",
+    )
     r.add_argument("--budget", type=float, default=None, help="cap in dollars, checked before every call")
     r.add_argument("--budget-tokens", type=int, default=None, help="cap in tokens")
     r.add_argument("--max-concurrency", type=int, default=4)
@@ -195,8 +220,9 @@ def _build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", default="report.html")
     rp.add_argument("--title", default=None)
 
-    sv = sub.add_parser("serve", help="start the HTTP API server (see: orchestrator-kit serve --help)",
-                        add_help=False)
+    sv = sub.add_parser(
+        "serve", help="start the HTTP API server (see: orchestrator-kit serve --help)", add_help=False
+    )
     sv.add_argument("server_args", nargs=argparse.REMAINDER)
     return p
 
@@ -222,8 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OrchestratorError as exc:
         return report_error(exc)
     except KeyboardInterrupt:
-        print("orchestrator-kit: interrupted; the run folder is checkpointed (orchestrator-kit resume DIR)",
-              file=sys.stderr)
+        print(
+            "orchestrator-kit: interrupted; the run folder is checkpointed (orchestrator-kit resume DIR)",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -231,4 +259,4 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
 
 
-__all__ = ["main", "COMMANDS", "report_error"]
+__all__ = ["COMMANDS", "main", "report_error"]

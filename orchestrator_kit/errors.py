@@ -62,8 +62,9 @@ class BudgetExceeded(OrchestratorError):
 class BackendError(OrchestratorError):
     """A model call that failed for good. ``attempts`` lists every attempt made (dicts)."""
 
-    def __init__(self, message: str, *, attempts: list[dict[str, Any]] | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, attempts: list[dict[str, Any]] | None = None, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.attempts: list[dict[str, Any]] = list(attempts or [])
         self.status_code = status_code
@@ -90,8 +91,14 @@ class ReplayMiss(BackendError):
 
 
 class RunFailed(OrchestratorError):
-    def __init__(self, message: str, *, run_dir: str | None = None, agent: str | None = None,
-                 cause: BaseException | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_dir: str | None = None,
+        agent: str | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
         super().__init__(message)
         self.run_dir = run_dir
         self.agent = agent

@@ -14,12 +14,14 @@ environment. A value shaped like a key is refused without being echoed.
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .agents.roles import ROLE_IDS
 from .errors import ConfigError
+
 _TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool", list: "list", dict: "dict"}
 
 
@@ -34,23 +36,38 @@ class Param:
 # The workflow notebook's parameters cell lists exactly these, in this order (a test checks).
 # Help texts hold no "=": papermill reads one "=" per line.
 WORKFLOW_PARAMS: tuple[Param, ...] = (
-    Param("request", str, "Build a command-line tool that converts CSV files to JSON", "what the team should build"),
+    Param(
+        "request",
+        str,
+        "Build a command-line tool that converts CSV files to JSON",
+        "what the team should build",
+    ),
     Param("project_name", str, "csv2json", "names the project and the generated module"),
     Param("agents", list, list(ROLE_IDS), "which agents run; the workflow puts them in order"),
-    Param("mode", str, "simulated",
-          "simulated | auto | real | replay; real and auto read the key from ANTHROPIC_API_KEY only"),
+    Param(
+        "mode",
+        str,
+        "simulated",
+        "simulated | auto | real | replay; real and auto read the key from ANTHROPIC_API_KEY only",
+    ),
     Param("model", str, "claude-sonnet-5-5", "model for every agent without its own"),
     Param("budget_usd", float, 0.0, "dollar cap for the run; 0 means no cap"),
     Param("budget_tokens", int, 0, "token cap for the run; 0 means no cap"),
     Param("max_concurrency", int, 4, "model calls in flight at once"),
     Param("max_rounds", int, 3, "design rounds the consensus gate may ask for"),
-    Param("agent_settings", dict, {},
-          'per agent, e.g. {"qa": {"model": "claude-haiku-5-5", "max_tokens": 2048, "extra_instructions": "..."}}'),
+    Param(
+        "agent_settings",
+        dict,
+        {},
+        'per agent, e.g. {"qa": {"model": "claude-haiku-5-5", "max_tokens": 2048, "extra_instructions": "..."}}',
+    ),
     Param("simulated_options", dict, {}, 'simulated mode only, e.g. {"consensus_rejections": 1}'),
     Param("replay_from", str, "", "mode replay: a run folder or a recording .jsonl"),
     Param("output_dir", str, "runs", "folder that receives the run folder (relative to the kernel's folder)"),
     Param("run_id", str, "", "name of the run folder; empty: a new time-sorted id"),
-    Param("allow_unknown_model", bool, False, "allow a model missing from the price table (its cost is unknown)"),
+    Param(
+        "allow_unknown_model", bool, False, "allow a model missing from the price table (its cost is unknown)"
+    ),
     Param("write_outputs", bool, True, "write tables (Parquet, CSV) and figures (PNG) into the run folder"),
 )
 PARAMS_BY_NAME = {p.name: p for p in WORKFLOW_PARAMS}
@@ -83,10 +100,14 @@ def _check_type(p: Param, value: Any) -> Any:
     if not ok:
         hint = ""
         if p.type in (list, dict) and isinstance(value, str):
-            hint = (f"; papermill's -p passes text, use -y '{p.name}: ...' or -f params.yaml for a "
-                    f"{_type_name(p.type)}")
-        raise TypeError(f"parameter {p.name!r} must be {_type_name(p.type)} ({p.help}), "
-                        f"got {type(value).__name__} {_shown(value)}{hint}")
+            hint = (
+                f"; papermill's -p passes text, use -y '{p.name}: ...' or -f params.yaml for a "
+                f"{_type_name(p.type)}"
+            )
+        raise TypeError(
+            f"parameter {p.name!r} must be {_type_name(p.type)} ({p.help}), "
+            f"got {type(value).__name__} {_shown(value)}{hint}"
+        )
     return value
 
 
@@ -121,10 +142,18 @@ class WorkflowParams:
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for ``WorkflowEngine`` (0 caps become "no cap")."""
         opts: dict[str, Any] = dict(
-            mode=self.mode, model=self.model, agents=list(self.agents), agent_settings=self.agent_settings,
-            budget_usd=self.budget_usd or None, budget_tokens=self.budget_tokens or None,
-            max_concurrency=self.max_concurrency, max_rounds=self.max_rounds, output_dir=self.output_dir,
-            simulated_options=self.simulated_options or None, allow_unknown_model=self.allow_unknown_model)
+            mode=self.mode,
+            model=self.model,
+            agents=list(self.agents),
+            agent_settings=self.agent_settings,
+            budget_usd=self.budget_usd or None,
+            budget_tokens=self.budget_tokens or None,
+            max_concurrency=self.max_concurrency,
+            max_rounds=self.max_rounds,
+            output_dir=self.output_dir,
+            simulated_options=self.simulated_options or None,
+            allow_unknown_model=self.allow_unknown_model,
+        )
         if self.replay_from:
             opts["replay_from"] = self.replay_from
         return opts
@@ -153,7 +182,7 @@ def _check_agents(agents: list[Any]) -> list[str]:
 def _check_agent_settings(settings: dict[Any, Any]) -> dict[str, dict[str, Any]]:
     from pydantic import ValidationError
 
-    from .engine.state_models import AgentSettings
+    from .records import AgentSettings
 
     out = {}
     for agent, value in settings.items():
@@ -161,14 +190,19 @@ def _check_agent_settings(settings: dict[Any, Any]) -> dict[str, dict[str, Any]]
         if agent not in ROLE_IDS:
             raise _bad("agent_settings", f"unknown agent {agent!r}; valid agents are: {', '.join(ROLE_IDS)}")
         if not isinstance(value, Mapping):
-            raise TypeError(f"parameter {where} must be dict (enabled, extra_instructions, model, "
-                            f"max_tokens), got {type(value).__name__} {_shown(value)}")
+            raise TypeError(
+                f"parameter {where} must be dict (enabled, extra_instructions, model, "
+                f"max_tokens), got {type(value).__name__} {_shown(value)}"
+            )
         try:
             out[agent] = AgentSettings(**value).model_dump(exclude_defaults=True)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise _bad(where, f"{problems} (fields: enabled: bool, extra_instructions: str, model: str, "
-                              "max_tokens: int > 0)") from None
+            raise _bad(
+                where,
+                f"{problems} (fields: enabled: bool, extra_instructions: str, model: str, "
+                "max_tokens: int > 0)",
+            ) from None
     return out
 
 
@@ -182,11 +216,16 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
     for p in WORKFLOW_PARAMS:
         value = namespace.get(p.name, p.default)
         if _looks_like_key(value):
-            raise _bad(p.name, "looks like an API key (value not shown); keys are never parameters, "
-                               "set ANTHROPIC_API_KEY in the environment of the kernel instead")
+            raise _bad(
+                p.name,
+                "looks like an API key (value not shown); keys are never parameters, "
+                "set ANTHROPIC_API_KEY in the environment of the kernel instead",
+            )
         values[p.name] = _check_type(p, value)
     if not values["request"].strip():
-        raise _bad("request", "is empty; describe what the team should build, e.g. 'a CLI that converts CSV to JSON'")
+        raise _bad(
+            "request", "is empty; describe what the team should build, e.g. 'a CLI that converts CSV to JSON'"
+        )
     if values["mode"] not in MODES:
         raise _bad("mode", f"{values['mode']!r} is not a mode; choose one of: {', '.join(MODES)}")
     if values["mode"] == "replay" and not values["replay_from"]:
@@ -199,9 +238,14 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
             raise _bad(name, f"must be an int >= 1, got {values[name]}")
     values["agents"] = _check_agents(values["agents"])
     values["agent_settings"] = _check_agent_settings(values["agent_settings"])
-    for name, model in [("model", values["model"]),
-                        *((f"agent_settings[{a!r}].model", s["model"]) for a, s in values["agent_settings"].items()
-                          if s.get("model"))]:
+    for name, model in [
+        ("model", values["model"]),
+        *(
+            (f"agent_settings[{a!r}].model", s["model"])
+            for a, s in values["agent_settings"].items()
+            if s.get("model")
+        ),
+    ]:
         try:
             check_model(model, allow_unknown=values["allow_unknown_model"])
         except ConfigError as exc:
@@ -211,7 +255,9 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
 
 def parameters_source() -> str:
     """The text of the workflow notebook's parameters cell, from WORKFLOW_PARAMS."""
-    lines = ["# Parameters (papermill: -p name value; lists and dicts with -y or -f). Never put an API key here."]
+    lines = [
+        "# Parameters (papermill: -p name value; lists and dicts with -y or -f). Never put an API key here."
+    ]
     for p in WORKFLOW_PARAMS:
         lines.append(f"{p.name}: {_type_name(p.type)} = {p.default!r}  # {p.help}")
     return "\n".join(lines)
@@ -229,9 +275,17 @@ def notebook_path(name: str) -> Path:
     source = Path(__file__).resolve().parent.parent / "notebooks" / name
     if source.is_file():
         return source
-    raise ConfigError(f"notebook {name!r} not found: reinstall orchestrator-kit with its notebooks "
-                      "(pip install 'orchestrator-kit[notebook]')")
+    raise ConfigError(
+        f"notebook {name!r} not found: reinstall orchestrator-kit with its notebooks "
+        "(pip install 'orchestrator-kit[notebook]')"
+    )
 
 
-__all__ = ["WORKFLOW_PARAMS", "WorkflowParams", "validate_workflow_params", "parameters_source",
-           "notebook_path", "Param"]
+__all__ = [
+    "WORKFLOW_PARAMS",
+    "Param",
+    "WorkflowParams",
+    "notebook_path",
+    "parameters_source",
+    "validate_workflow_params",
+]

@@ -22,16 +22,20 @@ NOTEBOOKS = ROOT / "notebooks"
 CHECK = "check"  # marker: store this cell's outputs for nbval to compare
 HOWTO = "howto"  # marker: a markdown cell about running the notebook, left out of the HTML report
 
-NBVAL_NOTE = ("*Tests:* `pytest --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg "
-              "notebooks/*.ipynb` re-runs this notebook and compares only the cells saved with outputs; cells tagged "
-              "`nbval-ignore-output` (paths, timings, dollar figures that follow the prompt templates) just have to run.")
+NBVAL_NOTE = (
+    "*Tests:* `pytest --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg "
+    "notebooks/*.ipynb` re-runs this notebook and compares only the cells saved with outputs; cells tagged "
+    "`nbval-ignore-output` (paths, timings, dollar figures that follow the prompt templates) just have to run."
+)
 
 
 def workflow_cells() -> list[tuple[str, str, str | None]]:
     from orchestrator_kit.notebook_params import parameters_source
 
     return [
-        ("md", """# Workflow: one request, the agent team, and what it cost
+        (
+            "md",
+            """# Workflow: one request, the agent team, and what it cost
 
 Runs the team of agents over one project request, then tabulates the artifacts, the tokens by kind and the
 cost per agent and phase, draws the figures, and writes tables (Parquet and CSV) and figures (PNG) into the
@@ -49,59 +53,96 @@ The first code cell checks them: a wrong type stops the run with an error that n
 type it expects. **The API key is never a parameter** (papermill writes parameters into the notebook):
 real mode reads `ANTHROPIC_API_KEY` from the kernel's environment.
 
-""" + NBVAL_NOTE, None),
+"""
+            + NBVAL_NOTE,
+            None,
+        ),
         ("parameters", parameters_source(), None),
-        ("code", """from orchestrator_kit.notebook_params import validate_workflow_params
+        (
+            "code",
+            """from orchestrator_kit.notebook_params import validate_workflow_params
 
 params = validate_workflow_params(globals())
-print(params.mode, params.model, f"{len(params.agents)} agents")""", CHECK),
+print(params.mode, params.model, f"{len(params.agents)} agents")""",
+            CHECK,
+        ),
         ("md", "## Run", None),
         ("code", "result = params.run()", None),
-        ("code", """print(result.status, result.mode)
-print(*sorted(f"{a.agent}/{a.filename}" for a in result.artifacts), sep="\\n")""", CHECK),
+        (
+            "code",
+            """print(result.status, result.mode)
+print(*sorted(f"{a.agent}/{a.filename}" for a in result.artifacts), sep="\\n")""",
+            CHECK,
+        ),
         ("code", 'print(result.table())\nprint("run folder:", result.run_dir)', None),
         ("md", "## Artifacts", None),
-        ("code", """from orchestrator_kit.report import export, figures, load_runs, tables
+        (
+            "code",
+            """from orchestrator_kit.report import export, figures, load_runs, tables
 
 runs = load_runs(result.run_dir)
 tabs = export.standard_tables(runs)
-tables.styled(tabs["artifacts"].drop(columns="run_id"))""", None),
+tables.styled(tabs["artifacts"].drop(columns="run_id"))""",
+            None,
+        ),
         ("md", "## Tokens by kind", None),
         ("code", 'tables.styled(tables.with_total(tabs["tokens_by_kind"]))', None),
         ("md", "## Cost per agent and phase\n\nSimulated runs show the would-be cost at list prices.", None),
         ("code", 'tables.styled(tables.with_total(tabs["cost_by_agent"]))', None),
         ("code", 'tables.styled(tabs["cost_by_phase"])', None),
         ("md", "## Figures", None),
-        ("code", """figs = export.standard_figures(runs, tabs)
+        (
+            "code",
+            """figs = export.standard_figures(runs, tabs)
 for fig in figs.values():
-    figures.show(fig)""", None),
+    figures.show(fig)""",
+            None,
+        ),
         ("md", "## Files written into the run folder", None),
-        ("code", """written = export.write_run_outputs(runs, result.run_dir, tabs=tabs, figs=figs) if params.write_outputs else []
-print(*sorted(p.relative_to(result.run_dir).as_posix() for p in written), sep="\\n")""", CHECK),
+        (
+            "code",
+            """written = export.write_run_outputs(runs, result.run_dir, tabs=tabs, figs=figs) if params.write_outputs else []
+print(*sorted(p.relative_to(result.run_dir).as_posix() for p in written), sep="\\n")""",
+            CHECK,
+        ),
     ]
 
 
 def cost_report_cells() -> list[tuple[str, str, str | None]]:
     section = [
         ("Runs", 'tables.styled(tabs["runs"])'),
-        ("Cost by agent, phase and model", """display(tables.styled(tables.with_total(tabs["cost_by_agent"])))
+        (
+            "Cost by agent, phase and model",
+            """display(tables.styled(tables.with_total(tabs["cost_by_agent"])))
 display(tables.styled(tabs["cost_by_phase"]))
 display(tables.styled(tabs["cost_by_model"]))
 figures.show(figs["cost_by_agent"])
-figures.show(figs["cost_by_phase"])"""),
-        ("Tokens by kind", """display(tables.styled(tables.with_total(tabs["tokens_by_kind"])))
-figures.show(figs["tokens_by_kind"])"""),
-        ("Estimate vs actual", """display(tables.styled(tabs["estimate_vs_actual"]))
-figures.show(figs["estimate_vs_actual"])"""),
+figures.show(figs["cost_by_phase"])""",
+        ),
+        (
+            "Tokens by kind",
+            """display(tables.styled(tables.with_total(tabs["tokens_by_kind"])))
+figures.show(figs["tokens_by_kind"])""",
+        ),
+        (
+            "Estimate vs actual",
+            """display(tables.styled(tabs["estimate_vs_actual"]))
+figures.show(figs["estimate_vs_actual"])""",
+        ),
         ("Caching savings", 'tables.styled(tables.with_total(tabs["cache_savings"]))'),
         ("Wasted spend", 'tables.styled(tables.with_total(tabs["wasted_spend"]))'),
-        ("Reviewer score vs cost", """scores = tables.score_vs_cost(runs.runs)
+        (
+            "Reviewer score vs cost",
+            """scores = tables.score_vs_cost(runs.runs)
 display(tables.styled(scores))
-figures.show(figures.score_vs_cost(scores))"""),
+figures.show(figures.score_vs_cost(scores))""",
+        ),
         ("Spend over the calls", 'figures.show(figs["cumulative_spend"])'),
     ]
     cells: list[tuple[str, str, str | None]] = [
-        ("md", """# Cost report
+        (
+            "md",
+            """# Cost report
 
 Where the money went across run folders: cost by agent, phase and model; tokens by kind; the pre-run
 estimate against the actual cost; what prompt caching saved; spend that bought nothing (failed attempts,
@@ -111,17 +152,28 @@ never as $0.
 `orchestrator-kit report RUNS_DIR -o report.html` runs this notebook with papermill and exports it as
 self-contained HTML without code (and without this cell).
 
-""" + NBVAL_NOTE, HOWTO),
-        ("parameters", """runs_dir: str = "runs"  # a folder of run folders, or one run folder
-title: str = "Cost report"  # the report's heading""", None),
-        ("code", """from IPython.display import Markdown, display
+"""
+            + NBVAL_NOTE,
+            HOWTO,
+        ),
+        (
+            "parameters",
+            """runs_dir: str = "runs"  # a folder of run folders, or one run folder
+title: str = "Cost report"  # the report's heading""",
+            None,
+        ),
+        (
+            "code",
+            """from IPython.display import Markdown, display
 
 from orchestrator_kit.report import export, figures, load_runs, tables
 
 runs = load_runs(runs_dir, missing_ok=True)
 tabs = export.standard_tables(runs)
 figs = export.standard_figures(runs, tabs)
-display(Markdown(f"# {title}\\n\\n{runs.describe()}. {export.basis_note(runs)}"))""", None),
+display(Markdown(f"# {title}\\n\\n{runs.describe()}. {export.basis_note(runs)}"))""",
+            None,
+        ),
     ]
     for heading, code in section:
         cells += [("md", f"## {heading}", None), ("code", code, None)]
@@ -130,7 +182,9 @@ display(Markdown(f"# {title}\\n\\n{runs.describe()}. {export.basis_note(runs)}")
 
 def batch_cells() -> list[tuple[str, str, str | None]]:
     return [
-        ("md", """# Batch: a grid of workflow runs
+        (
+            "md",
+            """# Batch: a grid of workflow runs
 
 Runs the workflow notebook over a grid (requests x models x settings) through papermill, in parallel
 worker processes: one executed notebook (`notebooks/<cell>.ipynb`) and one run folder (`runs/`) per grid
@@ -140,29 +194,49 @@ the caller's folder under the papermill CLI (so pass `--cwd notebooks`, or `-p g
 The same from a shell: `orchestrator-kit batch notebooks/grid.yaml -o out/batch --workers 2`.
 Compare the runs afterwards with the cost report: `orchestrator-kit report out/batch/runs -o out/batch/report.html`.
 
-""" + NBVAL_NOTE, None),
-        ("parameters", """grid_path: str = "grid.yaml"  # the grid file: requests x models x settings
+"""
+            + NBVAL_NOTE,
+            None,
+        ),
+        (
+            "parameters",
+            """grid_path: str = "grid.yaml"  # the grid file: requests x models x settings
 output_dir: str = "out/batch"  # receives notebooks/, runs/ and batch_summary.csv
-workers: int = 2  # papermill processes at once""", None),
-        ("code", """from orchestrator_kit.batch import load_grid, run_grid
+workers: int = 2  # papermill processes at once""",
+            None,
+        ),
+        (
+            "code",
+            """from orchestrator_kit.batch import load_grid, run_grid
 
 cells = load_grid(grid_path)
 print(f"{len(cells)} cells")
 for cell in cells:
-    print(cell.cell_id, cell.describe())""", CHECK),
+    print(cell.cell_id, cell.describe())""",
+            CHECK,
+        ),
         ("code", "result = run_grid(grid_path, output_dir, workers=workers)\nprint(result)", None),
-        ("code", 'result.table()[["cell_id", "status", "model", "settings", "cost_usd", "review_score", "error_type"]]',
-         None),
-        ("code", """from orchestrator_kit.report import figures, load_runs, tables
+        (
+            "code",
+            'result.table()[["cell_id", "status", "model", "settings", "cost_usd", "review_score", "error_type"]]',
+            None,
+        ),
+        (
+            "code",
+            """from orchestrator_kit.report import figures, load_runs, tables
 
 scores = tables.score_vs_cost(load_runs(result.runs_dir).runs)
-figures.show(figures.score_vs_cost(scores))""", None),
+figures.show(figures.score_vs_cost(scores))""",
+            None,
+        ),
     ]
 
 
 def interactive_cells() -> list[tuple[str, str, str | None]]:
     return [
-        ("md", """# Interactive: key, agents, run, results
+        (
+            "md",
+            """# Interactive: key, agents, run, results
 
 1. **API key**: type it into the password field and press Enter. It is moved into this kernel's environment
    (`ANTHROPIC_API_KEY`) and the field is cleared at once, so it is never saved with the notebook or its widget
@@ -173,20 +247,33 @@ def interactive_cells() -> list[tuple[str, str, str | None]]:
    run folder is checkpointed as *interrupted* and can be resumed with `orchestrator-kit resume RUN_DIR`).
 4. **Results**: browse the artifacts, the token and cost tables, and the figures.
 
-""" + NBVAL_NOTE, None),
-        ("code", """from orchestrator_kit.ui import App
+"""
+            + NBVAL_NOTE,
+            None,
+        ),
+        (
+            "code",
+            """from orchestrator_kit.ui import App
 
 app = App(output_dir="runs")
-app""", None),
-        ("md", "After a run: `app.run_panel.result` is the `RunResult` (`.table()`, `.run_dir`), "
-               "and `app.results.runs` the loaded DataFrames.", None),
+app""",
+            None,
+        ),
+        (
+            "md",
+            "After a run: `app.run_panel.result` is the `RunResult` (`.table()`, `.run_dir`), "
+            "and `app.results.runs` the loaded DataFrames.",
+            None,
+        ),
     ]
 
 
 def build(name: str, cells: list[tuple[str, str, str | None]]) -> tuple[nbformat.NotebookNode, list[int]]:
     nb = new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     checked = []
     for i, (kind, source, mark) in enumerate(cells):
         if kind == "md":
@@ -217,8 +304,13 @@ def store_checked_outputs(nb: nbformat.NotebookNode, checked: list[int]) -> None
         for extra in NOTEBOOKS.glob("*.yaml"):
             (Path(tmp) / extra.name).write_bytes(extra.read_bytes())
         run = nbformat.from_dict(nb)
-        NotebookClient(run, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp}},
-                       store_widget_state=False).execute()
+        NotebookClient(
+            run,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": tmp}},
+            store_widget_state=False,
+        ).execute()
     count = 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -234,8 +326,12 @@ def store_checked_outputs(nb: nbformat.NotebookNode, checked: list[int]) -> None
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    for name, cells in (("workflow", workflow_cells()), ("cost_report", cost_report_cells()),
-                        ("batch", batch_cells()), ("interactive", interactive_cells())):
+    for name, cells in (
+        ("workflow", workflow_cells()),
+        ("cost_report", cost_report_cells()),
+        ("batch", batch_cells()),
+        ("interactive", interactive_cells()),
+    ):
         nb, checked = build(name, cells)
         store_checked_outputs(nb, checked)
         nbformat.validate(nb)

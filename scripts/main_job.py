@@ -34,16 +34,25 @@ def main() -> int:
     notebook = out / "workflow.ipynb"
     runs = out / "runs"
     before = {p.name for p in runs.iterdir()} if runs.is_dir() else set()
-    print(f"running {notebook_path('workflow.ipynb').name} through papermill (simulated mode) ...", flush=True)
-    pm.execute_notebook(str(notebook_path("workflow.ipynb")), str(notebook), cwd=str(out), progress_bar=False,
-                        parameters={"mode": "simulated", "output_dir": str(runs)})
+    print(
+        f"running {notebook_path('workflow.ipynb').name} through papermill (simulated mode) ...", flush=True
+    )
+    pm.execute_notebook(
+        str(notebook_path("workflow.ipynb")),
+        str(notebook),
+        cwd=str(out),
+        progress_bar=False,
+        parameters={"mode": "simulated", "output_dir": str(runs)},
+    )
     (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and p.name not in before]
     print("building the cost report ...", flush=True)
     report = build_report(runs, out / "report.html")
     print()
     print(f"executed notebook: {notebook}")
     print(f"run folder:        {run_dir}")
-    print(f"tables:            {run_dir / 'tables'} ({len(list((run_dir / 'tables').iterdir()))} files: Parquet and CSV)")
+    print(
+        f"tables:            {run_dir / 'tables'} ({len(list((run_dir / 'tables').iterdir()))} files: Parquet and CSV)"
+    )
     print(f"figures:           {run_dir / 'figures'} ({len(list((run_dir / 'figures').iterdir()))} PNG)")
     print(f"report:            {report}")
     return 0

@@ -14,8 +14,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-live", action="store_true", default=False,
-                     help="run tests marked 'live' (they call the real Anthropic API and need ANTHROPIC_API_KEY)")
+    parser.addoption(
+        "--run-live",
+        action="store_true",
+        default=False,
+        help="run tests marked 'live' (they call the real Anthropic API and need ANTHROPIC_API_KEY)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

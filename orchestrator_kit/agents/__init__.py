@@ -4,4 +4,4 @@ from .base import Agent
 from .factory import available_agents, create_agent
 from .roles import ROLE_IDS, ROLES, Role, get_role
 
-__all__ = ["Agent", "ROLES", "ROLE_IDS", "Role", "available_agents", "create_agent", "get_role"]
+__all__ = ["ROLES", "ROLE_IDS", "Agent", "Role", "available_agents", "create_agent", "get_role"]

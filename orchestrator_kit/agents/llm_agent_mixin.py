@@ -6,13 +6,23 @@ local repair, at most one re-ask of malformed output (counted as wasted spend), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..engine.state_models import (AgentContext, AgentOutput, AgentPlan, Artifact, Decision, PhaseType,
-                                   ProjectState, Score, TaskDefinition)
 from ..errors import ConfigError, ParseError, RefusalError
 from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.types import Completion, LLMRequest, Message, RequestLabels
+from ..records import (
+    AgentContext,
+    AgentOutput,
+    AgentPlan,
+    Artifact,
+    Decision,
+    PhaseType,
+    ProjectState,
+    Score,
+    TaskDefinition,
+)
 from .prompt_builder import PromptBuilder
 from .response_parser import parse_act, parse_plan
 
@@ -21,8 +31,10 @@ if TYPE_CHECKING:
     from .roles import Role
 
 _TRUNCATED, _REFUSED = object(), object()
-CONTINUE_NOTE = ("Your reply was cut off at the token limit. Continue exactly where it stopped: output only "
-                 "the remaining characters of the JSON object, with no repetition and no commentary.")
+CONTINUE_NOTE = (
+    "Your reply was cut off at the token limit. Continue exactly where it stopped: output only "
+    "the remaining characters of the JSON object, with no repetition and no commentary."
+)
 
 
 def _status(c: Completion) -> str:
@@ -36,6 +48,7 @@ def _validator(parse: Callable[[str], Any], prefix: str = "") -> Callable[[Compl
         if c.stop_reason == "max_tokens":
             return _TRUNCATED
         return parse(prefix + c.text)
+
     return validate
 
 
@@ -49,7 +62,9 @@ class LlmAgentMixin:
             return context.gateway
         # standalone use (the guide's snippet): the engine's checks do not run, so check here
         if context.llm_provider != "anthropic":
-            raise ConfigError(f"unknown llm_provider {context.llm_provider!r}; the supported provider is 'anthropic'")
+            raise ConfigError(
+                f"unknown llm_provider {context.llm_provider!r}; the supported provider is 'anthropic'"
+            )
         check_model(self._model(context), allow_unknown=True)
         if self._gateway is None:  # no ledger, no budget
             from ..llm.gateway import Gateway
@@ -66,73 +81,120 @@ class LlmAgentMixin:
         return context.max_tokens or self.role.default_max_tokens
 
     def _builder_vars(self, state: ProjectState, context: AgentContext) -> dict[str, Any]:
-        return dict(project_name=state.project_name, request=state.request,
-                    inputs=state.artifacts_of(self.role.consumes), round=state.design_round,
-                    feedback=state.feedback.get(self.role.id, []),
-                    extra_instructions=context.extra_instructions)
+        return dict(
+            project_name=state.project_name,
+            request=state.request,
+            inputs=state.artifacts_of(self.role.consumes),
+            round=state.design_round,
+            feedback=state.feedback.get(self.role.id, []),
+            extra_instructions=context.extra_instructions,
+        )
 
     def _request(self, step: str, state: ProjectState, context: AgentContext, **extra: Any) -> LLMRequest:
-        labels = RequestLabels(run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step)
-        return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(step, model=self._model(context),  # type: ignore[arg-type]
-                                              max_tokens=self._max_tokens(context), labels=labels,
-                                              **self._builder_vars(state, context), **extra)
+        labels = RequestLabels(
+            run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
+        )
+        return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(
+            step,
+            model=self._model(context),  # type: ignore[arg-type]
+            max_tokens=self._max_tokens(context),
+            labels=labels,
+            **self._builder_vars(state, context),
+            **extra,
+        )
 
     async def _ask(self, gw: Gateway, request: LLMRequest, parse: Callable[[str], Any]) -> tuple[Any, bool]:
         """Returns (parsed, truncated). One continuation, then at most one re-ask."""
         try:
             return await self._ask_once(gw, request, parse)
         except ParseError as first:
-            note = (f"\n\nNote: an earlier reply could not be read ({first}). "
-                    "Reply again with only the complete JSON object.")
-            msgs = request.messages[:-1] + (Message(role="user", content=request.messages[-1].content + note),)
-            reask = request.model_copy(update={
-                "messages": msgs, "labels": request.labels.model_copy(update={"step": "reask"})})
+            note = (
+                f"\n\nNote: an earlier reply could not be read ({first}). "
+                "Reply again with only the complete JSON object."
+            )
+            msgs = request.messages[:-1] + (
+                Message(role="user", content=request.messages[-1].content + note),
+            )
+            reask = request.model_copy(
+                update={"messages": msgs, "labels": request.labels.model_copy(update={"step": "reask"})}
+            )
             return await self._ask_once(gw, reask, parse)
 
-    async def _ask_once(self, gw: Gateway, request: LLMRequest, parse: Callable[[str], Any]) -> tuple[Any, bool]:
+    async def _ask_once(
+        self, gw: Gateway, request: LLMRequest, parse: Callable[[str], Any]
+    ) -> tuple[Any, bool]:
         completion, value = await gw.complete(request, validate=_validator(parse), status_of=_status)
         if value is _REFUSED:
-            raise RefusalError(f"{self.role.id} refused the task: {completion.text.strip()[:300] or '(no reason)'}",
-                               attempts=[])
+            raise RefusalError(
+                f"{self.role.id} refused the task: {completion.text.strip()[:300] or '(no reason)'}",
+                attempts=[],
+            )
         if value is not _TRUNCATED:
             return value, False
         prefix = completion.text
-        cont = request.model_copy(update={
-            "messages": request.messages + (Message(role="assistant", content=prefix.rstrip() or "{"),
-                                            Message(role="user", content=CONTINUE_NOTE)),
-            "labels": request.labels.model_copy(update={"step": "continue"})})
+        cont = request.model_copy(
+            update={
+                "messages": request.messages
+                + (
+                    Message(role="assistant", content=prefix.rstrip() or "{"),
+                    Message(role="user", content=CONTINUE_NOTE),
+                ),
+                "labels": request.labels.model_copy(update={"step": "continue"}),
+            }
+        )
         completion2, value2 = await gw.complete(cont, validate=_validator(parse, prefix), status_of=_status)
         if value2 is _REFUSED:
-            raise RefusalError(f"{self.role.id} refused while continuing: {completion2.text.strip()[:300]}",
-                               attempts=[])
+            raise RefusalError(
+                f"{self.role.id} refused while continuing: {completion2.text.strip()[:300]}", attempts=[]
+            )
         if value2 is _TRUNCATED:  # still cut off: keep what local repair can save, marked truncated
             return parse(prefix + completion2.text), True
         return value2, False
 
     # -- the guide's two methods ----------------------------------------------------------
-    async def _llm_plan(self, task: TaskDefinition, phase: PhaseType | str | None,
-                        project_state: ProjectState, context: AgentContext) -> AgentPlan:
+    async def _llm_plan(
+        self,
+        task: TaskDefinition,
+        phase: PhaseType | str | None,
+        project_state: ProjectState,
+        context: AgentContext,
+    ) -> AgentPlan:
         gw = self._gateway_for(context)
         parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
         data = parsed.data
-        return AgentPlan(agent=self.role.id, phase=PhaseType(phase) if phase else self.role.phase,
-                         summary=data.summary, steps=data.steps,
-                         planned_artifacts=[a.model_dump() for a in data.artifacts])
+        return AgentPlan(
+            agent=self.role.id,
+            phase=PhaseType(phase) if phase else self.role.phase,
+            summary=data.summary,
+            steps=data.steps,
+            planned_artifacts=[a.model_dump() for a in data.artifacts],
+        )
 
-    async def _llm_act(self, plan: AgentPlan, project_state: ProjectState, context: AgentContext) -> AgentOutput:
+    async def _llm_act(
+        self, plan: AgentPlan, project_state: ProjectState, context: AgentContext
+    ) -> AgentOutput:
         gw = self._gateway_for(context)
         role = self.role
 
         def parse(text: str) -> Any:
             return parse_act(text, require_decision=role.needs_decision, require_score=role.needs_score)
 
-        parsed, truncated = await self._ask(gw, self._request("act", project_state, context, plan=plan), parse)
+        parsed, truncated = await self._ask(
+            gw, self._request("act", project_state, context, plan=plan), parse
+        )
         data = parsed.data
         truncated = truncated or any(r.startswith("truncated") for r in parsed.repairs)
-        artifacts = [Artifact(filename=a.filename, content=a.content, kind=a.kind, agent=role.id,
-                              truncated=truncated) for a in data.artifacts]
+        artifacts = [
+            Artifact(filename=a.filename, content=a.content, kind=a.kind, agent=role.id, truncated=truncated)
+            for a in data.artifacts
+        ]
         return AgentOutput(
-            agent=role.id, phase=plan.phase, summary=data.summary, artifacts=artifacts,
+            agent=role.id,
+            phase=plan.phase,
+            summary=data.summary,
+            artifacts=artifacts,
             decision=Decision(**data.decision.model_dump()) if data.decision else None,
             score=Score(**data.score.model_dump()) if data.score else None,
-            truncated=truncated, repairs=list(parsed.repairs))
+            truncated=truncated,
+            repairs=list(parsed.repairs),
+        )

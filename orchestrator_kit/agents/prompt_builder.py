@@ -19,7 +19,7 @@ from .roles import Role, get_role
 if TYPE_CHECKING:
     import jinja2
 
-    from ..engine.state_models import AgentPlan, Artifact
+    from ..records import AgentPlan, Artifact
 
 Step = Literal["plan", "act"]
 PROMPTS_PACKAGE = "orchestrator_kit.prompts"
@@ -78,30 +78,52 @@ class PromptBuilder:
             sections[name.strip()] = body.strip()
         return sections
 
-    def variables(self, *, project_name: str, request: str, inputs: list[Artifact],
-                  round: int = 1, feedback: list[str] | None = None,
-                  extra_instructions: str = "", plan: AgentPlan | None = None) -> dict[str, Any]:
+    def variables(
+        self,
+        *,
+        project_name: str,
+        request: str,
+        inputs: list[Artifact],
+        round: int = 1,
+        feedback: list[str] | None = None,
+        extra_instructions: str = "",
+        plan: AgentPlan | None = None,
+    ) -> dict[str, Any]:
         plan_json = ""
         if plan is not None:
             plan_json = json.dumps(
                 {"summary": plan.summary, "steps": plan.steps, "artifacts": plan.planned_artifacts},
-                ensure_ascii=False, indent=1)
+                ensure_ascii=False,
+                indent=1,
+            )
         clean = _strip_nul
         return {
-            "role": self.role, "project_name": clean(project_name), "request": clean(request),
-            "inputs": [a.model_copy(update={"content": clean(a.content)}) if "\x00" in a.content else a
-                       for a in inputs],
-            "round": round, "feedback": [clean(r) for r in feedback or []],
-            "extra_instructions": clean(extra_instructions), "plan_json": clean(plan_json),
+            "role": self.role,
+            "project_name": clean(project_name),
+            "request": clean(request),
+            "inputs": [
+                a.model_copy(update={"content": clean(a.content)}) if "\x00" in a.content else a
+                for a in inputs
+            ],
+            "round": round,
+            "feedback": [clean(r) for r in feedback or []],
+            "extra_instructions": clean(extra_instructions),
+            "plan_json": clean(plan_json),
         }
 
-    def build(self, step: Step, *, model: str, max_tokens: int, labels: RequestLabels,
-              **variables: Any) -> LLMRequest:
+    def build(
+        self, step: Step, *, model: str, max_tokens: int, labels: RequestLabels, **variables: Any
+    ) -> LLMRequest:
         s = self.render_sections(self.variables(**variables))
         system = (
             SystemBlock(text=s["instructions"], cache_ttl=None),
             SystemBlock(text=s["context"], cache_ttl=self.cache_ttl),
         )
         user = s["plan_request" if step == "plan" else "act_request"]
-        return LLMRequest(model=model, system=system, messages=(Message(role="user", content=user),),
-                          max_tokens=max_tokens, labels=labels)
+        return LLMRequest(
+            model=model,
+            system=system,
+            messages=(Message(role="user", content=user),),
+            max_tokens=max_tokens,
+            labels=labels,
+        )

@@ -19,12 +19,25 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from orchestrator_kit.errors import ParseError
+from ..errors import ParseError
+from ..records import Decision, Score
 
 __all__ = [
-    "MAX_ARTIFACT_CHARS", "MAX_RESPONSE_CHARS", "ActData", "ArtifactSpec", "Decision", "Parsed",
-    "PlanData", "PlannedArtifact", "ResponseParser", "Score", "extract_json", "infer_kind",
-    "parse_act", "parse_plan", "sanitize_filename",
+    "MAX_ARTIFACT_CHARS",
+    "MAX_RESPONSE_CHARS",
+    "ActData",
+    "ArtifactSpec",
+    "Decision",
+    "Parsed",
+    "PlanData",
+    "PlannedArtifact",
+    "ResponseParser",
+    "Score",
+    "extract_json",
+    "infer_kind",
+    "parse_act",
+    "parse_plan",
+    "sanitize_filename",
 ]
 
 MAX_ARTIFACT_CHARS = 1_000_000
@@ -47,16 +60,6 @@ class ArtifactSpec(BaseModel):
     filename: str
     kind: str
     content: str
-
-
-class Decision(BaseModel):
-    approved: bool
-    reasons: list[str] = Field(default_factory=list)
-
-
-class Score(BaseModel):
-    value: float = Field(ge=0, le=10)
-    reasons: list[str] = Field(default_factory=list)
 
 
 class ActData(BaseModel):
@@ -110,8 +113,11 @@ def _to_text(raw: str | bytes, notes: list[str]) -> str:
     else:
         raise TypeError(f"expected the response as str or bytes, got {type(raw).__name__}")
     if len(text) > MAX_RESPONSE_CHARS:
-        raise ParseError(f"the response is {len(text):,} chars, over the limit of "
-                         f"{MAX_RESPONSE_CHARS:,} (MAX_RESPONSE_CHARS)", excerpt=text)
+        raise ParseError(
+            f"the response is {len(text):,} chars, over the limit of "
+            f"{MAX_RESPONSE_CHARS:,} (MAX_RESPONSE_CHARS)",
+            excerpt=text,
+        )
     if _SURROGATES.search(text):
         text = _SURROGATES.sub("\ufffd", text)
         notes.append("lone surrogate characters replaced with U+FFFD")
@@ -156,7 +162,7 @@ def _repair_at(text: str, start: int) -> tuple[dict[str, Any] | None, int, list[
                     i = limit
                 elif text[j] == "\\":
                     if j + 1 < limit:  # a dangling backslash at the very end is dropped
-                        out.append(text[j:j + 2])
+                        out.append(text[j : j + 2])
                     i = j + 2
                 elif text[j] == '"' and smart:
                     out.append('\\"')
@@ -197,13 +203,27 @@ def _repair_at(text: str, start: int) -> tuple[dict[str, Any] | None, int, list[
     notes = list(dict.fromkeys(notes))  # each kind of repair once
     attempts = [("".join(out), notes)]
     if stack:  # truncated: close what is open, else fall back to the last complete member
-        attempts = [(_close(out, stack, in_string), notes + [
-            f"truncated: closed {len(stack)} open brackets",
-            *(["truncated: closed an unterminated string"] if in_string else [])])]
+        attempts = [
+            (
+                _close(out, stack, in_string),
+                notes
+                + [
+                    f"truncated: closed {len(stack)} open brackets",
+                    *(["truncated: closed an unterminated string"] if in_string else []),
+                ],
+            )
+        ]
         if cut is not None:
-            attempts.append((_close(out[:cut[0]], cut[1], False), notes + [
-                f"truncated: closed {len(cut[1])} open brackets",
-                "truncated: dropped the incomplete last member"]))
+            attempts.append(
+                (
+                    _close(out[: cut[0]], cut[1], False),
+                    notes
+                    + [
+                        f"truncated: closed {len(cut[1])} open brackets",
+                        "truncated: dropped the incomplete last member",
+                    ],
+                )
+            )
     for candidate, candidate_notes in attempts:
         try:
             return json.loads(candidate), i, candidate_notes
@@ -226,8 +246,9 @@ def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
         pass
     else:
         if not isinstance(whole, dict):
-            raise ParseError(f"the top level must be a JSON object, got {_type(whole)} {_preview(text)}",
-                             excerpt=text)
+            raise ParseError(
+                f"the top level must be a JSON object, got {_type(whole)} {_preview(text)}", excerpt=text
+            )
         return whole, tuple(notes)
 
     # Try each candidate start: raw_decode is string-aware, so ``` inside string values cannot
@@ -251,15 +272,20 @@ def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
                     if end >= len(text):  # unclosed to the end: later objects would lie inside it
                         break
         else:
-            if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(x, dict) for x in value)):
+            if isinstance(value, dict) or (
+                isinstance(value, list) and any(isinstance(x, dict) for x in value)
+            ):
                 found.append((i, end, value, []))
                 pos = end - 1
         pos += 1
 
     start, end, value, repairs = max(found, key=lambda f: f[1] - f[0], default=(0, 0, None, []))
     if failure and (value is None or failure[0] < start < failure[1]):
-        raise ParseError(f"invalid JSON starting at char {failure[0]} that local repair could not fix: "
-                         f"{failure[2]} {_preview(text)}", excerpt=text[failure[0]:])
+        raise ParseError(
+            f"invalid JSON starting at char {failure[0]} that local repair could not fix: "
+            f"{failure[2]} {_preview(text)}",
+            excerpt=text[failure[0] :],
+        )
     if value is None:
         raise ParseError(f"no JSON object found in the response {_preview(text)}", excerpt=text)
     if not isinstance(value, dict):
@@ -271,11 +297,22 @@ def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
-                       *(f"LPT{n}" for n in range(1, 10))})
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
+)
 _MAX_COMPONENT, _MAX_DEPTH = 120, 5
-_KINDS = {".py": "python", ".md": "markdown", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
-          ".csv": "csv", ".sql": "sql", ".txt": "text", ".toml": "toml", ".ipynb": "notebook"}
+_KINDS = {
+    ".py": "python",
+    ".md": "markdown",
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".csv": "csv",
+    ".sql": "sql",
+    ".txt": "text",
+    ".toml": "toml",
+    ".ipynb": "notebook",
+}
 
 
 def sanitize_filename(name: str) -> str:
@@ -290,13 +327,14 @@ def sanitize_filename(name: str) -> str:
         if len(part) > _MAX_COMPONENT:  # keep a short extension
             stem, ext = posixpath.splitext(part)
             ext = ext if len(ext) <= 16 else ""
-            part = stem[:_MAX_COMPONENT - len(ext)] + ext
+            part = stem[: _MAX_COMPONENT - len(ext)] + ext
         parts.append(part)
     if not parts:
-        raise ParseError(f"artifact filename {name!r} has no safe characters; "
-                         "use a relative path such as 'docs/report.md'")
+        raise ParseError(
+            f"artifact filename {name!r} has no safe characters; use a relative path such as 'docs/report.md'"
+        )
     if len(parts) > _MAX_DEPTH:  # keep the top folders and the file name
-        parts = parts[:_MAX_DEPTH - 1] + parts[-1:]
+        parts = parts[: _MAX_DEPTH - 1] + parts[-1:]
     return "/".join(parts)
 
 
@@ -311,8 +349,10 @@ _DECISION_SHAPE = '{"approved": true|false, "reasons": [...]}'
 _SCORE_SHAPE = '{"value": 0..10, "reasons": [...]} or a number from 0 to 10'
 _ARTIFACTS_SHAPE = 'a list of {"filename": ..., "kind": ..., "content": ...} objects ([] for none)'
 _SCORE_TEXT = re.compile(r"(-?\d{1,6}(?:\.\d{1,6})?)(?: ?/ ?10)?")  # "7", "7.5", "7/10", "7 / 10"
-_BOOLISH = {**dict.fromkeys(("true", "yes", "approved", "approve", "pass", "passed"), True),
-            **dict.fromkeys(("false", "no", "rejected", "reject", "fail", "failed"), False)}
+_BOOLISH = {
+    **dict.fromkeys(("true", "yes", "approved", "approve", "pass", "passed"), True),
+    **dict.fromkeys(("false", "no", "rejected", "reject", "fail", "failed"), False),
+}
 
 
 def _string(value: Any, where: str, notes: list[str]) -> str:
@@ -350,8 +390,10 @@ def _decision(value: Any, notes: list[str]) -> Decision:
     if not isinstance(approved, bool):  # bool-ish strings: "yes", "Approved", "false", ...
         key = approved.strip().lower() if isinstance(approved, str) else None
         if key not in _BOOLISH:
-            raise ParseError(f"decision.approved: expected true or false, got {_type(approved)} "
-                             f"{str(approved)[:40]!r}; expected {_DECISION_SHAPE}")
+            raise ParseError(
+                f"decision.approved: expected true or false, got {_type(approved)} "
+                f"{str(approved)[:40]!r}; expected {_DECISION_SHAPE}"
+            )
         notes.append(f"decision.approved: read {approved!r} as {str(_BOOLISH[key]).lower()}")
         approved = _BOOLISH[key]
     return Decision(approved=approved, reasons=_strings(value.get("reasons"), "decision.reasons", notes))
@@ -400,6 +442,7 @@ def _artifact_fields(item: Any, where: str, notes: list[str]) -> tuple[str, str]
 
 # --- public parsers -----------------------------------------------------------------------------
 
+
 def parse_plan(text: str | bytes) -> Parsed[PlanData]:
     """Read a plan: {"summary": str, "steps": [str], "artifacts": [{"filename", "kind", "purpose"}]}."""
     obj, found_notes = extract_json(text)
@@ -421,8 +464,9 @@ def parse_plan(text: str | bytes) -> Parsed[PlanData]:
     return Parsed(PlanData(summary=summary, steps=steps, artifacts=artifacts), tuple(notes))
 
 
-def parse_act(text: str | bytes, *, require_decision: bool = False,
-              require_score: bool = False) -> Parsed[ActData]:
+def parse_act(
+    text: str | bytes, *, require_decision: bool = False, require_score: bool = False
+) -> Parsed[ActData]:
     """Read an act: {"summary", "artifacts": [{"filename", "kind", "content"}], "decision"?, "score"?}."""
     obj, found_notes = extract_json(text)
     notes = list(found_notes)
@@ -441,8 +485,10 @@ def parse_act(text: str | bytes, *, require_decision: bool = False,
             raise ParseError(f'{where}: missing "content" (the file text is never invented)')
         content = _string(item["content"], f"{where}.content", notes)
         if len(content) > MAX_ARTIFACT_CHARS:
-            raise ParseError(f"{where}.content: {len(content):,} chars is over the limit of "
-                             f"{MAX_ARTIFACT_CHARS:,} chars (MAX_ARTIFACT_CHARS)")
+            raise ParseError(
+                f"{where}.content: {len(content):,} chars is over the limit of "
+                f"{MAX_ARTIFACT_CHARS:,} chars (MAX_ARTIFACT_CHARS)"
+            )
         unique, count = name, 1
         while unique.casefold() in seen:  # keep both: a-2.py, a-3.py, ...
             count += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.state_models import PhaseType
 from ..errors import UnknownAgentError
+from ..records import PhaseType
 
 
 @dataclass(frozen=True)
@@ -24,30 +24,80 @@ class Role:
 ROLES: dict[str, Role] = {
     r.id: r
     for r in (
-        Role("architect", "Architect", PhaseType.DESIGN,
-             "System design and architecture", (),
-             ("architecture.md",), 4096),
-        Role("data", "Data", PhaseType.DESIGN,
-             "Data pipeline and ML", ("architect",),
-             ("data_pipeline.md",), 4096),
-        Role("consensus", "Consensus", PhaseType.DESIGN,
-             "Decision review and approval", ("architect", "data"),
-             ("consensus_decision.md",), 2048, needs_decision=True),
-        Role("developer", "Developer", PhaseType.IMPLEMENTATION,
-             "Code implementation", ("architect", "data"),
-             ("<module>.py", "test_<module>.py"), 8192),
-        Role("qa", "QA", PhaseType.VERIFICATION,
-             "Testing and quality assurance", ("architect", "developer"),
-             ("qa_report.md",), 4096),
-        Role("documentarian", "Documentarian", PhaseType.DOCUMENTATION,
-             "Documentation generation", ("architect", "developer"),
-             ("user_guide.md",), 4096),
-        Role("reviewer", "Reviewer", PhaseType.VERIFICATION,
-             "Code review and quality scoring", ("architect", "developer", "qa", "documentarian"),
-             ("review.md",), 3072, needs_score=True),
-        Role("steward", "Steward", PhaseType.HYGIENE,
-             "Code hygiene and compliance", ("developer", "qa", "documentarian", "reviewer"),
-             ("hygiene_report.md",), 3072),
+        Role(
+            "architect",
+            "Architect",
+            PhaseType.DESIGN,
+            "System design and architecture",
+            (),
+            ("architecture.md",),
+            4096,
+        ),
+        Role(
+            "data",
+            "Data",
+            PhaseType.DESIGN,
+            "Data pipeline and ML",
+            ("architect",),
+            ("data_pipeline.md",),
+            4096,
+        ),
+        Role(
+            "consensus",
+            "Consensus",
+            PhaseType.DESIGN,
+            "Decision review and approval",
+            ("architect", "data"),
+            ("consensus_decision.md",),
+            2048,
+            needs_decision=True,
+        ),
+        Role(
+            "developer",
+            "Developer",
+            PhaseType.IMPLEMENTATION,
+            "Code implementation",
+            ("architect", "data"),
+            ("<module>.py", "test_<module>.py"),
+            8192,
+        ),
+        Role(
+            "qa",
+            "QA",
+            PhaseType.VERIFICATION,
+            "Testing and quality assurance",
+            ("architect", "developer"),
+            ("qa_report.md",),
+            4096,
+        ),
+        Role(
+            "documentarian",
+            "Documentarian",
+            PhaseType.DOCUMENTATION,
+            "Documentation generation",
+            ("architect", "developer"),
+            ("user_guide.md",),
+            4096,
+        ),
+        Role(
+            "reviewer",
+            "Reviewer",
+            PhaseType.VERIFICATION,
+            "Code review and quality scoring",
+            ("architect", "developer", "qa", "documentarian"),
+            ("review.md",),
+            3072,
+            needs_score=True,
+        ),
+        Role(
+            "steward",
+            "Steward",
+            PhaseType.HYGIENE,
+            "Code hygiene and compliance",
+            ("developer", "qa", "documentarian", "reviewer"),
+            ("hygiene_report.md",),
+            3072,
+        ),
     )
 }
 

@@ -1,6 +1,6 @@
 """The workflow engine: DAG, budget, checkpoints, events. Knows nothing of backends or UI.
 
-Names load lazily: ``engine.state_models`` is imported by the agents layer without pulling in the engine.
+Names load lazily, so ``import orchestrator_kit.engine`` stays cheap.
 """
 
 from __future__ import annotations
@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _LAZY = {
-    "WorkflowEngine": "engine", "run_workflow": "engine", "arun_workflow": "engine", "resume": "engine",
-    "Event": "events", "EventBus": "events", "RunResult": "result",
-    "Workflow": "workflow", "Step": "workflow", "Gate": "workflow", "DEFAULT_WORKFLOW": "workflow",
+    "WorkflowEngine": "engine",
+    "run_workflow": "engine",
+    "arun_workflow": "engine",
+    "resume": "engine",
+    "Event": "events",
+    "EventBus": "events",
+    "RunResult": "result",
+    "Workflow": "workflow",
+    "Step": "workflow",
+    "Gate": "workflow",
+    "DEFAULT_WORKFLOW": "workflow",
 }
 __all__ = list(_LAZY)
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..errors import BudgetExceeded, ConfigError
-from ..llm.pricing import cost_of, format_usd, worst_case_cost
+from ..llm.pricing import cost_of, worst_case_cost
 from ..llm.tokens import estimate_tokens
 from ..llm.types import LLMRequest, Usage
+from ..money import format_usd
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,10 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.max_usd is not None and Decimal(self.max_usd) <= 0:
-            raise ConfigError(f"budget must be a positive number of dollars, got {self.max_usd}; "
-                              "e.g. --budget 0.50, or leave it out for no cap")
+            raise ConfigError(
+                f"budget must be a positive number of dollars, got {self.max_usd}; "
+                "e.g. --budget 0.50, or leave it out for no cap"
+            )
         if self.max_tokens is not None and self.max_tokens <= 0:
             raise ConfigError(f"token budget must be a positive integer, got {self.max_tokens}")
 
@@ -87,21 +90,33 @@ class BudgetTracker:
         where = f"{request.labels.agent}/{request.labels.step}"
 
         def hint(option: str) -> str:
-            return (f"resume with a larger budget: orchestrator-kit resume {self.run_dir} {option}"
-                    if self.run_dir else "raise the budget")
-        if b.max_tokens is not None and self.spent_tokens + self.reserved_tokens + worst_tokens > b.max_tokens:
+            return (
+                f"resume with a larger budget: orchestrator-kit resume {self.run_dir} {option}"
+                if self.run_dir
+                else "raise the budget"
+            )
+
+        if (
+            b.max_tokens is not None
+            and self.spent_tokens + self.reserved_tokens + worst_tokens > b.max_tokens
+        ):
             flight = f" (+{self.reserved_tokens:,} in flight)" if self.reserved_tokens else ""
             raise BudgetExceeded(
                 f"token budget {b.max_tokens:,} could be exceeded by the next call ({where}): spent "
                 f"{self.spent_tokens:,} tokens{flight}, this call may use up to {worst_tokens:,}; "
                 f"{hint('--budget-tokens <tokens>')}",
-                spent=self.spent_tokens, cap=b.max_tokens, run_dir=self.run_dir)
+                spent=self.spent_tokens,
+                cap=b.max_tokens,
+                run_dir=self.run_dir,
+            )
         worst = Decimal(0)
         if b.max_usd is not None:
             cost = _worst_cost(request, input_tokens)
             if cost is None:
-                raise ConfigError(f"a dollar budget needs known prices, and {request.model!r} has none; "
-                                  "use a token budget (--budget-tokens) instead")
+                raise ConfigError(
+                    f"a dollar budget needs known prices, and {request.model!r} has none; "
+                    "use a token budget (--budget-tokens) instead"
+                )
             worst = cost
             if self.spent_usd + self.reserved_usd + worst > b.max_usd:
                 flight = f" (+{format_usd(self.reserved_usd)} in flight)" if self.reserved_usd else ""
@@ -109,7 +124,10 @@ class BudgetTracker:
                     f"budget {format_usd(b.max_usd)} could be exceeded by the next call ({where}): spent "
                     f"{format_usd(self.spent_usd)}{flight}, this call may cost up to {format_usd(worst)}; "
                     f"{hint('--budget <dollars>')}",
-                    spent=self.spent_usd, cap=b.max_usd, run_dir=self.run_dir)
+                    spent=self.spent_usd,
+                    cap=b.max_usd,
+                    run_dir=self.run_dir,
+                )
         self._holds.setdefault(request.request_hash(), []).append((worst, worst_tokens))
         self.reserved_usd += worst
         self.reserved_tokens += worst_tokens

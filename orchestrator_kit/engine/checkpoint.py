@@ -3,27 +3,37 @@ artifact contents live in their files and are read back on resume."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from ..records import Artifact, ProjectState
 from ..store.run_folder import RunFolder
-from .state_models import Artifact, ProjectState
 
 
-def state_document(status: str, steps: dict[str, str], project: ProjectState, *,
-                   error: dict[str, Any] | None = None) -> dict[str, Any]:
+def state_document(
+    status: str, steps: dict[str, str], project: ProjectState, *, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
     data = project.model_dump(mode="json")
-    data["artifacts"] = {agent: [{k: v for k, v in a.items() if k != "content"} for a in arts]
-                         for agent, arts in data["artifacts"].items()}
-    return {"status": status, "steps": dict(steps), "project_state": data, "error": error,
-            "updated_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+    data["artifacts"] = {
+        agent: [{k: v for k, v in a.items() if k != "content"} for a in arts]
+        for agent, arts in data["artifacts"].items()
+    }
+    return {
+        "status": status,
+        "steps": dict(steps),
+        "project_state": data,
+        "error": error,
+        "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
 
 
 def load_project_state(folder: RunFolder, state: dict[str, Any], manifest: dict[str, Any]) -> ProjectState:
     data = dict(state.get("project_state") or {})
     if not data:
-        return ProjectState(project_name=manifest.get("project_name", "Untitled project"),
-                            request=manifest.get("request") or "(unknown request)")
+        return ProjectState(
+            project_name=manifest.get("project_name", "Untitled project"),
+            request=manifest.get("request") or "(unknown request)",
+        )
     artifacts: dict[str, list[Artifact]] = {}
     for agent, arts in (data.pop("artifacts", None) or {}).items():
         loaded = []
@@ -35,6 +45,11 @@ def load_project_state(folder: RunFolder, state: dict[str, Any], manifest: dict[
     return ProjectState(**data, artifacts=artifacts)
 
 
-def save_checkpoint(folder: RunFolder, status: str, steps: dict[str, str], project: ProjectState,
-                    error: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    folder: RunFolder,
+    status: str,
+    steps: dict[str, str],
+    project: ProjectState,
+    error: dict[str, Any] | None = None,
+) -> None:
     folder.save_state(state_document(status, steps, project, error=error))

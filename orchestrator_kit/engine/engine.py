@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import platform
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .. import __version__
 from .._sync import run_sync
@@ -24,15 +25,15 @@ from ..llm.backend import Backend
 from ..llm.gateway import ConcurrencyLimiter, Gateway
 from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
 from ..llm.selection import BackendChoice, select_backend
+from ..records import AgentContext, AgentSettings, ProjectState, TaskDefinition
 from ..store.run_folder import RunFolder, check_output_root
 from . import summary as summarize
 from .budget import Budget, BudgetTracker
-from .estimate import estimate_run
 from .checkpoint import load_project_state, save_checkpoint
+from .estimate import estimate_run
 from .events import Event, EventBus
 from .recorder import RunRecorder
 from .result import RunResult
-from .state_models import AgentContext, AgentSettings, ProjectState, TaskDefinition
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
 _SHARED_LIMITERS: dict[int, ConcurrencyLimiter] = {}
@@ -46,26 +47,46 @@ def shared_limiter(max_concurrency: int) -> ConcurrencyLimiter:
 
 
 class WorkflowEngine:
-    def __init__(self, *, mode: str = "auto", model: str = DEFAULT_MODEL, agents: Iterable[str] | None = None,
-                 workflow: Workflow | Mapping[str, Any] | None = None,
-                 agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
-                 budget_usd: Any = None, budget_tokens: int | None = None, max_concurrency: int = 4,
-                 max_rounds: int | None = None, output_dir: str | Path = "runs",
-                 backend: Backend | None = None, api_key: Any = None, client: Any = None, base_url: str | None = None,
-                 replay_from: str | Path | None = None, record_to: str | Path | None = None,
-                 retry: Any = None, simulated_options: Mapping[str, Any] | None = None,
-                 limiter: ConcurrencyLimiter | None = None, allow_unknown_model: bool = False,
-                 cache_ttl: str | None = "5m") -> None:
+    def __init__(
+        self,
+        *,
+        mode: str = "auto",
+        model: str = DEFAULT_MODEL,
+        agents: Iterable[str] | None = None,
+        workflow: Workflow | Mapping[str, Any] | None = None,
+        agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
+        budget_usd: Any = None,
+        budget_tokens: int | None = None,
+        max_concurrency: int = 4,
+        max_rounds: int | None = None,
+        output_dir: str | Path = "runs",
+        backend: Backend | None = None,
+        api_key: Any = None,
+        client: Any = None,
+        base_url: str | None = None,
+        replay_from: str | Path | None = None,
+        record_to: str | Path | None = None,
+        retry: Any = None,
+        simulated_options: Mapping[str, Any] | None = None,
+        limiter: ConcurrencyLimiter | None = None,
+        allow_unknown_model: bool = False,
+        cache_ttl: str | None = "5m",
+    ) -> None:
         if cache_ttl not in ("5m", "1h", None):
             raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
         self.cache_ttl = cache_ttl
         self.model = model
-        self.settings = {a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
-                         for a, s in (agent_settings or {}).items()}
+        self.settings = {
+            a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
+            for a, s in (agent_settings or {}).items()
+        }
         for a in self.settings:
             get_role(a)
-        base = workflow if isinstance(workflow, Workflow) else (
-            Workflow.from_dict(workflow) if workflow is not None else DEFAULT_WORKFLOW)
+        base = (
+            workflow
+            if isinstance(workflow, Workflow)
+            else (Workflow.from_dict(workflow) if workflow is not None else DEFAULT_WORKFLOW)
+        )
         chosen = list(agents) if agents is not None else list(base.steps)
         chosen = [a for a in chosen if self.settings.get(a, AgentSettings()).enabled]
         self.workflow = base.subset(chosen, max_rounds=max_rounds)
@@ -80,8 +101,16 @@ class WorkflowEngine:
         if backend is not None:
             self.choice = BackendChoice(backend, getattr(backend, "mode", "custom"))
         else:
-            self.choice = select_backend(mode, api_key=api_key, client=client, base_url=base_url, replay_from=replay_from,
-                                         record_to=record_to, retry=retry, simulated_options=simulated_options)
+            self.choice = select_backend(
+                mode,
+                api_key=api_key,
+                client=client,
+                base_url=base_url,
+                replay_from=replay_from,
+                record_to=record_to,
+                retry=retry,
+                simulated_options=simulated_options,
+            )
         self.replay_from = replay_from
         self.simulated_options = dict(simulated_options or {})
         self.limiter = limiter or shared_limiter(max_concurrency)
@@ -90,14 +119,18 @@ class WorkflowEngine:
         self._active_runs = 0
 
     def __repr__(self) -> str:
-        return (f"WorkflowEngine(mode={self.choice.mode!r}, model={self.model!r}, "
-                f"agents={list(self.workflow.steps)})")
+        return (
+            f"WorkflowEngine(mode={self.choice.mode!r}, model={self.model!r}, "
+            f"agents={list(self.workflow.steps)})"
+        )
 
     @property
     def mode(self) -> str:
         return self.choice.mode
 
-    def subscribe(self, fn: Callable[[Event], None], types: Iterable[str] | None = None) -> Callable[[], None]:
+    def subscribe(
+        self, fn: Callable[[Event], None], types: Iterable[str] | None = None
+    ) -> Callable[[], None]:
         """Receive engine events (all, or only ``types``); returns an unsubscribe function."""
         return self.events.subscribe(fn, types)
 
@@ -107,41 +140,66 @@ class WorkflowEngine:
             self._agents[agent_id] = create_agent(agent_id)
         return self._agents[agent_id]
 
-    def _build_agent_context(self, agent_id: str, state: ProjectState, task: TaskDefinition,
-                             gateway: Gateway, run_id: str) -> AgentContext:
+    def _build_agent_context(
+        self, agent_id: str, state: ProjectState, task: TaskDefinition, gateway: Gateway, run_id: str
+    ) -> AgentContext:
         s = self.settings.get(agent_id, AgentSettings())
-        return AgentContext(project_state=state, task=task, model=s.model or self.model,
-                            max_tokens=s.max_tokens, extra_instructions=s.extra_instructions,
-                            mode=self.mode, run_id=run_id, gateway=gateway,
-                            cache_ttl=self.cache_ttl)
+        return AgentContext(
+            project_state=state,
+            task=task,
+            model=s.model or self.model,
+            max_tokens=s.max_tokens,
+            extra_instructions=s.extra_instructions,
+            mode=self.mode,
+            run_id=run_id,
+            gateway=gateway,
+            cache_ttl=self.cache_ttl,
+        )
 
     # -- public API --------------------------------------------------------------------------
     def manifest(self, request: str, project_name: str) -> dict[str, Any]:
         return {
-            "schema": 1, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "package_version": __version__, "python": platform.python_version(),
-            "request": request, "project_name": project_name, "agents": list(self.workflow.steps),
-            "workflow": self.workflow.to_dict(), "mode": self.mode, "model": self.model,
+            "schema": 1,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "package_version": __version__,
+            "python": platform.python_version(),
+            "request": request,
+            "project_name": project_name,
+            "agents": list(self.workflow.steps),
+            "workflow": self.workflow.to_dict(),
+            "mode": self.mode,
+            "model": self.model,
             "key_source": self.choice.key_source,
             "agent_settings": {a: s.model_dump() for a, s in self.settings.items()},
-            "budget": self.budget.to_dict(), "max_concurrency": self.max_concurrency,
+            "budget": self.budget.to_dict(),
+            "max_concurrency": self.max_concurrency,
             "replay_from": None if self.replay_from is None else str(self.replay_from),
-            "simulated_options": self.simulated_options, "allow_unknown_model": self.allow_unknown_model,
+            "simulated_options": self.simulated_options,
+            "allow_unknown_model": self.allow_unknown_model,
             "cache_ttl": self.cache_ttl,
-            "prompt_hashes": template_hashes(), "price_table_version": price_table().version,
-            "estimate": estimate_run(request, workflow=self.workflow, model=self.model, project_name=project_name,
-                                     agent_settings=self.settings).to_dict(),
+            "prompt_hashes": template_hashes(),
+            "price_table_version": price_table().version,
+            "estimate": estimate_run(
+                request,
+                workflow=self.workflow,
+                model=self.model,
+                project_name=project_name,
+                agent_settings=self.settings,
+            ).to_dict(),
         }
 
-    async def arun(self, request: str, *, project_name: str = "Untitled project",
-                   run_id: str | None = None) -> RunResult:
+    async def arun(
+        self, request: str, *, project_name: str = "Untitled project", run_id: str | None = None
+    ) -> RunResult:
         if not isinstance(request, str) or not request.strip():
-            raise ConfigError("the project request is empty; describe what the team should build, "
-                              "e.g. 'a CLI that converts CSV to JSON'")
+            raise ConfigError(
+                "the project request is empty; describe what the team should build, "
+                "e.g. 'a CLI that converts CSV to JSON'"
+            )
         check_output_root(self.output_dir)
         state = ProjectState(project_name=project_name, request=request)
         folder = RunFolder.create(self.output_dir, self.manifest(state.request, project_name), run_id)
-        steps = {a: "pending" for a in self.workflow.order()}
+        steps = dict.fromkeys(self.workflow.order(), "pending")
         return await self._execute(folder, state, steps, paid=[], spent=[])
 
     def run(self, request: str, **kw: Any) -> RunResult:
@@ -155,12 +213,19 @@ class WorkflowEngine:
             overrides["replay_from"] = m.get("replay_from")
         budget = m.get("budget") or {}
         kw: dict[str, Any] = dict(
-            mode=m.get("mode", "auto"), model=m.get("model", DEFAULT_MODEL), agents=m.get("agents"),
-            workflow=m.get("workflow"), agent_settings=m.get("agent_settings"),
-            budget_usd=budget.get("max_usd"), budget_tokens=budget.get("max_tokens"),
-            max_concurrency=m.get("max_concurrency", 4), output_dir=Path(run_dir).parent,
-            simulated_options=m.get("simulated_options"), allow_unknown_model=m.get("allow_unknown_model", False),
-            cache_ttl=m.get("cache_ttl", "5m"))
+            mode=m.get("mode", "auto"),
+            model=m.get("model", DEFAULT_MODEL),
+            agents=m.get("agents"),
+            workflow=m.get("workflow"),
+            agent_settings=m.get("agent_settings"),
+            budget_usd=budget.get("max_usd"),
+            budget_tokens=budget.get("max_tokens"),
+            max_concurrency=m.get("max_concurrency", 4),
+            output_dir=Path(run_dir).parent,
+            simulated_options=m.get("simulated_options"),
+            allow_unknown_model=m.get("allow_unknown_model", False),
+            cache_ttl=m.get("cache_ttl", "5m"),
+        )
         kw.update(overrides)
         return cls(**kw)
 
@@ -171,15 +236,24 @@ class WorkflowEngine:
         if doc.get("status") == "completed":
             return RunResult.load(folder.path)
         state = load_project_state(folder, doc, manifest)
-        steps = {a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()}
+        steps = {
+            a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()
+        }
         return await self._execute(folder, state, steps, paid=folder.responses(), spent=folder.calls())
 
     def resume(self, run_dir: str | Path) -> RunResult:
         return run_sync(self.aresume(run_dir))
 
     # -- execution ---------------------------------------------------------------------------
-    async def _execute(self, folder: RunFolder, state: ProjectState, steps: dict[str, str], *,
-                       paid: list[dict[str, Any]], spent: list[dict[str, Any]]) -> RunResult:
+    async def _execute(
+        self,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        *,
+        paid: list[dict[str, Any]],
+        spent: list[dict[str, Any]],
+    ) -> RunResult:
         self._active_runs += 1
         try:
             return await self._execute_run(folder, state, steps, paid=paid, spent=spent)
@@ -189,47 +263,86 @@ class WorkflowEngine:
             if self._active_runs == 0 and aclose is not None:
                 await aclose()  # the SDK client of this event loop: no sockets left behind
 
-    async def _execute_run(self, folder: RunFolder, state: ProjectState, steps: dict[str, str], *,
-                           paid: list[dict[str, Any]], spent: list[dict[str, Any]]) -> RunResult:
+    async def _execute_run(
+        self,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        *,
+        paid: list[dict[str, Any]],
+        spent: list[dict[str, Any]],
+    ) -> RunResult:
         tracker = BudgetTracker(self.budget, run_dir=str(folder.path))
         for line in spent:  # a resumed run has already spent this
             cost = line.get("cost_usd")
-            tracker.add(None if cost is None else Decimal(cost),
-                        sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS))
+            tracker.add(
+                None if cost is None else Decimal(cost),
+                sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS),
+            )
         recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)
         gateway = Gateway(self.choice.backend, observer=recorder, limiter=self.limiter, paid=paid)
         task = TaskDefinition(title=state.project_name, description=state.request)
         run_id = folder.run_id
         started = time.time()
         save_checkpoint(folder, "running", steps, state)
-        self.events.emit(Event("run_started", run_id, None, {"mode": self.mode, "model": self.model,
-                                                             "agents": list(steps), "run_dir": str(folder.path)}))
+        self.events.emit(
+            Event(
+                "run_started",
+                run_id,
+                None,
+                {"mode": self.mode, "model": self.model, "agents": list(steps), "run_dir": str(folder.path)},
+            )
+        )
         try:
             await self._schedule(folder, state, steps, task, gateway, run_id)
         except BaseException as exc:
-            status = ("budget_exceeded" if isinstance(exc, BudgetExceeded) else
-                      "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed")
+            status = (
+                "budget_exceeded"
+                if isinstance(exc, BudgetExceeded)
+                else "interrupted"
+                if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+                else "failed"
+            )
             err = {"type": type(exc).__name__, "message": str(exc)}
             steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
             save_checkpoint(folder, status, steps, state, error=err)
             self._write_summary(folder, status, state, started, err)
-            self.events.emit(Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)}))
+            self.events.emit(
+                Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)})
+            )
             if isinstance(exc, RunFailed) and exc.run_dir is None:
                 exc.run_dir = str(folder.path)
             if isinstance(exc, Exception):
-                exc.add_note(f"run folder: {folder.path} (status {status}); "
-                             f"continue with: orchestrator-kit resume {folder.path}")
+                exc.add_note(
+                    f"run folder: {folder.path} (status {status}); "
+                    f"continue with: orchestrator-kit resume {folder.path}"
+                )
             raise
         save_checkpoint(folder, "completed", steps, state)
         lines = folder.calls()
         summary = self._write_summary(folder, "completed", state, started, None, lines)
-        self.events.emit(Event("run_finished", run_id, None, {"run_dir": str(folder.path),
-                                                              "totals": summary["totals"]}))
-        return RunResult(run_dir=folder.path, status="completed", mode=self.mode, model=self.model,
-                         project_state=state, summary=summary, calls=lines)
+        self.events.emit(
+            Event("run_finished", run_id, None, {"run_dir": str(folder.path), "totals": summary["totals"]})
+        )
+        return RunResult(
+            run_dir=folder.path,
+            status="completed",
+            mode=self.mode,
+            model=self.model,
+            project_state=state,
+            summary=summary,
+            calls=lines,
+        )
 
-    async def _schedule(self, folder: RunFolder, state: ProjectState, steps: dict[str, str],
-                        task: TaskDefinition, gateway: Gateway, run_id: str) -> None:
+    async def _schedule(
+        self,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        task: TaskDefinition,
+        gateway: Gateway,
+        run_id: str,
+    ) -> None:
         running: dict[asyncio.Task[None], str] = {}
         failure: BaseException | None = None
         try:
@@ -249,8 +362,14 @@ class WorkflowEngine:
                     exc = t.exception()
                     if exc is not None:
                         steps[agent] = "failed"
-                        self.events.emit(Event("agent_failed", run_id, agent,
-                                               {"type": type(exc).__name__, "message": str(exc)}))
+                        self.events.emit(
+                            Event(
+                                "agent_failed",
+                                run_id,
+                                agent,
+                                {"type": type(exc).__name__, "message": str(exc)},
+                            )
+                        )
                         failure = failure or exc
                     else:
                         self._after_step(agent, state, steps, run_id)
@@ -265,8 +384,16 @@ class WorkflowEngine:
         if any(s != "done" for s in steps.values()):  # pragma: no cover - scheduler invariant
             raise RunFailed(f"steps left unfinished: {steps}", run_dir=str(folder.path))
 
-    async def _run_step(self, agent_id: str, folder: RunFolder, state: ProjectState, steps: dict[str, str],
-                        task: TaskDefinition, gateway: Gateway, run_id: str) -> None:
+    async def _run_step(
+        self,
+        agent_id: str,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        task: TaskDefinition,
+        gateway: Gateway,
+        run_id: str,
+    ) -> None:
         agent = self._get_or_create_agent(agent_id)
         ctx = self._build_agent_context(agent_id, state, task, gateway, run_id)
         self.events.emit(Event("agent_started", run_id, agent_id, {"round": state.design_round}))
@@ -274,9 +401,20 @@ class WorkflowEngine:
         output = await agent.aact(plan, state, ctx)
         for art in output.artifacts:
             path = folder.write_artifact(agent_id, art.filename, art.content)
-            self.events.emit(Event("artifact_written", run_id, agent_id,
-                                   {"filename": art.filename, "path": path, "kind": art.kind,
-                                    "chars": len(art.content), "truncated": art.truncated}))
+            self.events.emit(
+                Event(
+                    "artifact_written",
+                    run_id,
+                    agent_id,
+                    {
+                        "filename": art.filename,
+                        "path": path,
+                        "kind": art.kind,
+                        "chars": len(art.content),
+                        "truncated": art.truncated,
+                    },
+                )
+            )
         state.artifacts[agent_id] = output.artifacts
         if output.decision is not None:
             state.decisions[agent_id] = output.decision
@@ -285,10 +423,19 @@ class WorkflowEngine:
         if agent_id not in state.completed_agents:
             state.completed_agents.append(agent_id)
         steps[agent_id] = "done"
-        self.events.emit(Event("agent_finished", run_id, agent_id, {
-            "artifacts": [a.filename for a in output.artifacts], "truncated": output.truncated,
-            "decision": output.decision.model_dump() if output.decision else None,
-            "score": output.score.value if output.score else None}))
+        self.events.emit(
+            Event(
+                "agent_finished",
+                run_id,
+                agent_id,
+                {
+                    "artifacts": [a.filename for a in output.artifacts],
+                    "truncated": output.truncated,
+                    "decision": output.decision.model_dump() if output.decision else None,
+                    "score": output.score.value if output.score else None,
+                },
+            )
+        )
 
     def _after_step(self, agent_id: str, state: ProjectState, steps: dict[str, str], run_id: str) -> None:
         """The consensus gate: approve, or send the design back (bounded rounds)."""
@@ -298,52 +445,87 @@ class WorkflowEngine:
             return
         if state.design_round >= gate.max_rounds:
             steps[agent_id] = "failed"  # not "done": a resume must meet the gate again, not slip past it
-            raise RunFailed(f"{agent_id} did not approve the design after {state.design_round} round(s): "
-                            + "; ".join(decision.reasons), agent=agent_id)
+            raise RunFailed(
+                f"{agent_id} did not approve the design after {state.design_round} round(s): "
+                + "; ".join(decision.reasons),
+                agent=agent_id,
+            )
         state.design_round += 1
         state.feedback[gate.send_back_to] = list(decision.reasons)
         for a in self.workflow.between(gate.send_back_to, agent_id):
             steps[a] = "pending"
             if a in state.completed_agents:
                 state.completed_agents.remove(a)
-        self.events.emit(Event("gate_rejected", run_id, agent_id, {
-            "round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to}))
+        self.events.emit(
+            Event(
+                "gate_rejected",
+                run_id,
+                agent_id,
+                {"round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to},
+            )
+        )
 
-    def _write_summary(self, folder: RunFolder, status: str, state: ProjectState, started: float,
-                       error: dict[str, Any] | None,
-                       lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def _write_summary(
+        self,
+        folder: RunFolder,
+        status: str,
+        state: ProjectState,
+        started: float,
+        error: dict[str, Any] | None,
+        lines: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         lines = folder.calls() if lines is None else lines
         score = state.scores.get("reviewer")
         summary = {
-            "run_id": folder.run_id, "status": status, "mode": self.mode, "model": self.model,
-            "project_name": state.project_name, "request": state.request,
-            "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "duration_s": round(time.time() - started, 3), "design_rounds": state.design_round,
-            "consensus_approved": (state.decisions["consensus"].approved if "consensus" in state.decisions else None),
+            "run_id": folder.run_id,
+            "status": status,
+            "mode": self.mode,
+            "model": self.model,
+            "project_name": state.project_name,
+            "request": state.request,
+            "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "duration_s": round(time.time() - started, 3),
+            "design_rounds": state.design_round,
+            "consensus_approved": (
+                state.decisions["consensus"].approved if "consensus" in state.decisions else None
+            ),
             "review_score": score.value if score else None,
             "artifacts": sum(len(v) for v in state.artifacts.values()),
             "totals": summarize.totals(lines),
             "agents": summarize.per_agent(lines, self.workflow.order()),
-            "budget": self.budget.to_dict(), "error": error,
+            "budget": self.budget.to_dict(),
+            "error": error,
             "estimate_usd": (folder.manifest().get("estimate") or {}).get("total_expected"),
         }
         folder.write_summary(summary)
         return summary
 
 
-async def arun_workflow(request: str, *, project_name: str = "Untitled project",
-                        subscribers: Iterable[Callable[[Event], None]] = (), **engine_options: Any) -> RunResult:
+async def arun_workflow(
+    request: str,
+    *,
+    project_name: str = "Untitled project",
+    subscribers: Iterable[Callable[[Event], None]] = (),
+    **engine_options: Any,
+) -> RunResult:
     engine = WorkflowEngine(**engine_options)
     for fn in subscribers:
         engine.subscribe(fn)
     return await engine.arun(request, project_name=project_name)
 
 
-def run_workflow(request: str, *, project_name: str = "Untitled project",
-                 subscribers: Iterable[Callable[[Event], None]] = (), **engine_options: Any) -> RunResult:
+def run_workflow(
+    request: str,
+    *,
+    project_name: str = "Untitled project",
+    subscribers: Iterable[Callable[[Event], None]] = (),
+    **engine_options: Any,
+) -> RunResult:
     """Run a whole workflow and return its RunResult (works in scripts and in Jupyter)."""
-    return run_sync(arun_workflow(request, project_name=project_name, subscribers=subscribers, **engine_options))
+    return run_sync(
+        arun_workflow(request, project_name=project_name, subscribers=subscribers, **engine_options)
+    )
 
 
 def resume(run_dir: str | Path, **overrides: Any) -> RunResult:
@@ -351,4 +533,4 @@ def resume(run_dir: str | Path, **overrides: Any) -> RunResult:
     return WorkflowEngine.for_resume(run_dir, **overrides).resume(run_dir)
 
 
-__all__ = ["WorkflowEngine", "run_workflow", "arun_workflow", "resume", "shared_limiter"]
+__all__ = ["WorkflowEngine", "arun_workflow", "resume", "run_workflow", "shared_limiter"]

@@ -7,21 +7,31 @@ Low: half the typical output; expected: typical output; high: every call uses it
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..agents.prompt_builder import PromptBuilder
 from ..agents.roles import get_role
-from ..llm.pricing import DEFAULT_MODEL, cost_of, format_usd
+from ..llm.pricing import DEFAULT_MODEL, cost_of
 from ..llm.tokens import estimate_tokens
 from ..llm.types import RequestLabels, Usage
-from .state_models import AgentSettings, Artifact
+from ..money import format_usd
+from ..records import AgentSettings, Artifact
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
 # Typical output tokens per act call (the original guide's table, extended to all eight roles).
-TYPICAL_OUTPUT = {"architect": 1500, "data": 1200, "consensus": 500, "developer": 2000, "qa": 1500,
-                  "documentarian": 2000, "reviewer": 1000, "steward": 800}
+TYPICAL_OUTPUT = {
+    "architect": 1500,
+    "data": 1200,
+    "consensus": 500,
+    "developer": 2000,
+    "qa": 1500,
+    "documentarian": 2000,
+    "reviewer": 1000,
+    "steward": 800,
+}
 PLAN_OUTPUT = 300
 
 
@@ -63,19 +73,28 @@ class Estimate:
     def to_dict(self) -> dict[str, Any]:
         def s(v: Decimal | None) -> str | None:
             return None if v is None else str(v)
-        return {"agents": [r.as_row() for r in self.rows], "total_low": s(self.total_low),
-                "total_expected": s(self.total_expected), "total_high": s(self.total_high)}
+
+        return {
+            "agents": [r.as_row() for r in self.rows],
+            "total_low": s(self.total_low),
+            "total_expected": s(self.total_expected),
+            "total_high": s(self.total_high),
+        }
 
     def table(self) -> str:
         head = f"{'agent':<14}{'model':<28}{'in tok':>9}{'out tok':>9}{'low':>10}{'expected':>10}{'high':>10}"
         lines = [head, "-" * len(head)]
         for r in self.rows:
-            lines.append(f"{r.agent:<14}{r.model:<28}{r.input_tokens:>9,}{r.output_tokens:>9,}"
-                         f"{format_usd(r.cost_low):>10}{format_usd(r.cost_expected):>10}{format_usd(r.cost_high):>10}")
+            lines.append(
+                f"{r.agent:<14}{r.model:<28}{r.input_tokens:>9,}{r.output_tokens:>9,}"
+                f"{format_usd(r.cost_low):>10}{format_usd(r.cost_expected):>10}{format_usd(r.cost_high):>10}"
+            )
         lines.append("-" * len(head))
-        lines.append(f"{'total':<42}{sum(r.input_tokens for r in self.rows):>9,}"
-                     f"{sum(r.output_tokens for r in self.rows):>9,}{format_usd(self.total_low):>10}"
-                     f"{format_usd(self.total_expected):>10}{format_usd(self.total_high):>10}")
+        lines.append(
+            f"{'total':<42}{sum(r.input_tokens for r in self.rows):>9,}"
+            f"{sum(r.output_tokens for r in self.rows):>9,}{format_usd(self.total_low):>10}"
+            f"{format_usd(self.total_expected):>10}{format_usd(self.total_high):>10}"
+        )
         return "\n".join(lines)
 
 
@@ -85,32 +104,61 @@ def _cost(model: str, cached: int, rest: int, plan_out: int, act_out: int) -> De
     return None if plan is None or act is None else plan.total + act.total
 
 
-def estimate_run(request: str, *, agents: Iterable[str] | None = None, model: str = DEFAULT_MODEL,
-                 workflow: Workflow | None = None, project_name: str = "Untitled project",
-                 agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None) -> Estimate:
-    settings = {a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
-                for a, s in (agent_settings or {}).items()}
-    wf = (workflow or DEFAULT_WORKFLOW)
-    wf = wf.subset([a for a in (list(agents) if agents is not None else list(wf.steps))
-                    if settings.get(a, AgentSettings()).enabled])
+def estimate_run(
+    request: str,
+    *,
+    agents: Iterable[str] | None = None,
+    model: str = DEFAULT_MODEL,
+    workflow: Workflow | None = None,
+    project_name: str = "Untitled project",
+    agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
+) -> Estimate:
+    settings = {
+        a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
+        for a, s in (agent_settings or {}).items()
+    }
+    wf = workflow or DEFAULT_WORKFLOW
+    wf = wf.subset(
+        [
+            a
+            for a in (list(agents) if agents is not None else list(wf.steps))
+            if settings.get(a, AgentSettings()).enabled
+        ]
+    )
     rows = []
     for agent in wf.order():
         role = get_role(agent)
         s = settings.get(agent, AgentSettings())
         m = s.model or model
         max_tokens = s.max_tokens or role.default_max_tokens
-        inputs = [Artifact(filename=f"{up}.md", agent=up, content="x " * (TYPICAL_OUTPUT[up] * 3 // 4))
-                  for up in role.consumes if up in wf.steps]
-        req = PromptBuilder(role).build("plan", model=m, max_tokens=max_tokens, labels=RequestLabels(agent=agent),
-                                        project_name=project_name, request=request, inputs=inputs,
-                                        extra_instructions=s.extra_instructions)
+        inputs = [
+            Artifact(filename=f"{up}.md", agent=up, content="x " * (TYPICAL_OUTPUT[up] * 3 // 4))
+            for up in role.consumes
+            if up in wf.steps
+        ]
+        req = PromptBuilder(role).build(
+            "plan",
+            model=m,
+            max_tokens=max_tokens,
+            labels=RequestLabels(agent=agent),
+            project_name=project_name,
+            request=request,
+            inputs=inputs,
+            extra_instructions=s.extra_instructions,
+        )
         cached = estimate_tokens("\n".join(b.text for b in req.system))
         rest = estimate_tokens(req.messages[0].content)
         typical = min(TYPICAL_OUTPUT[agent], max_tokens)
-        rows.append(AgentEstimate(
-            agent=agent, model=m, calls=2, input_tokens=2 * (cached + rest) + PLAN_OUTPUT,
-            output_tokens=PLAN_OUTPUT + typical,
-            cost_low=_cost(m, cached, rest, PLAN_OUTPUT // 2, typical // 2),
-            cost_expected=_cost(m, cached, rest, PLAN_OUTPUT, typical),
-            cost_high=_cost(m, cached, rest, max_tokens, max_tokens)))
+        rows.append(
+            AgentEstimate(
+                agent=agent,
+                model=m,
+                calls=2,
+                input_tokens=2 * (cached + rest) + PLAN_OUTPUT,
+                output_tokens=PLAN_OUTPUT + typical,
+                cost_low=_cost(m, cached, rest, PLAN_OUTPUT // 2, typical // 2),
+                cost_expected=_cost(m, cached, rest, PLAN_OUTPUT, typical),
+                cost_high=_cost(m, cached, rest, max_tokens, max_tokens),
+            )
+        )
     return Estimate(rows)

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 EventType = Literal[
-    "run_started", "agent_started", "call_started", "call_delta", "call_finished",
-    "artifact_written", "agent_finished", "agent_failed", "gate_rejected",
-    "run_finished", "run_failed",
+    "run_started",
+    "agent_started",
+    "call_started",
+    "call_delta",
+    "call_finished",
+    "artifact_written",
+    "agent_finished",
+    "agent_failed",
+    "gate_rejected",
+    "run_finished",
+    "run_failed",
 ]
 Subscriber = Callable[["Event"], None]
 log = logging.getLogger("orchestrator_kit.events")
@@ -29,7 +38,13 @@ class Event:
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "run_id": self.run_id, "agent": self.agent, "data": self.data, "ts": self.ts}
+        return {
+            "type": self.type,
+            "run_id": self.run_id,
+            "agent": self.agent,
+            "data": self.data,
+            "ts": self.ts,
+        }
 
 
 class EventBus:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +17,13 @@ from ..store.run_folder import RunFolder
 from .budget import BudgetTracker
 from .events import Event, EventBus
 
-_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                 "cache_read_tokens")
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 
 
 def _basis(mode: str, usage: Usage, cost: Decimal | None) -> str:
@@ -30,52 +35,112 @@ def _basis(mode: str, usage: Usage, cost: Decimal | None) -> str:
 
 
 class RunRecorder:
-    def __init__(self, folder: RunFolder, bus: EventBus, budget: BudgetTracker, mode: str,
-                 prior_lines: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        folder: RunFolder,
+        bus: EventBus,
+        budget: BudgetTracker,
+        mode: str,
+        prior_lines: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.folder = folder
         self.bus = bus
         self.budget = budget
         self.mode = mode
         self.run_id = folder.run_id
         # Calls paid in an earlier process that already have their ledger line (resume).
-        self._ledgered = Counter(ln.get("request_hash") for ln in prior_lines or [] if ln.get("status") != "error")
+        self._ledgered = Counter(
+            ln.get("request_hash") for ln in prior_lines or [] if ln.get("status") != "error"
+        )
 
     # -- CallObserver ------------------------------------------------------------------------
     def before_call(self, request: LLMRequest) -> None:
         self.budget.check(request)
-        self.bus.emit(Event("call_started", self.run_id, request.labels.agent,
-                            {"step": request.labels.step, "model": request.model}))
+        self.bus.emit(
+            Event(
+                "call_started",
+                self.run_id,
+                request.labels.agent,
+                {"step": request.labels.step, "model": request.model},
+            )
+        )
 
     def wants_deltas(self) -> bool:
         return self.bus.wants("call_delta")
 
     def on_delta(self, request: LLMRequest, text: str) -> None:
-        self.bus.emit(Event("call_delta", self.run_id, request.labels.agent,
-                            {"step": request.labels.step, "text": text}))
+        self.bus.emit(
+            Event(
+                "call_delta", self.run_id, request.labels.agent, {"step": request.labels.step, "text": text}
+            )
+        )
 
     def on_response(self, request: LLMRequest, completion: Completion) -> None:
         self.folder.append_response(recording_record(request, completion))
 
-    def after_call(self, request: LLMRequest, completion: Completion, *, status: str, wasted: bool,
-                   reused: bool, error: str | None) -> None:
+    def after_call(
+        self,
+        request: LLMRequest,
+        completion: Completion,
+        *,
+        status: str,
+        wasted: bool,
+        reused: bool,
+        error: str | None,
+    ) -> None:
         self.budget.release(request)
         h = request.request_hash()
         if reused and self._ledgered[h] > 0:  # paid in an earlier process, already in the ledger
             self._ledgered[h] -= 1
-            self.bus.emit(Event("call_finished", self.run_id, request.labels.agent,
-                                {"step": request.labels.step, "reused": True, "status": status}))
+            self.bus.emit(
+                Event(
+                    "call_finished",
+                    self.run_id,
+                    request.labels.agent,
+                    {"step": request.labels.step, "reused": True, "status": status},
+                )
+            )
             return
         for attempt in completion.failed_attempts:
-            self._line(request, attempt.usage, mode=completion.mode, status="error", wasted=True,
-                       attempt=attempt.number, latency_s=attempt.latency_s, error=attempt.error,
-                       status_code=attempt.status_code)
-        record = self._line(request, completion.usage, mode=completion.mode, status=status, wasted=wasted,
-                            attempt=completion.attempts, latency_s=completion.latency_s, error=error,
-                            request_id=completion.request_id, stop_reason=completion.stop_reason)
-        self.bus.emit(Event("call_finished", self.run_id, request.labels.agent, {
-            "step": request.labels.step, "status": status, "cost_usd": record["cost_usd"],
-            "input_tokens": record["input_tokens"], "output_tokens": record["output_tokens"],
-            "spent_usd": str(self.budget.spent_usd), "spent_tokens": self.budget.spent_tokens}))
+            self._line(
+                request,
+                attempt.usage,
+                mode=completion.mode,
+                status="error",
+                wasted=True,
+                attempt=attempt.number,
+                latency_s=attempt.latency_s,
+                error=attempt.error,
+                status_code=attempt.status_code,
+            )
+        record = self._line(
+            request,
+            completion.usage,
+            mode=completion.mode,
+            status=status,
+            wasted=wasted,
+            attempt=completion.attempts,
+            latency_s=completion.latency_s,
+            error=error,
+            request_id=completion.request_id,
+            stop_reason=completion.stop_reason,
+        )
+        self.bus.emit(
+            Event(
+                "call_finished",
+                self.run_id,
+                request.labels.agent,
+                {
+                    "step": request.labels.step,
+                    "status": status,
+                    "cost_usd": record["cost_usd"],
+                    "input_tokens": record["input_tokens"],
+                    "output_tokens": record["output_tokens"],
+                    "spent_usd": str(self.budget.spent_usd),
+                    "spent_tokens": self.budget.spent_tokens,
+                },
+            )
+        )
 
     def on_error(self, request: LLMRequest, error: BaseException, latency_s: float) -> None:
         self.budget.release(request)
@@ -84,29 +149,63 @@ class RunRecorder:
             attempts = [{"number": 1, "error": type(error).__name__, "latency_s": latency_s}]
         for a in attempts:
             usage = Usage(**a["usage"]) if isinstance(a.get("usage"), dict) else Usage()
-            self._line(request, usage, mode=self.mode, status="error", wasted=True, attempt=a.get("number", 1),
-                       latency_s=float(a.get("latency_s") or 0.0), error=str(a.get("error", type(error).__name__)),
-                       status_code=a.get("status_code"))
+            self._line(
+                request,
+                usage,
+                mode=self.mode,
+                status="error",
+                wasted=True,
+                attempt=a.get("number", 1),
+                latency_s=float(a.get("latency_s") or 0.0),
+                error=str(a.get("error", type(error).__name__)),
+                status_code=a.get("status_code"),
+            )
 
     # -- ledger ---------------------------------------------------------------------------------
-    def _line(self, request: LLMRequest, usage: Usage, *, mode: str, status: str, wasted: bool, attempt: int,
-              latency_s: float, error: str | None, status_code: int | None = None,
-              request_id: str | None = None, stop_reason: str | None = None) -> dict[str, Any]:
+    def _line(
+        self,
+        request: LLMRequest,
+        usage: Usage,
+        *,
+        mode: str,
+        status: str,
+        wasted: bool,
+        attempt: int,
+        latency_s: float,
+        error: str | None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        stop_reason: str | None = None,
+    ) -> dict[str, Any]:
         breakdown = cost_of(usage, request.model)
         cost = breakdown.total if breakdown else None
         tokens = usage.total_tokens
         self.budget.add(cost, tokens)
         labels = request.labels
         record: dict[str, Any] = {
-            "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "t": time.time(),
-            "run_id": self.run_id, "agent": labels.agent, "phase": labels.phase, "step": labels.step,
-            "model": request.model, "mode": mode, "status": status, "attempt": attempt,
-            **{f: getattr(usage, f) for f in _USAGE_FIELDS}, "estimated": usage.estimated,
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "t": time.time(),
+            "run_id": self.run_id,
+            "agent": labels.agent,
+            "phase": labels.phase,
+            "step": labels.step,
+            "model": request.model,
+            "mode": mode,
+            "status": status,
+            "attempt": attempt,
+            **{f: getattr(usage, f) for f in _USAGE_FIELDS},
+            "estimated": usage.estimated,
             "max_tokens": request.max_tokens,
-            "cost_usd": None if cost is None else str(cost), "cost_basis": _basis(mode, usage, cost),
+            "cost_usd": None if cost is None else str(cost),
+            "cost_basis": _basis(mode, usage, cost),
             "cache_savings_usd": None if breakdown is None else str(breakdown.cache_savings),
-            "wasted": wasted, "latency_s": round(latency_s, 6), "request_hash": request.request_hash(),
-            "request_id": request_id, "stop_reason": stop_reason, "status_code": status_code, "error": error,
+            "wasted": wasted,
+            "latency_s": round(latency_s, 6),
+            "request_hash": request.request_hash(),
+            "request_id": request_id,
+            "stop_reason": stop_reason,
+            "status_code": status_code,
+            "error": error,
         }
         self.folder.append_call(record)
         return record

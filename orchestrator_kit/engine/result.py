@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..llm.pricing import format_usd
+from ..money import format_usd
+from ..records import Artifact, ProjectState
 from ..store.run_folder import RunFolder
-from .state_models import Artifact, ProjectState
 
 
 @dataclass
@@ -46,17 +46,28 @@ class RunResult:
         for a in self.artifacts:
             if a.filename == filename and (agent is None or a.agent == agent):
                 return a
-        raise KeyError(f"no artifact {filename!r}; this run has: {', '.join(a.filename for a in self.artifacts)}")
+        raise KeyError(
+            f"no artifact {filename!r}; this run has: {', '.join(a.filename for a in self.artifacts)}"
+        )
 
     def per_agent_rows(self) -> list[dict[str, Any]]:
         rows = []
         for agent, t in self.summary.get("agents", {}).items():
             arts = self.project_state.artifacts.get(agent, [])
-            rows.append({"agent": agent, "artifacts": len(arts), "calls": t["calls"],
-                         "input_tokens": t["input_tokens"] + t["cache_write_5m_tokens"]
-                         + t["cache_write_1h_tokens"] + t["cache_read_tokens"],
-                         "output_tokens": t["output_tokens"], "cost_usd": t["cost_usd"],
-                         "wasted_usd": t["wasted_usd"]})
+            rows.append(
+                {
+                    "agent": agent,
+                    "artifacts": len(arts),
+                    "calls": t["calls"],
+                    "input_tokens": t["input_tokens"]
+                    + t["cache_write_5m_tokens"]
+                    + t["cache_write_1h_tokens"]
+                    + t["cache_read_tokens"],
+                    "output_tokens": t["output_tokens"],
+                    "cost_usd": t["cost_usd"],
+                    "wasted_usd": t["wasted_usd"],
+                }
+            )
         return rows
 
     def table(self) -> str:
@@ -66,17 +77,26 @@ class RunResult:
         lines = [head, "-" * len(head)]
         for r in self.per_agent_rows():
             cost = format_usd(None if r["cost_usd"] is None else Decimal(r["cost_usd"]))
-            lines.append(f"{r['agent']:<14}{r['artifacts']:>10}{r['calls']:>7}{r['input_tokens']:>11,}"
-                         f"{r['output_tokens']:>12,}{cost:>12}")
+            lines.append(
+                f"{r['agent']:<14}{r['artifacts']:>10}{r['calls']:>7}{r['input_tokens']:>11,}"
+                f"{r['output_tokens']:>12,}{cost:>12}"
+            )
         t = self.totals
         if t:
             total = format_usd(None if t["cost_usd"] is None else Decimal(t["cost_usd"]))
             lines.append("-" * len(head))
-            lines.append(f"{'total':<14}{len(self.artifacts):>10}{t['calls']:>7}"
-                         f"{t['total_tokens'] - t['output_tokens']:>11,}{t['output_tokens']:>12,}{total:>12}")
-            lines.append(f"mode: {self.mode}; cost basis: {basis}"
-                         + ("  (simulated: would-be cost at list prices, nothing was billed)"
-                            if self.mode == "simulated" else ""))
+            lines.append(
+                f"{'total':<14}{len(self.artifacts):>10}{t['calls']:>7}"
+                f"{t['total_tokens'] - t['output_tokens']:>11,}{t['output_tokens']:>12,}{total:>12}"
+            )
+            lines.append(
+                f"mode: {self.mode}; cost basis: {basis}"
+                + (
+                    "  (simulated: would-be cost at list prices, nothing was billed)"
+                    if self.mode == "simulated"
+                    else ""
+                )
+            )
         return "\n".join(lines)
 
     @classmethod
@@ -87,6 +107,12 @@ class RunResult:
         manifest = folder.manifest()
         state = folder.load_state() or {}
         summary = folder.summary() or {}
-        return cls(run_dir=folder.path, status=state.get("status", "unknown"), mode=manifest.get("mode", "?"),
-                   model=manifest.get("model", "?"), project_state=load_project_state(folder, state, manifest),
-                   summary=summary, calls=folder.calls())
+        return cls(
+            run_dir=folder.path,
+            status=state.get("status", "unknown"),
+            mode=manifest.get("mode", "?"),
+            model=manifest.get("model", "?"),
+            project_state=load_project_state(folder, state, manifest),
+            summary=summary,
+            calls=folder.calls(),
+        )

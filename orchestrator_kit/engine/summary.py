@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
-TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-               "cache_read_tokens")
+TOKEN_KINDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 
 
 def _dec(v: Any) -> Decimal:
@@ -21,18 +27,20 @@ def totals(lines: Iterable[dict[str, Any]]) -> dict[str, Any]:
     savings = sum((_dec(ln.get("cache_savings_usd")) for ln in lines), Decimal(0))
     bases = sorted({ln.get("cost_basis", "unknown") for ln in lines if ln.get("status") != "error"})
     out: dict[str, Any] = {k: sum(int(ln.get(k) or 0) for ln in lines) for k in TOKEN_KINDS}
-    out.update({
-        "calls": sum(1 for ln in lines if ln.get("status") != "error"),
-        "attempts": len(lines),
-        "failed_attempts": sum(1 for ln in lines if ln.get("status") == "error"),
-        "reasks": sum(1 for ln in lines if ln.get("step") == "reask"),
-        "continuations": sum(1 for ln in lines if ln.get("step") == "continue"),
-        "cost_usd": None if unknown else str(cost),
-        "cost_basis": "+".join(bases) or "none",
-        "wasted_usd": str(wasted),
-        "cache_savings_usd": str(savings),
-        "latency_s": round(sum(float(ln.get("latency_s") or 0) for ln in lines), 6),
-    })
+    out.update(
+        {
+            "calls": sum(1 for ln in lines if ln.get("status") != "error"),
+            "attempts": len(lines),
+            "failed_attempts": sum(1 for ln in lines if ln.get("status") == "error"),
+            "reasks": sum(1 for ln in lines if ln.get("step") == "reask"),
+            "continuations": sum(1 for ln in lines if ln.get("step") == "continue"),
+            "cost_usd": None if unknown else str(cost),
+            "cost_basis": "+".join(bases) or "none",
+            "wasted_usd": str(wasted),
+            "cache_savings_usd": str(savings),
+            "latency_s": round(sum(float(ln.get("latency_s") or 0) for ln in lines), 6),
+        }
+    )
     out["total_tokens"] = sum(out[k] for k in TOKEN_KINDS)
     return out
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..agents.roles import get_role
 from ..errors import ConfigError
@@ -19,8 +20,9 @@ class Gate:
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_rounds, int) or self.max_rounds < 1:
-            raise ConfigError(f"a gate needs at least 1 round, got max_rounds={self.max_rounds!r}; "
-                              "e.g. --max-rounds 3")
+            raise ConfigError(
+                f"a gate needs at least 1 round, got max_rounds={self.max_rounds!r}; e.g. --max-rounds 3"
+            )
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,10 @@ class Workflow:
                 if dep not in self.steps:
                     raise ConfigError(f"step {step.agent!r} waits for {dep!r}, which is not in the workflow")
             if step.gate and step.gate.send_back_to not in self.ancestors(step.agent):
-                raise ConfigError(f"gate {step.agent!r} sends back to {step.gate.send_back_to!r}, "
-                                  "which must be one of its ancestors")
+                raise ConfigError(
+                    f"gate {step.agent!r} sends back to {step.gate.send_back_to!r}, "
+                    "which must be one of its ancestors"
+                )
         self.order()  # raises on a cycle
 
     # -- construction --------------------------------------------------------------------
@@ -61,8 +65,10 @@ class Workflow:
         return cls(steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {a: {"after": list(s.after), "gate": (s.gate.__dict__ if s.gate else None)}
-                for a, s in self.steps.items()}
+        return {
+            a: {"after": list(s.after), "gate": (s.gate.__dict__ if s.gate else None)}
+            for a, s in self.steps.items()
+        }
 
     def subset(self, agents: Iterable[str], *, max_rounds: int | None = None) -> Workflow:
         """Keep only ``agents``; each waits for its nearest kept ancestors. A gate whose target is
@@ -148,13 +154,15 @@ class Workflow:
         return max(finish.values(), default=0.0)
 
 
-DEFAULT_WORKFLOW = Workflow.from_dict({
-    "architect": [],
-    "data": ["architect"],
-    "consensus": {"after": ["architect", "data"], "gate": {"send_back_to": "architect", "max_rounds": 3}},
-    "developer": ["consensus"],
-    "qa": ["developer"],
-    "documentarian": ["developer"],
-    "reviewer": ["qa", "documentarian"],
-    "steward": ["reviewer"],
-})
+DEFAULT_WORKFLOW = Workflow.from_dict(
+    {
+        "architect": [],
+        "data": ["architect"],
+        "consensus": {"after": ["architect", "data"], "gate": {"send_back_to": "architect", "max_rounds": 3}},
+        "developer": ["consensus"],
+        "qa": ["developer"],
+        "documentarian": ["developer"],
+        "reviewer": ["qa", "documentarian"],
+        "steward": ["reviewer"],
+    }
+)

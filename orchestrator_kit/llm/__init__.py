@@ -10,13 +10,25 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _LAZY = {
-    "RetryConfig": "retry", "retry_async": "retry",
-    "LLMRequest": "types", "Completion": "types", "Usage": "types", "SystemBlock": "types", "Message": "types",
-    "Backend": "backend", "create_backend": "backend", "register_backend": "backend",
-    "SimulatedBackend": "simulated", "AnthropicBackend": "anthropic_backend",
-    "ReplayBackend": "replay", "RecordingBackend": "replay",
-    "select_backend": "selection", "resolve_api_key": "keys",
-    "cost_of": "pricing", "price_table": "pricing", "DEFAULT_MODEL": "pricing",
+    "RetryConfig": "retry",
+    "retry_async": "retry",
+    "LLMRequest": "types",
+    "Completion": "types",
+    "Usage": "types",
+    "SystemBlock": "types",
+    "Message": "types",
+    "Backend": "backend",
+    "create_backend": "backend",
+    "register_backend": "backend",
+    "SimulatedBackend": "simulated",
+    "AnthropicBackend": "anthropic_backend",
+    "ReplayBackend": "replay",
+    "RecordingBackend": "replay",
+    "select_backend": "selection",
+    "resolve_api_key": "keys",
+    "cost_of": "pricing",
+    "price_table": "pricing",
+    "DEFAULT_MODEL": "pricing",
     "estimate_tokens": "tokens",
 }
 __all__ = list(_LAZY)

@@ -42,7 +42,10 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
         for block in request.system:
             item: dict[str, Any] = {"type": "text", "text": block.text}
             if block.cache_ttl is not None:
-                item["cache_control"] = {"type": "ephemeral", **({"ttl": "1h"} if block.cache_ttl == "1h" else {})}
+                item["cache_control"] = {
+                    "type": "ephemeral",
+                    **({"ttl": "1h"} if block.cache_ttl == "1h" else {}),
+                }
             blocks.append(item)
         params["system"] = blocks
     if request.stop_sequences:
@@ -80,41 +83,57 @@ class AnthropicBackend:
 
     mode = "real"
 
-    def __init__(self, api_key: str | SecretStr | KeyInfo | None = None, *,
-                 client: anthropic.AsyncAnthropic | None = None, base_url: str | None = None,
-                 timeout: float | None = None, retry: RetryConfig | None = None,
-                 stream_threshold: int = 4096, key_source: str = "argument") -> None:
+    def __init__(
+        self,
+        api_key: str | SecretStr | KeyInfo | None = None,
+        *,
+        client: anthropic.AsyncAnthropic | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        retry: RetryConfig | None = None,
+        stream_threshold: int = 4096,
+        key_source: str = "argument",
+    ) -> None:
         self._client = client
         self._base_url = base_url
         self._timeout = timeout
         self.retry = retry or RetryConfig()
         self.stream_threshold = stream_threshold
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] = \
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] = (
             weakref.WeakKeyDictionary()
+        )
         self._key: SecretStr | None = None
         if key_source == "argument":
-            key_source = "the api_key argument" if client is None or api_key is not None else "the client passed in"
+            key_source = (
+                "the api_key argument" if client is None or api_key is not None else "the client passed in"
+            )
         self.key_source = key_source
         if isinstance(api_key, KeyInfo):
             self._key, self.key_source = api_key.value, api_key.description
         elif api_key is not None:
             value = (api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key).strip()
             if not value:
-                raise ConfigError(f"the API key from {key_source} is empty; enter the key, or set ANTHROPIC_API_KEY")
+                raise ConfigError(
+                    f"the API key from {key_source} is empty; enter the key, or set ANTHROPIC_API_KEY"
+                )
             self._key = SecretStr(value)
         elif client is None:
             info = resolve_api_key()
             if info is None:
-                raise ConfigError("no Anthropic API key: pass api_key=..., set ANTHROPIC_API_KEY, or put "
-                                  "ANTHROPIC_API_KEY=... in a .env file (or use the simulated backend)")
+                raise ConfigError(
+                    "no Anthropic API key: pass api_key=..., set ANTHROPIC_API_KEY, or put "
+                    "ANTHROPIC_API_KEY=... in a .env file (or use the simulated backend)"
+                )
             self._key, self.key_source = info.value, info.description
         if self._key is not None and (warning := check_key_format(self._key)) is not None:
             log.warning("%s (key from %s)", warning, self.key_source)
 
     def __repr__(self) -> str:
         key = "client" if self._client is not None else mask_key(self._key)
-        return (f"AnthropicBackend(key={key!r}, key_source={self.key_source!r}, base_url={self._base_url!r}, "
-                f"stream_threshold={self.stream_threshold}, retry={self.retry!r})")
+        return (
+            f"AnthropicBackend(key={key!r}, key_source={self.key_source!r}, base_url={self._base_url!r}, "
+            f"stream_threshold={self.stream_threshold}, retry={self.retry!r})"
+        )
 
     # -- client ------------------------------------------------------------------------------------
 
@@ -158,11 +177,16 @@ class AnthropicBackend:
         attempt_started = started
 
         def record(number: int, exc: BaseException, wait: float | None) -> None:
-            failed.append(Attempt(
-                number=number, error=type(exc).__name__, status_code=_status_of(exc),
-                latency_s=round(time.monotonic() - attempt_started, 6),
-                usage=usage_from_api(getattr(exc, "usage", None)), retry_after_s=retry_after_seconds(exc),
-            ))
+            failed.append(
+                Attempt(
+                    number=number,
+                    error=type(exc).__name__,
+                    status_code=_status_of(exc),
+                    latency_s=round(time.monotonic() - attempt_started, 6),
+                    usage=usage_from_api(getattr(exc, "usage", None)),
+                    retry_after_s=retry_after_seconds(exc),
+                )
+            )
 
         async def attempt() -> tuple[Any, str | None]:
             nonlocal attempt_started
@@ -181,31 +205,49 @@ class AnthropicBackend:
 
         stop_reason = message.stop_reason
         if stop_reason not in _STOP_REASONS:
-            raise BackendError(f"the API returned an unknown stop_reason {stop_reason!r}",
-                               attempts=[a.model_dump() for a in failed])
-        text = "".join(block.text for block in message.content or [] if getattr(block, "type", None) == "text")
+            raise BackendError(
+                f"the API returned an unknown stop_reason {stop_reason!r}",
+                attempts=[a.model_dump() for a in failed],
+            )
+        text = "".join(
+            block.text for block in message.content or [] if getattr(block, "type", None) == "text"
+        )
         return Completion(
-            text=text, stop_reason=stop_reason, usage=usage_from_api(message.usage),
-            model=message.model or request.model, mode="real", request_id=request_id,
-            latency_s=round(time.monotonic() - started, 6), attempts=len(failed) + 1,
+            text=text,
+            stop_reason=stop_reason,
+            usage=usage_from_api(message.usage),
+            model=message.model or request.model,
+            mode="real",
+            request_id=request_id,
+            latency_s=round(time.monotonic() - started, 6),
+            attempts=len(failed) + 1,
             failed_attempts=tuple(failed),
         )
 
-    async def _create_once(self, client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> tuple[Any, str | None]:
+    async def _create_once(
+        self, client: anthropic.AsyncAnthropic, params: dict[str, Any]
+    ) -> tuple[Any, str | None]:
         import anthropic
 
         try:
             message = await client.messages.create(**params)
         except json.JSONDecodeError as exc:
-            raise IncompleteResponse(f"the API answered with a body that is not valid JSON ({exc.msg})",
-                                     status_code=200) from exc
-        if not isinstance(message, anthropic.types.Message) or message.stop_reason is None or message.usage is None:
-            raise IncompleteResponse("the API answered 200 with something that is not a complete message",
-                                     status_code=200)
+            raise IncompleteResponse(
+                f"the API answered with a body that is not valid JSON ({exc.msg})", status_code=200
+            ) from exc
+        if (
+            not isinstance(message, anthropic.types.Message)
+            or message.stop_reason is None
+            or message.usage is None
+        ):
+            raise IncompleteResponse(
+                "the API answered 200 with something that is not a complete message", status_code=200
+            )
         return message, getattr(message, "_request_id", None)
 
-    async def _stream_once(self, client: anthropic.AsyncAnthropic, params: dict[str, Any],
-                           on_delta: DeltaCallback | None) -> tuple[Any, str | None]:
+    async def _stream_once(
+        self, client: anthropic.AsyncAnthropic, params: dict[str, Any], on_delta: DeltaCallback | None
+    ) -> tuple[Any, str | None]:
         import anthropic
         import httpx2
 
@@ -220,23 +262,34 @@ class AnthropicBackend:
                             on_delta(event.text)
                 message = await stream.get_final_message()
         except (httpx2.HTTPError, json.JSONDecodeError, AssertionError) as exc:
-            raise IncompleteResponse(f"the stream broke off after {chars} characters ({type(exc).__name__}: {exc})",
-                                     status_code=200, usage=_partial_usage(stream)) from exc
+            raise IncompleteResponse(
+                f"the stream broke off after {chars} characters ({type(exc).__name__}: {exc})",
+                status_code=200,
+                usage=_partial_usage(stream),
+            ) from exc
         except anthropic.APIStatusError as exc:
             if stream is None or exc.status_code >= 300:
                 raise  # an error status before the stream began: the SDK typed it already
             from .retry import is_retryable
 
             if is_retryable(exc):
-                raise IncompleteResponse(f"the stream reported {exc.type or 'an error'} after {chars} characters",
-                                         status_code=200, usage=_partial_usage(stream)) from exc
+                raise IncompleteResponse(
+                    f"the stream reported {exc.type or 'an error'} after {chars} characters",
+                    status_code=200,
+                    usage=_partial_usage(stream),
+                ) from exc
             raise
         if message.stop_reason is None:
-            raise IncompleteResponse(f"the stream ended after {chars} characters without a stop_reason",
-                                     status_code=200, usage=message.usage)
+            raise IncompleteResponse(
+                f"the stream ended after {chars} characters without a stop_reason",
+                status_code=200,
+                usage=message.usage,
+            )
         return message, stream.request_id
 
-    def _final_error(self, exc: Exception, failed: list[Attempt], client: anthropic.AsyncAnthropic) -> Exception:
+    def _final_error(
+        self, exc: Exception, failed: list[Attempt], client: anthropic.AsyncAnthropic
+    ) -> Exception:
         """Our error for the last failure, by type; anything not from the API passes through unchanged."""
         import anthropic
         import httpx2
@@ -251,29 +304,47 @@ class AnthropicBackend:
         if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
             return AuthError(
                 f"the API key was rejected ({exc.status_code} {exc.type or 'authentication_error'}); the key came "
-                f"from {self.key_source}; check it at console.anthropic.com", attempts=attempts, status_code=status)
+                f"from {self.key_source}; check it at console.anthropic.com",
+                attempts=attempts,
+                status_code=status,
+            )
         if isinstance(exc, anthropic.RateLimitError):
-            return RateLimited(f"rate limited after {tries}; lower max_concurrency or wait and resume",
-                               attempts=attempts, status_code=status)
+            return RateLimited(
+                f"rate limited after {tries}; lower max_concurrency or wait and resume",
+                attempts=attempts,
+                status_code=status,
+            )
         if isinstance(exc, anthropic.APITimeoutError):
-            return BackendError(f"no response from {base_url} within the timeout after {tries}",
-                                attempts=attempts)
+            return BackendError(
+                f"no response from {base_url} within the timeout after {tries}", attempts=attempts
+            )
         if isinstance(exc, anthropic.APIConnectionError):
             cause = exc.__cause__
-            what = ("the connection was refused or the host is unreachable" if isinstance(cause, httpx2.ConnectError)
-                    else "the connection closed before a response arrived"
-                    if isinstance(cause, httpx2.RemoteProtocolError) else type(cause or exc).__name__)
-            return ConnectionFailed(f"could not reach the API at {base_url} ({what}) after {tries}",
-                                    attempts=attempts)
+            what = (
+                "the connection was refused or the host is unreachable"
+                if isinstance(cause, httpx2.ConnectError)
+                else "the connection closed before a response arrived"
+                if isinstance(cause, httpx2.RemoteProtocolError)
+                else type(cause or exc).__name__
+            )
+            return ConnectionFailed(
+                f"could not reach the API at {base_url} ({what}) after {tries}", attempts=attempts
+            )
         if isinstance(exc, anthropic.APIStatusError):
             detail = exc.api_message or "no error message"
-            return BackendError(f"the API returned {exc.status_code} {exc.type or 'error'}: {detail} (after {tries})",
-                                attempts=attempts, status_code=status)
+            return BackendError(
+                f"the API returned {exc.status_code} {exc.type or 'error'}: {detail} (after {tries})",
+                attempts=attempts,
+                status_code=status,
+            )
         if isinstance(exc, IncompleteResponse):
             return BackendError(f"{exc} (after {tries})", attempts=attempts, status_code=status)
         if isinstance(exc, (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError)):
-            return BackendError(f"the call to {base_url} failed: {type(exc).__name__} (after {tries})",
-                                attempts=attempts, status_code=status)
+            return BackendError(
+                f"the call to {base_url} failed: {type(exc).__name__} (after {tries})",
+                attempts=attempts,
+                status_code=status,
+            )
         return exc
 
 

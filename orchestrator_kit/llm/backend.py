@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from .types import Completion, LLMRequest
 
@@ -42,7 +43,9 @@ def create_backend(name: str, **options: object) -> Backend:
     try:
         factory = _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}") from None
+        raise ConfigError(
+            f"unknown backend {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}"
+        ) from None
     return factory(**options)
 
 
@@ -52,14 +55,17 @@ def _ensure_builtin() -> None:
 
     def simulated(**kw: object) -> Backend:
         from .simulated import SimulatedBackend
+
         return SimulatedBackend(**kw)  # type: ignore[arg-type]
 
     def anthropic(**kw: object) -> Backend:
         from .anthropic_backend import AnthropicBackend
+
         return AnthropicBackend(**kw)  # type: ignore[arg-type]
 
     def replay(**kw: object) -> Backend:
         from .replay import ReplayBackend
+
         return ReplayBackend(**kw)  # type: ignore[arg-type]
 
     _REGISTRY.update(simulated=simulated, anthropic=anthropic, replay=replay)

@@ -10,7 +10,8 @@ import asyncio
 import time
 import weakref
 from collections import defaultdict, deque
-from typing import Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from .backend import Backend
 from .types import Completion, LLMRequest
@@ -30,8 +31,16 @@ class CallObserver(Protocol):
     def on_response(self, request: LLMRequest, completion: Completion) -> None:
         """Called as soon as a completion arrives, before validation (persist it)."""
 
-    def after_call(self, request: LLMRequest, completion: Completion, *, status: str,
-                   wasted: bool, reused: bool, error: str | None) -> None: ...
+    def after_call(
+        self,
+        request: LLMRequest,
+        completion: Completion,
+        *,
+        status: str,
+        wasted: bool,
+        reused: bool,
+        error: str | None,
+    ) -> None: ...
 
     def on_error(self, request: LLMRequest, error: BaseException, latency_s: float) -> None: ...
 
@@ -44,7 +53,8 @@ class ConcurrencyLimiter:
             raise ValueError("max_concurrent must be at least 1")
         self.max_concurrent = max_concurrent
         self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary())  # one per event loop, dropped with its loop
+            weakref.WeakKeyDictionary()
+        )  # one per event loop, dropped with its loop
         self.in_flight = 0
         self.peak = 0
 
@@ -69,9 +79,14 @@ class ConcurrencyLimiter:
 class Gateway:
     """``await gateway.complete(request, validate=fn)`` -> (completion, validated value)."""
 
-    def __init__(self, backend: Backend, *, observer: CallObserver | None = None,
-                 limiter: ConcurrencyLimiter | None = None,
-                 paid: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        observer: CallObserver | None = None,
+        limiter: ConcurrencyLimiter | None = None,
+        paid: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.backend = backend
         self.observer = observer
         self.limiter = limiter or ConcurrencyLimiter()
@@ -84,8 +99,13 @@ class Gateway:
     def mode(self) -> str:
         return self.backend.mode
 
-    async def complete(self, request: LLMRequest, *, validate: Callable[[Completion], T] | None = None,
-                       status_of: Callable[[Completion], str] | None = None) -> tuple[Completion, T | None]:
+    async def complete(
+        self,
+        request: LLMRequest,
+        *,
+        validate: Callable[[Completion], T] | None = None,
+        status_of: Callable[[Completion], str] | None = None,
+    ) -> tuple[Completion, T | None]:
         obs = self.observer
         h = request.request_hash()
         reused = bool(self._paid.get(h))
@@ -110,8 +130,14 @@ class Gateway:
             value = validate(completion) if validate else None
         except Exception as exc:
             if obs:
-                obs.after_call(request, completion, status="malformed", wasted=True, reused=reused,
-                               error=f"{type(exc).__name__}: {exc}")
+                obs.after_call(
+                    request,
+                    completion,
+                    status="malformed",
+                    wasted=True,
+                    reused=reused,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             raise
         if obs:
             obs.after_call(request, completion, status=status, wasted=False, reused=reused, error=None)

@@ -37,8 +37,10 @@ def check_key_format(key: str | SecretStr) -> str | None:
     if value != value.strip():
         return "the API key has leading or trailing whitespace; it will be sent as given"
     if not value.startswith(KEY_PREFIX):
-        return (f"the API key does not start with {KEY_PREFIX!r} (ends {mask_key(value)}), so it may not be "
-                "an Anthropic API key; it will be tried anyway")
+        return (
+            f"the API key does not start with {KEY_PREFIX!r} (ends {mask_key(value)}), so it may not be "
+            "an Anthropic API key; it will be tried anyway"
+        )
     return None
 
 
@@ -72,8 +74,12 @@ def _present(value: str | None) -> str | None:
     return value or None
 
 
-def resolve_api_key(explicit: str | SecretStr | None = None, *, env: Mapping[str, str] | None = None,
-                    dotenv_path: str | os.PathLike[str] | None = None) -> KeyInfo | None:
+def resolve_api_key(
+    explicit: str | SecretStr | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    dotenv_path: str | os.PathLike[str] | None = None,
+) -> KeyInfo | None:
     """The key to use and its source, or None when there is none anywhere.
 
     ``env`` defaults to ``os.environ``. ``dotenv_path`` defaults to the nearest ``.env`` from the

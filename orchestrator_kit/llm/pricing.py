@@ -10,14 +10,16 @@ import difflib
 import functools
 import json
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import resources
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from orchestrator_kit.errors import UnknownModelError
 from orchestrator_kit.llm.types import Usage
+from orchestrator_kit.money import format_usd as format_usd  # re-exported for older callers
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 GUIDE_MODEL = "claude-sonnet-4-5-20250929"
@@ -79,7 +81,10 @@ class ModelPrice:
         if lc is not None:
             tier = LongContextTier(
                 threshold_tokens=int(lc["threshold_tokens"]),
-                **{k: _dec(lc.get(k)) for k in ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")},
+                **{
+                    k: _dec(lc.get(k))
+                    for k in ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+                },
             )
         return cls(
             id=str(d["id"]),
@@ -102,7 +107,9 @@ class ModelPrice:
 class PriceTable:
     """All models by id; aliases (e.g. the undated id of a dated snapshot) resolve to their entry."""
 
-    def __init__(self, models: list[ModelPrice], *, version: str, as_of: date | None, source: str = "") -> None:
+    def __init__(
+        self, models: list[ModelPrice], *, version: str, as_of: date | None, source: str = ""
+    ) -> None:
         self.version = version
         self.as_of = as_of
         self.source = source
@@ -158,11 +165,16 @@ def is_known_model(model: str) -> bool:
 
 # ---------------------------------------------------------------- warnings and checks
 
+
 def _issues(model: str, today: date | None) -> list[tuple[type[UserWarning], str]]:
     price = get_price(model)
     if price is None:
-        return [(UnknownPriceWarning,
-                 f"{model} is not in the price table (version {price_table().version}); its cost is unknown")]
+        return [
+            (
+                UnknownPriceWarning,
+                f"{model} is not in the price table (version {price_table().version}); its cost is unknown",
+            )
+        ]
     today = today or date.today()
     name = model if model == price.id else f"{model} ({price.id})"
     out: list[tuple[type[UserWarning], str]] = []
@@ -171,15 +183,27 @@ def _issues(model: str, today: date | None) -> list[tuple[type[UserWarning], str
     elif price.retires is not None:
         days = (price.retires - today).days
         if days < 0:
-            out.append((ModelRetirementWarning,
-                        f"{name} retired on {price.retires.isoformat()}; use {DEFAULT_MODEL}"))
+            out.append(
+                (
+                    ModelRetirementWarning,
+                    f"{name} retired on {price.retires.isoformat()}; use {DEFAULT_MODEL}",
+                )
+            )
         else:
             when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-            out.append((ModelRetirementWarning,
-                        f"{name} retires on {price.retires.isoformat()}, {when}; use {DEFAULT_MODEL}"))
+            out.append(
+                (
+                    ModelRetirementWarning,
+                    f"{name} retires on {price.retires.isoformat()}, {when}; use {DEFAULT_MODEL}",
+                )
+            )
     if not price.priced:
-        out.append((UnknownPriceWarning,
-                    f"{name} has no price in the table (version {price_table().version}); its cost is unknown"))
+        out.append(
+            (
+                UnknownPriceWarning,
+                f"{name} has no price in the table (version {price_table().version}); its cost is unknown",
+            )
+        )
     return out
 
 
@@ -212,6 +236,7 @@ def check_model(model: str, *, today: date | None = None, allow_unknown: bool = 
 
 # ---------------------------------------------------------------- costs
 
+
 @dataclass(frozen=True)
 class CostBreakdown:
     """USD cost of one or more calls, by part. ``cache_savings`` may be negative (writes not yet repaid)."""
@@ -227,10 +252,14 @@ class CostBreakdown:
     batch: bool = False
 
     def __add__(self, other: CostBreakdown) -> CostBreakdown:
-        sums = {f.name: getattr(self, f.name) + getattr(other, f.name)
-                for f in fields(self) if f.name not in ("long_context", "batch")}
-        return CostBreakdown(**sums, long_context=self.long_context or other.long_context,
-                             batch=self.batch and other.batch)
+        sums = {
+            f.name: getattr(self, f.name) + getattr(other, f.name)
+            for f in fields(self)
+            if f.name not in ("long_context", "batch")
+        }
+        return CostBreakdown(
+            **sums, long_context=self.long_context or other.long_context, batch=self.batch and other.batch
+        )
 
 
 def _tier(price: ModelPrice, total_input_tokens: int) -> tuple[Any, bool]:
@@ -266,33 +295,20 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
     parts = {part: Decimal(tokens) * rates[part] * factor / _MILLION for part, tokens in counts.items()}
     base = rates["input"]
     savings = (
-        Decimal(counts["cache_read"]) * (base - rates["cache_read"])
-        - Decimal(counts["cache_write_5m"]) * (rates["cache_write_5m"] - base)
-        - Decimal(counts["cache_write_1h"]) * (rates["cache_write_1h"] - base)
-    ) * factor / _MILLION
-    return CostBreakdown(**parts, total=sum(parts.values(), _ZERO), cache_savings=savings,
-                         long_context=long_ctx, batch=batch)
+        (
+            Decimal(counts["cache_read"]) * (base - rates["cache_read"])
+            - Decimal(counts["cache_write_5m"]) * (rates["cache_write_5m"] - base)
+            - Decimal(counts["cache_write_1h"]) * (rates["cache_write_1h"] - base)
+        )
+        * factor
+        / _MILLION
+    )
+    return CostBreakdown(
+        **parts, total=sum(parts.values(), _ZERO), cache_savings=savings, long_context=long_ctx, batch=batch
+    )
 
 
 def worst_case_cost(model: str, input_tokens: int, max_tokens: int, *, batch: bool = False) -> Decimal | None:
     """Upper bound for one call: all input at the uncached input price, output at ``max_tokens``."""
     breakdown = cost_of(Usage(input_tokens=input_tokens, output_tokens=max_tokens), model, batch=batch)
     return None if breakdown is None else breakdown.total
-
-
-def format_usd(d: Decimal | None) -> str:
-    """``$12.00`` from a dollar up, ``$0.0123`` below it, two significant figures below $0.0001;
-    ``unknown`` for None."""
-    if d is None:
-        return "unknown"
-    sign = "-" if d < 0 else ""
-    a = abs(d)
-    if a >= 1:
-        return f"{sign}${a.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-    if a == 0:
-        return "$0.00"
-    q = a.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    if q == 0:  # too small for 4 decimals: keep two significant figures
-        exp = a.adjusted() - 1
-        q = a.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
-    return f"{sign}${q:f}"

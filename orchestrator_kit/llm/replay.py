@@ -20,8 +20,11 @@ from .types import Completion, LLMRequest, Usage
 
 
 def recording_record(request: LLMRequest, completion: Completion) -> dict[str, Any]:
-    return {"hash": request.request_hash(), "request": json.loads(request.canonical_json()),
-            "completion": completion.model_dump(mode="json")}
+    return {
+        "hash": request.request_hash(),
+        "request": json.loads(request.canonical_json()),
+        "completion": completion.model_dump(mode="json"),
+    }
 
 
 def _recording_path(source: Path | str) -> Path:
@@ -98,12 +101,21 @@ class ReplayBackend:
         wanted_lines = json.dumps(wanted, indent=1, sort_keys=True).splitlines()
 
         def similarity(rec: dict[str, Any]) -> float:
-            return difflib.SequenceMatcher(None, json.dumps(rec, sort_keys=True),
-                                           json.dumps(wanted, sort_keys=True), autojunk=False).quick_ratio()
+            return difflib.SequenceMatcher(
+                None, json.dumps(rec, sort_keys=True), json.dumps(wanted, sort_keys=True), autojunk=False
+            ).quick_ratio()
 
         nearest = max(self._requests.values(), key=similarity)
-        diff = difflib.unified_diff(json.dumps(nearest, indent=1, sort_keys=True).splitlines(), wanted_lines,
-                                    "nearest recorded", "this request", n=1, lineterm="")
+        diff = difflib.unified_diff(
+            json.dumps(nearest, indent=1, sort_keys=True).splitlines(),
+            wanted_lines,
+            "nearest recorded",
+            "this request",
+            n=1,
+            lineterm="",
+        )
         shown = "\n".join(list(diff)[:40])
-        return (f"replay miss for {label}: no recorded completion for request {request.request_hash()[:12]} "
-                f"in {str(self.source)!r}. Difference from the nearest recorded request:\n{shown}")
+        return (
+            f"replay miss for {label}: no recorded completion for request {request.request_hash()[:12]} "
+            f"in {str(self.source)!r}. Difference from the nearest recorded request:\n{shown}"
+        )

@@ -27,11 +27,11 @@ import json
 import math
 import random
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import BackendError, ConfigError, OrchestratorError, RateLimited
 
@@ -39,7 +39,9 @@ T = TypeVar("T")
 AttemptFailed = Callable[[int, BaseException, "float | None"], None]
 """``on_attempt_failed(attempt_number, exc, wait_seconds)``; ``wait_seconds`` is None when no retry follows."""
 
-_TRANSIENT_STREAM_ERROR_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+_TRANSIENT_STREAM_ERROR_TYPES = frozenset(
+    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,15 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, OrchestratorError):
         return False
     if isinstance(exc, anthropic.APIStatusError):
-        if isinstance(exc, (anthropic.RateLimitError, anthropic.RequestTimeoutError, anthropic.ConflictError,
-                            anthropic.InternalServerError)):
+        if isinstance(
+            exc,
+            (
+                anthropic.RateLimitError,
+                anthropic.RequestTimeoutError,
+                anthropic.ConflictError,
+                anthropic.InternalServerError,
+            ),
+        ):
             return True
         if exc.status_code < 400:  # an `event: error` inside a 200 stream: its error type tells
             return exc.type in _TRANSIENT_STREAM_ERROR_TYPES
@@ -119,16 +128,18 @@ def _http_date_wait(raw: str, now: float | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    current = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    current = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
     return (moment - current).total_seconds()
 
 
-def backoff_delay(config: RetryConfig, retry_number: int, *, random_fn: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    config: RetryConfig, retry_number: int, *, random_fn: Callable[[], float] = random.random
+) -> float:
     """The wait before retry ``retry_number`` (1 = the first retry) when the server named none."""
     exponent = max(0, retry_number - 1)
     try:
-        delay = config.initial_delay * config.exponential_base ** exponent
+        delay = config.initial_delay * config.exponential_base**exponent
     except OverflowError:
         delay = math.inf
     delay = min(delay, config.max_delay)
@@ -167,7 +178,9 @@ class _Policy:
 
     def before_sleep(self, state: Any) -> None:
         if self.on_attempt_failed is not None and state.outcome is not None:
-            self.on_attempt_failed(state.attempt_number, state.outcome.exception(), float(state.upcoming_sleep))
+            self.on_attempt_failed(
+                state.attempt_number, state.outcome.exception(), float(state.upcoming_sleep)
+            )
 
     def failed_for_good(self, exc: Exception) -> Exception:
         """Report the last attempt and choose what to raise: ``exc`` itself, or ``RateLimited``."""
@@ -186,13 +199,23 @@ class _Policy:
     def tenacity_kwargs(self) -> dict[str, Any]:
         from tenacity import retry_if_exception
 
-        return {"stop": self.stop, "wait": self.wait, "retry": retry_if_exception(is_retryable),
-                "before_sleep": self.before_sleep, "reraise": True}
+        return {
+            "stop": self.stop,
+            "wait": self.wait,
+            "retry": retry_if_exception(is_retryable),
+            "before_sleep": self.before_sleep,
+            "reraise": True,
+        }
 
 
-async def retry_async(fn: Callable[..., Awaitable[T]], *args: Any, config: RetryConfig | None = None,
-                      on_attempt_failed: AttemptFailed | None = None,
-                      sleep: Callable[[float], Awaitable[None]] | None = None, **kwargs: Any) -> T:
+async def retry_async(
+    fn: Callable[..., Awaitable[T]],
+    *args: Any,
+    config: RetryConfig | None = None,
+    on_attempt_failed: AttemptFailed | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    **kwargs: Any,
+) -> T:
     """``await fn(*args, **kwargs)``, retried per ``config`` (default ``RetryConfig()``).
 
     ``on_attempt_failed(attempt_number, exc, wait_seconds)`` is called for every failed attempt,
@@ -217,9 +240,14 @@ async def retry_async(fn: Callable[..., Awaitable[T]], *args: Any, config: Retry
         raise final from exc
 
 
-def retry_sync(fn: Callable[..., T], *args: Any, config: RetryConfig | None = None,
-               on_attempt_failed: AttemptFailed | None = None,
-               sleep: Callable[[float], None] | None = None, **kwargs: Any) -> T:
+def retry_sync(
+    fn: Callable[..., T],
+    *args: Any,
+    config: RetryConfig | None = None,
+    on_attempt_failed: AttemptFailed | None = None,
+    sleep: Callable[[float], None] | None = None,
+    **kwargs: Any,
+) -> T:
     """The blocking twin of ``retry_async`` (same policy; ``sleep`` replaces ``time.sleep``)."""
     from tenacity import Retrying
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from .backend import Backend
@@ -28,19 +29,29 @@ class BackendChoice:
         return f"BackendChoice(mode={self.mode!r}, key_source={self.key_source!r})"
 
 
-def select_backend(mode: str = "auto", *, api_key: Any = None, client: Any = None,
-                   base_url: str | None = None, replay_from: str | Path | None = None,
-                   record_to: str | Path | None = None, retry: Any = None,
-                   simulated_options: Mapping[str, Any] | None = None,
-                   env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = None) -> BackendChoice:
+def select_backend(
+    mode: str = "auto",
+    *,
+    api_key: Any = None,
+    client: Any = None,
+    base_url: str | None = None,
+    replay_from: str | Path | None = None,
+    record_to: str | Path | None = None,
+    retry: Any = None,
+    simulated_options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = None,
+) -> BackendChoice:
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     env = os.environ if env is None else env
     choice: BackendChoice
     if mode == "replay":
         if replay_from is None:
-            raise ConfigError("mode 'replay' needs a recording: pass replay_from=<run folder or .jsonl> "
-                              "(CLI: --replay-from)")
+            raise ConfigError(
+                "mode 'replay' needs a recording: pass replay_from=<run folder or .jsonl> "
+                "(CLI: --replay-from)"
+            )
         from .replay import ReplayBackend
 
         choice = BackendChoice(ReplayBackend(replay_from), "replay")
@@ -49,8 +60,16 @@ def select_backend(mode: str = "auto", *, api_key: Any = None, client: Any = Non
 
         choice = BackendChoice(SimulatedBackend(**dict(simulated_options or {})), "simulated")
     else:
-        choice = _real_or_simulated(mode, api_key=api_key, client=client, base_url=base_url, retry=retry,
-                                    simulated_options=simulated_options, env=env, dotenv_path=dotenv_path)
+        choice = _real_or_simulated(
+            mode,
+            api_key=api_key,
+            client=client,
+            base_url=base_url,
+            retry=retry,
+            simulated_options=simulated_options,
+            env=env,
+            dotenv_path=dotenv_path,
+        )
     if record_to is not None:
         from .replay import RecordingBackend
 
@@ -58,19 +77,31 @@ def select_backend(mode: str = "auto", *, api_key: Any = None, client: Any = Non
     return choice
 
 
-def _real_or_simulated(mode: str, *, api_key: Any, client: Any, base_url: str | None, retry: Any,
-                       simulated_options: Mapping[str, Any] | None, env: Mapping[str, str],
-                       dotenv_path: str | Path | None) -> BackendChoice:
+def _real_or_simulated(
+    mode: str,
+    *,
+    api_key: Any,
+    client: Any,
+    base_url: str | None,
+    retry: Any,
+    simulated_options: Mapping[str, Any] | None,
+    env: Mapping[str, str],
+    dotenv_path: str | Path | None,
+) -> BackendChoice:
     from .anthropic_backend import AnthropicBackend
     from .keys import check_key_format, resolve_api_key
 
     if client is not None:
-        return BackendChoice(AnthropicBackend(client=client, retry=retry, key_source="client"), "real", "client")
+        return BackendChoice(
+            AnthropicBackend(client=client, retry=retry, key_source="client"), "real", "client"
+        )
     key = resolve_api_key(api_key, env=env, dotenv_path=dotenv_path)
     if key is None:
         if mode == "real":
-            raise ConfigError("mode 'real' needs an Anthropic API key: set ANTHROPIC_API_KEY, add it to a .env "
-                              "file, or pass api_key=...; use mode 'simulated' to run without one")
+            raise ConfigError(
+                "mode 'real' needs an Anthropic API key: set ANTHROPIC_API_KEY, add it to a .env "
+                "file, or pass api_key=...; use mode 'simulated' to run without one"
+            )
         from .simulated import SimulatedBackend
 
         return BackendChoice(SimulatedBackend(**dict(simulated_options or {})), "simulated")

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
     from .backend import DeltaCallback
 
-_TAG = {name: re.compile(rf"<{name}>\n?(.*?)\n?</{name}>", re.S) for name in
-        ("project_name", "project_request", "step", "round", "role")}
+_TAG = {
+    name: re.compile(rf"<{name}>\n?(.*?)\n?</{name}>", re.S)
+    for name in ("project_name", "project_request", "step", "round", "role")
+}
 _ARTIFACT = re.compile(r'<artifact agent="([^"]*)" filename="([^"]*)"')
 
 # role -> [(filename template, kind, template file)], plus the plan's steps.
@@ -35,17 +37,18 @@ _DELIVERABLES: dict[str, list[tuple[str, str, str]]] = {
     "architect": [("architecture.md", "markdown", "architect.md.j2")],
     "data": [("data_pipeline.md", "markdown", "data.md.j2")],
     "consensus": [("consensus_decision.md", "markdown", "consensus.md.j2")],
-    "developer": [("{module}.py", "python", "developer_module.py.j2"),
-                  ("test_{module}.py", "python", "developer_tests.py.j2")],
+    "developer": [
+        ("{module}.py", "python", "developer_module.py.j2"),
+        ("test_{module}.py", "python", "developer_tests.py.j2"),
+    ],
     "qa": [("qa_report.md", "markdown", "qa.md.j2")],
     "documentarian": [("user_guide.md", "markdown", "documentarian.md.j2")],
     "reviewer": [("review.md", "markdown", "reviewer.md.j2")],
     "steward": [("hygiene_report.md", "markdown", "steward.md.j2")],
 }
 _STOPWORDS = frozenset(
-    "a an and the of to for with in on by from into that this is are be as or it its we our you your "
-    "build make create write design implement simple small tool app application system service "
-    "which who what when where how should must can will".split())
+    ["a", "an", "and", "the", "of", "to", "for", "with", "in", "on", "by", "from", "into", "that", "this", "is", "are", "be", "as", "or", "it", "its", "we", "our", "you", "your", "build", "make", "create", "write", "design", "implement", "simple", "small", "tool", "app", "application", "system", "service", "which", "who", "what", "when", "where", "how", "should", "must", "can", "will"]
+)
 
 
 @lru_cache(maxsize=1)
@@ -58,9 +61,14 @@ def _env() -> jinja2.Environment:
         entry = root.joinpath(name)
         return entry.read_text(encoding="utf-8") if entry.is_file() else None
 
-    return jinja2.Environment(loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
-                              autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _tag(name: str, text: str, default: str = "") -> str:
@@ -97,8 +105,9 @@ class SimulatedBackend:
 
     mode = "simulated"
 
-    def __init__(self, *, consensus_rejections: int = 0, latency_s: float = 0.0,
-                 simulate_cache: bool = True) -> None:
+    def __init__(
+        self, *, consensus_rejections: int = 0, latency_s: float = 0.0, simulate_cache: bool = True
+    ) -> None:
         if consensus_rejections < 0:
             raise ValueError("consensus_rejections must be >= 0")
         self.consensus_rejections = consensus_rejections
@@ -115,9 +124,15 @@ class SimulatedBackend:
         text = self.answer(request)
         if on_delta is not None:
             on_delta(text)
-        return Completion(text=text, stop_reason="end_turn", usage=self._usage(request, text),
-                          model=request.model, mode="simulated",
-                          request_id="sim_" + request.request_hash()[:16], latency_s=self.latency_s)
+        return Completion(
+            text=text,
+            stop_reason="end_turn",
+            usage=self._usage(request, text),
+            model=request.model,
+            mode="simulated",
+            request_id="sim_" + request.request_hash()[:16],
+            latency_s=self.latency_s,
+        )
 
     # -- answers ---------------------------------------------------------------------------
     def answer(self, request: LLMRequest) -> str:
@@ -135,26 +150,35 @@ class SimulatedBackend:
         digest = hashlib.sha256(request.encode("utf-8")).digest()
         inputs = [{"agent": a, "filename": f} for a, f in _ARTIFACT.findall(prompt)]
         return {
-            "agent": agent, "request": request, "project_name": project_name,
-            "keywords": keywords, "requirements": _requirements(request),
-            "module": _module_name(project_name, keywords), "inputs": inputs,
-            "round": int(_tag("round", prompt, "1") or 1), "seed": digest[0],
+            "agent": agent,
+            "request": request,
+            "project_name": project_name,
+            "keywords": keywords,
+            "requirements": _requirements(request),
+            "module": _module_name(project_name, keywords),
+            "inputs": inputs,
+            "round": int(_tag("round", prompt, "1") or 1),
+            "seed": digest[0],
             "score": round(6.0 + (digest[1] % 31) / 10, 1),  # 6.0 .. 9.0
         }
 
     def _files(self, agent: str, v: dict[str, Any]) -> list[tuple[str, str, str]]:
-        return [(name.format(module=v["module"]), kind, tpl)
-                for name, kind, tpl in _DELIVERABLES.get(agent, _DELIVERABLES["architect"])]
+        return [
+            (name.format(module=v["module"]), kind, tpl)
+            for name, kind, tpl in _DELIVERABLES.get(agent, _DELIVERABLES["architect"])
+        ]
 
     def _plan(self, agent: str, v: dict[str, Any]) -> dict[str, Any]:
         files = self._files(agent, v)
         read = ", ".join(i["filename"] for i in v["inputs"]) or "the project request"
         return {
             "summary": f"As {agent}, turn '{v['request'][:80]}' into {', '.join(f for f, _, _ in files)}.",
-            "steps": [f"Read {read}.",
-                      f"Identify what matters for: {', '.join(v['keywords'][:4])}.",
-                      *[f"Write {f}." for f, _, _ in files],
-                      "Check the result against the request."],
+            "steps": [
+                f"Read {read}.",
+                f"Identify what matters for: {', '.join(v['keywords'][:4])}.",
+                *[f"Write {f}." for f, _, _ in files],
+                "Check the result against the request.",
+            ],
             "artifacts": [{"filename": f, "kind": k, "purpose": f"{agent} deliverable"} for f, k, _ in files],
         }
 
@@ -162,23 +186,36 @@ class SimulatedBackend:
         env = _env()
         approved = v["round"] > self.consensus_rejections
         v = {**v, "approved": approved}
-        artifacts = [{"filename": f, "kind": k, "content": env.get_template(tpl).render(**v)}
-                     for f, k, tpl in self._files(agent, v)]
+        artifacts = [
+            {"filename": f, "kind": k, "content": env.get_template(tpl).render(**v)}
+            for f, k, tpl in self._files(agent, v)
+        ]
         out: dict[str, Any] = {
             "summary": f"{agent} produced {len(artifacts)} artifact(s) for {v['project_name']}.",
             "artifacts": artifacts,
         }
         if agent == "consensus":
-            reasons = (["The architecture covers every stated requirement.",
-                        "The data design matches the architecture's interfaces."] if approved else
-                       [f"Round {v['round']}: decisions lack the alternatives considered.",
-                        "Error handling between components is not specified."])
+            reasons = (
+                [
+                    "The architecture covers every stated requirement.",
+                    "The data design matches the architecture's interfaces.",
+                ]
+                if approved
+                else [
+                    f"Round {v['round']}: decisions lack the alternatives considered.",
+                    "Error handling between components is not specified.",
+                ]
+            )
             out["decision"] = {"approved": approved, "reasons": reasons}
         if agent == "reviewer":
-            out["score"] = {"value": v["score"], "reasons": [
-                "Code is typed and has tests for the main paths.",
-                "Documentation matches the implemented interface.",
-                "Edge cases of the input parsing are only partly covered."]}
+            out["score"] = {
+                "value": v["score"],
+                "reasons": [
+                    "Code is typed and has tests for the main paths.",
+                    "Documentation matches the implemented interface.",
+                    "Edge cases of the input parsing are only partly covered.",
+                ],
+            }
         return out
 
     # -- usage -------------------------------------------------------------------------------
@@ -189,7 +226,9 @@ class SimulatedBackend:
             last = max((i for i, b in enumerate(request.system) if b.cache_ttl), default=-1)
             cached_text = "\n".join(b.text for b in request.system[: last + 1])
         if not cached_text:
-            return Usage(input_tokens=estimate_tokens(request.prompt_text()), output_tokens=output, estimated=True)
+            return Usage(
+                input_tokens=estimate_tokens(request.prompt_text()), output_tokens=output, estimated=True
+            )
         cached = estimate_tokens(cached_text)
         rest = max(estimate_tokens(request.prompt_text()) - cached, 1)
         key = hashlib.sha256((request.model + cached_text).encode("utf-8")).hexdigest()

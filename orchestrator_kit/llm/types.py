@@ -10,7 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["simulated", "real", "replay"]
 StopReason = Literal[
-    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
     "model_context_window_exceeded",
 ]
 
@@ -72,7 +77,12 @@ class Usage(_Frozen):
 
     @property
     def total_input_tokens(self) -> int:
-        return self.input_tokens + self.cache_write_5m_tokens + self.cache_write_1h_tokens + self.cache_read_tokens
+        return (
+            self.input_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+            + self.cache_read_tokens
+        )
 
     @property
     def total_tokens(self) -> int:

@@ -17,8 +17,13 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _LAZY = {
-    "Runs": "loader", "load_runs": "loader", "run_folders": "loader", "build_report": "html",
-    "standard_tables": "export", "standard_figures": "export", "write_run_outputs": "export",
+    "Runs": "loader",
+    "load_runs": "loader",
+    "run_folders": "loader",
+    "build_report": "html",
+    "standard_tables": "export",
+    "standard_figures": "export",
+    "write_run_outputs": "export",
 }
 __all__ = list(_LAZY)
 

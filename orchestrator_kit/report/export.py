@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from . import figures, tables
 
@@ -76,8 +77,10 @@ def write_tables(tabs: dict[str, pd.DataFrame], folder: str | Path) -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tabs.items():
-        for suffix, writer in ((".parquet", lambda p, d=df: d.to_parquet(p, index=False)),
-                               (".csv", lambda p, d=df: d.to_csv(p, index=False))):
+        for suffix, writer in (
+            (".parquet", lambda p, d=df: d.to_parquet(p, index=False)),
+            (".csv", lambda p, d=df: d.to_csv(p, index=False)),
+        ):
             path = out / f"{name}{suffix}"
             _atomic(path, writer)
             written.append(path)
@@ -96,8 +99,13 @@ def write_figures(figs: dict[str, Figure], folder: str | Path) -> list[Path]:
     return written
 
 
-def write_run_outputs(runs: Runs, folder: str | Path, *, tabs: dict[str, pd.DataFrame] | None = None,
-                      figs: dict[str, Figure] | None = None) -> list[Path]:
+def write_run_outputs(
+    runs: Runs,
+    folder: str | Path,
+    *,
+    tabs: dict[str, pd.DataFrame] | None = None,
+    figs: dict[str, Figure] | None = None,
+) -> list[Path]:
     """The standard tables and figures of ``runs`` (computed unless passed in) under ``folder``/tables
     and ``folder``/figures. Returns the paths written."""
     tabs = tabs if tabs is not None else standard_tables(runs)
@@ -105,5 +113,11 @@ def write_run_outputs(runs: Runs, folder: str | Path, *, tabs: dict[str, pd.Data
     return [*write_tables(tabs, Path(folder) / "tables"), *write_figures(figs, Path(folder) / "figures")]
 
 
-__all__ = ["standard_tables", "standard_figures", "basis_note", "write_tables", "write_figures",
-           "write_run_outputs"]
+__all__ = [
+    "basis_note",
+    "standard_figures",
+    "standard_tables",
+    "write_figures",
+    "write_run_outputs",
+    "write_tables",
+]

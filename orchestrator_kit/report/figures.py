@@ -19,8 +19,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-_KIND_LABELS = {"input_tokens": "input", "output_tokens": "output", "cache_write_5m_tokens": "cache write 5m",
-                "cache_write_1h_tokens": "cache write 1h", "cache_read_tokens": "cache read"}
+_KIND_LABELS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_write_5m_tokens": "cache write 5m",
+    "cache_write_1h_tokens": "cache write 1h",
+    "cache_read_tokens": "cache read",
+}
 
 
 def _new(width: float = 7.0, height: float = 3.6) -> tuple[Figure, Axes]:
@@ -106,8 +111,9 @@ def estimate_vs_actual(table: pd.DataFrame, *, title: str = "Estimate vs actual 
             ax.hlines(y, low, high, color="0.7", linewidth=6)
     ax.scatter(rows["estimate_usd"], ys, marker="|", s=200, color="0.2", label="estimate (range: low-high)")
     ax.scatter(rows["actual_usd"], ys, marker="o", color="#DD8452", label="actual", zorder=3)
-    ax.set_yticks(ys, [_run_label(*r) for r in zip(rows["run_id"], rows["project_name"], rows["model"])],
-                  fontsize=7)
+    ax.set_yticks(
+        ys, [_run_label(*r) for r in zip(rows["run_id"], rows["project_name"], rows["model"])], fontsize=7
+    )
     ax.set_ylim(-0.6, len(rows) - 0.4)
     _usd_axis(ax, "x")
     if "mode" in rows and (rows["mode"] == "simulated").any():
@@ -143,8 +149,12 @@ def cumulative_spend(calls: pd.DataFrame, *, title: str = "Cumulative spend over
         return _no_data(fig, ax, title)
     for run_id, group in rows.groupby("run_id", sort=True):
         g = group.sort_values("t")
-        ax.plot(range(1, len(g) + 1), g["cost_usd"].cumsum().tolist(), linewidth=1,
-                label=str(run_id)[:22] if rows["run_id"].nunique() <= 8 else None)
+        ax.plot(
+            range(1, len(g) + 1),
+            g["cost_usd"].cumsum().tolist(),
+            linewidth=1,
+            label=str(run_id)[:22] if rows["run_id"].nunique() <= 8 else None,
+        )
     ax.set_xlabel("call")
     _usd_axis(ax)
     ax.set_title(title, fontsize=10)
@@ -170,5 +180,12 @@ def show(fig: Figure) -> None:
     display(Image(data=to_png(fig), format="png"))
 
 
-__all__ = ["cost_bar", "tokens_stacked", "estimate_vs_actual", "score_vs_cost", "cumulative_spend",
-           "to_png", "show"]
+__all__ = [
+    "cost_bar",
+    "cumulative_spend",
+    "estimate_vs_actual",
+    "score_vs_cost",
+    "show",
+    "to_png",
+    "tokens_stacked",
+]

@@ -36,29 +36,57 @@ def export_html(nb: Any, title: str) -> str:
     nb.cells = [c for c in nb.cells if REMOVE_TAG not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True, log=_log)
+            cell.outputs = [
+                o
+                for o in cell.outputs
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        log=_log,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return _EXTERNAL_SCRIPT.sub("", body)
 
 
-def execute_report(runs_dir: str | Path, workdir: str | Path, *, title: str = "Cost report",
-                   kernel_name: str | None = None, timeout: int | None = 600) -> Path:
+def execute_report(
+    runs_dir: str | Path,
+    workdir: str | Path,
+    *,
+    title: str = "Cost report",
+    kernel_name: str | None = None,
+    timeout: int | None = 600,
+) -> Path:
     """Execute the cost-report notebook over ``runs_dir`` into ``workdir``; returns the executed notebook."""
     import papermill as pm
 
     out = Path(workdir) / "cost_report.ipynb"
-    pm.execute_notebook(str(notebook_path("cost_report.ipynb")), str(out),
-                        parameters={"runs_dir": str(runs_dir), "title": title}, cwd=str(workdir),
-                        kernel_name=kernel_name, progress_bar=False, log_output=False,
-                        store_widget_state=False, execution_timeout=timeout)
+    pm.execute_notebook(
+        str(notebook_path("cost_report.ipynb")),
+        str(out),
+        parameters={"runs_dir": str(runs_dir), "title": title},
+        cwd=str(workdir),
+        kernel_name=kernel_name,
+        progress_bar=False,
+        log_output=False,
+        store_widget_state=False,
+        execution_timeout=timeout,
+    )
     return out
 
 
-def build_report(runs_dir: str | Path, output_html: str | Path, *, title: str | None = None,
-                 kernel_name: str | None = None, timeout: int | None = 600) -> Path:
+def build_report(
+    runs_dir: str | Path,
+    output_html: str | Path,
+    *,
+    title: str | None = None,
+    kernel_name: str | None = None,
+    timeout: int | None = 600,
+) -> Path:
     """Write the cost report over ``runs_dir`` (a runs folder or one run folder) to ``output_html``."""
     import nbformat
 
@@ -70,8 +98,9 @@ def build_report(runs_dir: str | Path, output_html: str | Path, *, title: str | 
     target.parent.mkdir(parents=True, exist_ok=True)
     title = title or f"Cost report: {source.name}"
     with tempfile.TemporaryDirectory(prefix="orchestrator-report-") as tmp:
-        nb = nbformat.read(execute_report(source, tmp, title=title, kernel_name=kernel_name, timeout=timeout),
-                           as_version=4)
+        nb = nbformat.read(
+            execute_report(source, tmp, title=title, kernel_name=kernel_name, timeout=timeout), as_version=4
+        )
     tmp_path = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # plain open(): the umask applies
     try:
         tmp_path.write_text(export_html(nb, title), encoding="utf-8")

@@ -25,33 +25,90 @@ if TYPE_CHECKING:
 
 # column -> dtype. "str" is pandas' string dtype (NaN for missing).
 CALL_COLUMNS: dict[str, str] = {
-    "run_id": "str", "mode": "str", "ts": "str", "t": "float64", "agent": "str", "phase": "str",
-    "step": "str", "model": "str", "status": "str", "attempt": "int64",
-    **{k: "int64" for k in TOKEN_KINDS}, "total_tokens": "int64",
-    "estimated": "bool", "max_tokens": "float64",
-    "cost_usd": "float64", "cost_usd_exact": "str", "cost_basis": "str", "cost_known": "bool",
-    "cache_savings_usd": "float64", "cache_savings_usd_exact": "str",
-    "wasted": "bool", "wasted_usd": "float64", "latency_s": "float64",
-    "request_hash": "str", "request_id": "str", "stop_reason": "str", "status_code": "float64", "error": "str",
+    "run_id": "str",
+    "mode": "str",
+    "ts": "str",
+    "t": "float64",
+    "agent": "str",
+    "phase": "str",
+    "step": "str",
+    "model": "str",
+    "status": "str",
+    "attempt": "int64",
+    **dict.fromkeys(TOKEN_KINDS, "int64"),
+    "total_tokens": "int64",
+    "estimated": "bool",
+    "max_tokens": "float64",
+    "cost_usd": "float64",
+    "cost_usd_exact": "str",
+    "cost_basis": "str",
+    "cost_known": "bool",
+    "cache_savings_usd": "float64",
+    "cache_savings_usd_exact": "str",
+    "wasted": "bool",
+    "wasted_usd": "float64",
+    "latency_s": "float64",
+    "request_hash": "str",
+    "request_id": "str",
+    "stop_reason": "str",
+    "status_code": "float64",
+    "error": "str",
 }
 ARTIFACT_COLUMNS: dict[str, str] = {
-    "run_id": "str", "agent": "str", "filename": "str", "kind": "str", "chars": "int64", "lines": "int64",
-    "truncated": "bool", "path": "str",
+    "run_id": "str",
+    "agent": "str",
+    "filename": "str",
+    "kind": "str",
+    "chars": "int64",
+    "lines": "int64",
+    "truncated": "bool",
+    "path": "str",
 }
 RUN_COLUMNS: dict[str, str] = {
-    "run_id": "str", "status": "str", "mode": "str", "model": "str", "project_name": "str", "request": "str",
-    "agents": "str", "started_at": "datetime64[us, UTC]", "finished_at": "datetime64[us, UTC]",
-    "duration_s": "float64", "calls": "int64", "attempts": "int64", "failed_attempts": "int64",
-    "reasks": "int64", **{k: "int64" for k in TOKEN_KINDS}, "total_tokens": "int64",
-    "cost_usd": "float64", "cost_usd_exact": "str", "cost_basis": "str",
-    "wasted_usd": "float64", "cache_savings_usd": "float64",
-    "review_score": "float64", "design_rounds": "Int64", "consensus_approved": "boolean",
-    "artifacts": "int64", "budget_usd": "float64",
-    "estimate_low_usd": "float64", "estimate_usd": "float64", "estimate_high_usd": "float64",
-    "has_summary": "bool", "error": "str", "path": "str",
+    "run_id": "str",
+    "status": "str",
+    "mode": "str",
+    "model": "str",
+    "project_name": "str",
+    "request": "str",
+    "agents": "str",
+    "started_at": "datetime64[us, UTC]",
+    "finished_at": "datetime64[us, UTC]",
+    "duration_s": "float64",
+    "calls": "int64",
+    "attempts": "int64",
+    "failed_attempts": "int64",
+    "reasks": "int64",
+    **dict.fromkeys(TOKEN_KINDS, "int64"),
+    "total_tokens": "int64",
+    "cost_usd": "float64",
+    "cost_usd_exact": "str",
+    "cost_basis": "str",
+    "wasted_usd": "float64",
+    "cache_savings_usd": "float64",
+    "review_score": "float64",
+    "design_rounds": "Int64",
+    "consensus_approved": "boolean",
+    "artifacts": "int64",
+    "budget_usd": "float64",
+    "estimate_low_usd": "float64",
+    "estimate_usd": "float64",
+    "estimate_high_usd": "float64",
+    "has_summary": "bool",
+    "error": "str",
+    "path": "str",
 }
-_KIND_BY_SUFFIX = {".md": "markdown", ".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
-                   ".txt": "text", ".csv": "csv", ".toml": "toml", ".sh": "shell"}
+_KIND_BY_SUFFIX = {
+    ".md": "markdown",
+    ".py": "python",
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".txt": "text",
+    ".csv": "csv",
+    ".toml": "toml",
+    ".sh": "shell",
+}
 
 
 @dataclass
@@ -78,8 +135,10 @@ class Runs:
         status = sorted(self.runs["status"].value_counts().items(), key=lambda kv: (-kv[1], kv[0]))
         modes = ", ".join(sorted(self.runs["mode"].dropna().unique()))
         parts = ", ".join(f"{n} {s}" for s, n in status)
-        return (f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} ({parts}); "
-                f"{len(self.calls)} ledger lines; mode: {modes or '?'}")
+        return (
+            f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} ({parts}); "
+            f"{len(self.calls)} ledger lines; mode: {modes or '?'}"
+        )
 
     def __repr__(self) -> str:
         return f"Runs({self.describe()})"
@@ -138,10 +197,18 @@ def _artifact_rows(folder: RunFolder, state: dict[str, Any]) -> list[dict[str, A
         agent, _, filename = rel.partition("/")
         meta = listed.get((agent, filename), {})
         text = path.read_text(encoding="utf-8", errors="replace")
-        rows.append({"run_id": folder.run_id, "agent": agent, "filename": filename,
-                     "kind": meta.get("kind") or _KIND_BY_SUFFIX.get(path.suffix.lower(), "text"),
-                     "chars": len(text), "lines": text.count("\n") + (1 if text and not text.endswith("\n") else 0),
-                     "truncated": bool(meta.get("truncated", False)), "path": str(path)})
+        rows.append(
+            {
+                "run_id": folder.run_id,
+                "agent": agent,
+                "filename": filename,
+                "kind": meta.get("kind") or _KIND_BY_SUFFIX.get(path.suffix.lower(), "text"),
+                "chars": len(text),
+                "lines": text.count("\n") + (1 if text and not text.endswith("\n") else 0),
+                "truncated": bool(meta.get("truncated", False)),
+                "path": str(path),
+            }
+        )
     return rows
 
 
@@ -165,8 +232,14 @@ def _duration(summary: dict[str, Any], lines: list[dict[str, Any]], created: Any
     return round(max(stamps) - min(start, min(stamps)), 3)
 
 
-def _run_row(folder: RunFolder, manifest: dict[str, Any], state: dict[str, Any], summary: dict[str, Any],
-             lines: list[dict[str, Any]], n_artifacts: int) -> dict[str, Any]:
+def _run_row(
+    folder: RunFolder,
+    manifest: dict[str, Any],
+    state: dict[str, Any],
+    summary: dict[str, Any],
+    lines: list[dict[str, Any]],
+    n_artifacts: int,
+) -> dict[str, Any]:
     t = totals(lines)
     ps = state.get("project_state") or {}
     score = summary.get("review_score")
@@ -180,19 +253,28 @@ def _run_row(folder: RunFolder, manifest: dict[str, Any], state: dict[str, Any],
     return {
         "run_id": folder.run_id,
         "status": summary.get("status") or state.get("status") or "created",
-        "mode": manifest.get("mode"), "model": manifest.get("model"),
-        "project_name": manifest.get("project_name"), "request": manifest.get("request"),
+        "mode": manifest.get("mode"),
+        "model": manifest.get("model"),
+        "project_name": manifest.get("project_name"),
+        "request": manifest.get("request"),
         "agents": ",".join(manifest.get("agents") or []),
         "started_at": summary.get("started_at") or manifest.get("created_at"),
         "finished_at": summary.get("finished_at"),
         "duration_s": _duration(summary, lines, manifest.get("created_at")),
         **{k: t[k] for k in ("calls", "attempts", "failed_attempts", "reasks", *TOKEN_KINDS, "total_tokens")},
-        "cost_usd": _float(t["cost_usd"]), "cost_usd_exact": t["cost_usd"], "cost_basis": t["cost_basis"],
-        "wasted_usd": _float(t["wasted_usd"]), "cache_savings_usd": _float(t["cache_savings_usd"]),
-        "review_score": score, "design_rounds": summary.get("design_rounds", ps.get("design_round")),
-        "consensus_approved": approved, "artifacts": n_artifacts,
+        "cost_usd": _float(t["cost_usd"]),
+        "cost_usd_exact": t["cost_usd"],
+        "cost_basis": t["cost_basis"],
+        "wasted_usd": _float(t["wasted_usd"]),
+        "cache_savings_usd": _float(t["cache_savings_usd"]),
+        "review_score": score,
+        "design_rounds": summary.get("design_rounds", ps.get("design_round")),
+        "consensus_approved": approved,
+        "artifacts": n_artifacts,
         "budget_usd": _float((manifest.get("budget") or {}).get("max_usd")),
-        "estimate_low_usd": _float(low), "estimate_usd": _float(expected), "estimate_high_usd": _float(high),
+        "estimate_low_usd": _float(low),
+        "estimate_usd": _float(expected),
+        "estimate_high_usd": _float(high),
         "has_summary": bool(summary),
         "error": None if not error else f"{error.get('type', 'Error')}: {error.get('message', '')}",
         "path": str(folder.path),
@@ -243,8 +325,13 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
         arts = _artifact_rows(folder, state)
         art_rows.extend(arts)
         run_rows.append(_run_row(folder, manifest, state, summary, lines, len(arts)))
-    return Runs(calls=_frame(call_rows, CALL_COLUMNS), artifacts=_frame(art_rows, ARTIFACT_COLUMNS),
-                runs=_frame(run_rows, RUN_COLUMNS), root=Path(root), skipped=skipped)
+    return Runs(
+        calls=_frame(call_rows, CALL_COLUMNS),
+        artifacts=_frame(art_rows, ARTIFACT_COLUMNS),
+        runs=_frame(run_rows, RUN_COLUMNS),
+        root=Path(root),
+        skipped=skipped,
+    )
 
 
-__all__ = ["Runs", "load_runs", "run_folders", "CALL_COLUMNS", "ARTIFACT_COLUMNS", "RUN_COLUMNS"]
+__all__ = ["ARTIFACT_COLUMNS", "CALL_COLUMNS", "RUN_COLUMNS", "Runs", "load_runs", "run_folders"]

@@ -7,8 +7,9 @@ Every function returns its columns even for an empty input.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..engine.summary import TOKEN_KINDS
 
@@ -16,8 +17,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 By = str | Iterable[str]
-COST_COLUMNS = ("calls", "attempts", "failed_attempts", "reasks", *TOKEN_KINDS, "total_tokens",
-                "cost_usd", "cost_usd_exact", "wasted_usd", "cache_savings_usd", "share_pct")
+COST_COLUMNS = (
+    "calls",
+    "attempts",
+    "failed_attempts",
+    "reasks",
+    *TOKEN_KINDS,
+    "total_tokens",
+    "cost_usd",
+    "cost_usd_exact",
+    "wasted_usd",
+    "cache_savings_usd",
+    "share_pct",
+)
 
 
 def _keys(by: By) -> list[str]:
@@ -32,14 +44,25 @@ def cost_by(calls: pd.DataFrame, by: By = "agent") -> pd.DataFrame:
     """Calls, tokens by kind, cost, waste and cache savings per ``by`` (a column or a list of columns),
     in order of first appearance, with each group's share of the total cost in percent."""
     keys = _keys(by)
-    df = calls.assign(_ok=calls["status"] != "error", _fail=calls["status"] == "error",
-                      _reask=calls["step"] == "reask", _unknown=~calls["cost_known"].astype(bool))
+    df = calls.assign(
+        _ok=calls["status"] != "error",
+        _fail=calls["status"] == "error",
+        _reask=calls["step"] == "reask",
+        _unknown=~calls["cost_known"].astype(bool),
+    )
     g = df.groupby(keys, sort=False, dropna=False)
-    out = g.agg(calls=("_ok", "sum"), attempts=("status", "size"), failed_attempts=("_fail", "sum"),
-                reasks=("_reask", "sum"), **{k: (k, "sum") for k in TOKEN_KINDS},
-                total_tokens=("total_tokens", "sum"), cost_usd=("cost_usd", "sum"),
-                wasted_usd=("wasted_usd", "sum"), cache_savings_usd=("cache_savings_usd", "sum"),
-                _unknown=("_unknown", "any")).reset_index()
+    out = g.agg(
+        calls=("_ok", "sum"),
+        attempts=("status", "size"),
+        failed_attempts=("_fail", "sum"),
+        reasks=("_reask", "sum"),
+        **{k: (k, "sum") for k in TOKEN_KINDS},
+        total_tokens=("total_tokens", "sum"),
+        cost_usd=("cost_usd", "sum"),
+        wasted_usd=("wasted_usd", "sum"),
+        cache_savings_usd=("cache_savings_usd", "sum"),
+        _unknown=("_unknown", "any"),
+    ).reset_index()
     out["cost_usd_exact"] = g["cost_usd_exact"].agg(_dec_sum).to_numpy()
     out = out.astype({"cost_usd_exact": "str"})
     unknown = out["_unknown"].astype(bool)
@@ -55,7 +78,7 @@ def tokens_by_kind(calls: pd.DataFrame, by: By = "agent") -> pd.DataFrame:
     """Tokens of each kind (input, output, cache writes 5m / 1h, cache reads) and their total, per ``by``."""
     keys = _keys(by)
     out = calls.groupby(keys, sort=False, dropna=False)[[*TOKEN_KINDS, "total_tokens"]].sum().reset_index()
-    return out.astype({k: "int64" for k in (*TOKEN_KINDS, "total_tokens")})
+    return out.astype(dict.fromkeys((*TOKEN_KINDS, "total_tokens"), "int64"))
 
 
 def tokens_long(calls: pd.DataFrame, by: By = "agent") -> pd.DataFrame:
@@ -77,18 +100,42 @@ def cache_savings(calls: pd.DataFrame, by: By = "agent") -> pd.DataFrame:
     """What prompt caching saved (reads at the cache price instead of the input price, less the write
     premium), per ``by``. ``cost_without_cache_usd`` is what the same calls would have cost uncached."""
     t = cost_by(calls, by)
-    out = t[[*_keys(by), "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
-             "cache_savings_usd", "cost_usd"]].copy()
+    out = t[
+        [
+            *_keys(by),
+            "cache_write_5m_tokens",
+            "cache_write_1h_tokens",
+            "cache_read_tokens",
+            "cache_savings_usd",
+            "cost_usd",
+        ]
+    ].copy()
     out["cost_without_cache_usd"] = out["cost_usd"] + out["cache_savings_usd"]
     out["savings_pct"] = (out["cache_savings_usd"] / out["cost_without_cache_usd"] * 100).where(
-        out["cost_without_cache_usd"] > 0)
+        out["cost_without_cache_usd"] > 0
+    )
     return out
 
 
 def estimate_vs_actual(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: the pre-run estimate (low, expected, high) against the actual cost."""
-    out = runs[["run_id", "project_name", "model", "mode", "status", "estimate_low_usd", "estimate_usd",
-                "estimate_high_usd", "cost_usd"]].rename(columns={"cost_usd": "actual_usd"}).copy()
+    out = (
+        runs[
+            [
+                "run_id",
+                "project_name",
+                "model",
+                "mode",
+                "status",
+                "estimate_low_usd",
+                "estimate_usd",
+                "estimate_high_usd",
+                "cost_usd",
+            ]
+        ]
+        .rename(columns={"cost_usd": "actual_usd"})
+        .copy()
+    )
     out["error_usd"] = out["actual_usd"] - out["estimate_usd"]
     out["error_pct"] = (out["error_usd"] / out["estimate_usd"] * 100).where(out["estimate_usd"] > 0)
     known = out[["estimate_low_usd", "estimate_high_usd", "actual_usd"]].notna().all(axis=1)
@@ -99,17 +146,34 @@ def estimate_vs_actual(runs: pd.DataFrame) -> pd.DataFrame:
 
 def score_vs_cost(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: the reviewer's score (0-10) and the cost; ``usd_per_point`` is cost per score point."""
-    out = runs[["run_id", "project_name", "model", "mode", "status", "review_score", "cost_usd",
-                "total_tokens"]].copy()
+    out = runs[
+        ["run_id", "project_name", "model", "mode", "status", "review_score", "cost_usd", "total_tokens"]
+    ].copy()
     out["usd_per_point"] = (out["cost_usd"] / out["review_score"]).where(out["review_score"] > 0)
     return out
 
 
 def run_overview(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run with what a reader looks at first."""
-    return runs[["run_id", "status", "mode", "model", "project_name", "calls", "total_tokens", "cost_usd",
-                 "cost_basis", "wasted_usd", "cache_savings_usd", "review_score", "design_rounds",
-                 "artifacts", "duration_s"]].copy()
+    return runs[
+        [
+            "run_id",
+            "status",
+            "mode",
+            "model",
+            "project_name",
+            "calls",
+            "total_tokens",
+            "cost_usd",
+            "cost_basis",
+            "wasted_usd",
+            "cache_savings_usd",
+            "review_score",
+            "design_rounds",
+            "artifacts",
+            "duration_s",
+        ]
+    ].copy()
 
 
 def artifact_table(artifacts: pd.DataFrame) -> pd.DataFrame:
@@ -148,7 +212,7 @@ def styled(table: pd.DataFrame) -> Any:
     ``*_exact`` columns (they repeat the dollar columns as exact strings, for files)."""
     import pandas as pd
 
-    from ..llm.pricing import format_usd
+    from ..money import format_usd
 
     def usd(v: object) -> str:
         return "unknown" if pd.isna(v) else format_usd(Decimal(str(v)))
@@ -182,5 +246,17 @@ def styled(table: pd.DataFrame) -> Any:
     return table.style.format(formats).hide(axis="index").hide(exact, axis="columns")
 
 
-__all__ = ["styled", "cost_by", "tokens_by_kind", "tokens_long", "wasted_spend", "cache_savings", "estimate_vs_actual",
-           "score_vs_cost", "run_overview", "artifact_table", "with_total", "COST_COLUMNS"]
+__all__ = [
+    "COST_COLUMNS",
+    "artifact_table",
+    "cache_savings",
+    "cost_by",
+    "estimate_vs_actual",
+    "run_overview",
+    "score_vs_cost",
+    "styled",
+    "tokens_by_kind",
+    "tokens_long",
+    "wasted_spend",
+    "with_total",
+]

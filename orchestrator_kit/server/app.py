@@ -63,8 +63,15 @@ from .schemas import (
 from .secrets import KeyVault, UnreadableSecret
 
 log = logging.getLogger("orchestrator_kit.server")
-_MEDIA = {".md": "text/markdown", ".py": "text/x-python", ".json": "application/json", ".html": "text/plain",
-          ".csv": "text/csv", ".yaml": "text/yaml", ".yml": "text/yaml"}
+_MEDIA = {
+    ".md": "text/markdown",
+    ".py": "text/x-python",
+    ".json": "application/json",
+    ".html": "text/plain",
+    ".csv": "text/csv",
+    ".yaml": "text/yaml",
+    ".yml": "text/yaml",
+}
 
 
 @dataclass
@@ -99,7 +106,11 @@ def _clear_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str,
         msg = str(e.get("msg", "invalid"))
         if e.get("type") == "json_invalid":
             detail = (e.get("ctx") or {}).get("error", "")
-            return 400, f"the request body is not valid JSON ({detail} at position {loc[0] if loc else '?'})", []
+            return (
+                400,
+                f"the request body is not valid JSON ({detail} at position {loc[0] if loc else '?'})",
+                [],
+            )
         if e.get("type") == "extra_forbidden":
             msg = "unknown field"
         msg = redact(msg.removeprefix("Value error, "))
@@ -120,10 +131,20 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body too large: the limit is {self.max_bytes:,} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        body = json.dumps(
+            {"detail": f"request body too large: the limit is {self.max_bytes:,} bytes"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,15 +180,19 @@ class BodyLimit:
 _bearer = HTTPBearer(auto_error=False, description="the token printed at start, or one from --users-file")
 
 
-def current_user(request: Request,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None) -> str:
+def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
+) -> str:
     """The caller's user id; 401 without a valid bearer token (unless the server runs --no-auth)."""
     auth: Authenticator = request.app.state.auth
     user = auth.user_for(None if credentials is None else f"Bearer {credentials.credentials}")
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token: send the header "
-                            "'Authorization: Bearer <token>' (the token is printed when the server starts)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong bearer token: send the header "
+            "'Authorization: Bearer <token>' (the token is printed when the server starts)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 
@@ -182,8 +207,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConfigError)
     async def _config(request: Request, exc: ConfigError) -> JSONResponse:
-        code = (409 if isinstance(exc, (Conflict, UnreadableSecret)) else
-                404 if isinstance(exc, NotARunError) else 422)
+        code = (
+            409
+            if isinstance(exc, (Conflict, UnreadableSecret))
+            else 404
+            if isinstance(exc, NotARunError)
+            else 422
+        )
         return JSONResponse({"detail": redact(str(exc))}, status_code=code)
 
 
@@ -193,16 +223,24 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     data_dir = Path(settings.data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not auth.enabled:
-        log.warning("authentication is OFF (--no-auth): every request acts as the single user %r; "
-                    "serve on a loopback address only", auth.implicit_user)
+        log.warning(
+            "authentication is OFF (--no-auth): every request acts as the single user %r; "
+            "serve on a loopback address only",
+            auth.implicit_user,
+        )
     vault = KeyVault.load(data_dir)
     db = Database(data_dir / DB_FILE)
     for user in auth.users:
         db.ensure_user(user)
-    runs = RunManager(db, vault, data_dir=data_dir, anthropic_base_url=settings.anthropic_base_url,
-                      max_concurrent_runs=settings.max_concurrent_runs,
-                      max_concurrent_calls=settings.max_concurrent_calls,
-                      simulated_latency_s=settings.simulated_latency_s)
+    runs = RunManager(
+        db,
+        vault,
+        data_dir=data_dir,
+        anthropic_base_url=settings.anthropic_base_url,
+        max_concurrent_runs=settings.max_concurrent_runs,
+        max_concurrent_calls=settings.max_concurrent_calls,
+        simulated_latency_s=settings.simulated_latency_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -213,8 +251,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             await runs.close()
             db.close()
 
-    app = FastAPI(title="orchestrator_kit API", version=__version__, lifespan=lifespan,
-                  description="Run a team of LLM agents over a project request; see runs, artifacts, tokens and cost.")
+    app = FastAPI(
+        title="orchestrator_kit API",
+        version=__version__,
+        lifespan=lifespan,
+        description="Run a team of LLM agents over a project request; see runs, artifacts, tokens and cost.",
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.settings, app.state.auth, app.state.token = settings, auth, token
     app.state.db, app.state.runs, app.state.vault, app.state.data_dir = db, runs, vault, data_dir
@@ -223,8 +265,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     return app
 
 
-def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db: Database, runs: RunManager,
-                vault: KeyVault) -> None:
+def _add_routes(
+    app: FastAPI,
+    settings: ServerSettings,
+    auth: Authenticator,
+    db: Database,
+    runs: RunManager,
+    vault: KeyVault,
+) -> None:
     def project_of(user: str, project_id: str) -> dict[str, Any]:
         project = db.get_project(user, project_id)
         if project is None:
@@ -239,8 +287,13 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
         return row
 
     def project_out(p: dict[str, Any]) -> ProjectOut:
-        return ProjectOut(id=p["id"], project_name=p["name"], request=p["request"], created_at=p["created_at"],
-                          run_count=p["run_count"])
+        return ProjectOut(
+            id=p["id"],
+            project_name=p["name"],
+            request=p["request"],
+            created_at=p["created_at"],
+            run_count=p["run_count"],
+        )
 
     @app.get("/health", tags=["server"])
     def health() -> dict[str, Any]:
@@ -260,9 +313,14 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
             vault.decrypt(row["key_blob"])
         except UnreadableSecret:
             readable = False
-        return ProviderSettingsOut(llm_provider=row["llm_provider"], model=row["model"], api_key_set=True,
-                                   api_key_masked=row["key_masked"], api_key_readable=readable,
-                                   warnings=notes or [])
+        return ProviderSettingsOut(
+            llm_provider=row["llm_provider"],
+            model=row["model"],
+            api_key_set=True,
+            api_key_masked=row["key_masked"],
+            api_key_readable=readable,
+            warnings=notes or [],
+        )
 
     @app.post("/users/me/provider-settings", tags=["users"], response_model=ProviderSettingsOut)
     def set_provider_settings(body: ProviderSettingsIn, user: User) -> ProviderSettingsOut:
@@ -297,7 +355,9 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
     @app.get("/projects/{project_id}", tags=["projects"], response_model=ProjectDetail)
     def get_project(project_id: str, user: User) -> ProjectDetail:
         p = project_of(user, project_id)
-        briefs = [RunBrief(**{k: r[k] for k in RunBrief.model_fields}) for r in db.list_runs(user, project_id)]
+        briefs = [
+            RunBrief(**{k: r[k] for k in RunBrief.model_fields}) for r in db.list_runs(user, project_id)
+        ]
         return ProjectDetail(**project_out(p).model_dump(), runs=briefs)
 
     # -- runs ---------------------------------------------------------------------------------------
@@ -316,13 +376,19 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
     def get_run(project_id: str, run_id: str, user: User) -> RunOut:
         return RunOut(**runs.describe(run_of(user, project_id, run_id)))
 
-    @app.post("/projects/{project_id}/runs/{run_id}/resume", tags=["runs"], status_code=202, response_model=RunOut)
+    @app.post(
+        "/projects/{project_id}/runs/{run_id}/resume", tags=["runs"], status_code=202, response_model=RunOut
+    )
     async def resume_run(project_id: str, run_id: str, user: User, body: ResumeIn | None = None) -> RunOut:
         row = run_of(user, project_id, run_id)
-        fresh = runs.resume(user, project_of(user, project_id), row, None if body is None else body.budget_usd)
+        fresh = runs.resume(
+            user, project_of(user, project_id), row, None if body is None else body.budget_usd
+        )
         return RunOut(**runs.describe(fresh))
 
-    @app.get("/projects/{project_id}/runs/{run_id}/artifacts", tags=["artifacts"], response_model=list[ArtifactOut])
+    @app.get(
+        "/projects/{project_id}/runs/{run_id}/artifacts", tags=["artifacts"], response_model=list[ArtifactOut]
+    )
     def list_artifacts(project_id: str, run_id: str, user: User) -> list[ArtifactOut]:
         folder = runs.folder(run_of(user, project_id, run_id))
         if folder is None:
@@ -335,8 +401,11 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
             out.append(ArtifactOut(agent=agent, filename=filename, path=rel, bytes=f.stat().st_size))
         return out
 
-    @app.get("/projects/{project_id}/runs/{run_id}/artifacts/{artifact_path:path}", tags=["artifacts"],
-             response_class=PlainTextResponse)
+    @app.get(
+        "/projects/{project_id}/runs/{run_id}/artifacts/{artifact_path:path}",
+        tags=["artifacts"],
+        response_class=PlainTextResponse,
+    )
     def get_artifact(project_id: str, run_id: str, artifact_path: str, user: User) -> PlainTextResponse:
         folder = runs.folder(run_of(user, project_id, run_id))
         agent, _, filename = artifact_path.partition("/")
@@ -349,13 +418,21 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
         if path is None or not path.is_file():
             raise HTTPException(404, f"artifact {artifact_path!r} not found in run {run_id!r}")
         media = _MEDIA.get(path.suffix.lower(), "text/plain")
-        return PlainTextResponse(path.read_text(encoding="utf-8", errors="replace"), media_type=media,
-                                 headers={"X-Content-Type-Options": "nosniff"})
+        return PlainTextResponse(
+            path.read_text(encoding="utf-8", errors="replace"),
+            media_type=media,
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
 
-    @app.get("/projects/{project_id}/runs/{run_id}/events", tags=["runs"], response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
-    async def run_events(project_id: str, run_id: str, user: User,
-                         last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    @app.get(
+        "/projects/{project_id}/runs/{run_id}/events",
+        tags=["runs"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def run_events(
+        project_id: str, run_id: str, user: User, last_event_id: Annotated[str | None, Header()] = None
+    ) -> StreamingResponse:
         row = run_of(user, project_id, run_id)
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
 
@@ -367,8 +444,11 @@ def _add_routes(app: FastAPI, settings: ServerSettings, auth: Authenticator, db:
                 data = redact(json.dumps(event, default=str, ensure_ascii=False))
                 yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n"
 
-        return StreamingResponse(body(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            body(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
 
 __all__ = ["ServerSettings", "build_authenticator", "create_app"]

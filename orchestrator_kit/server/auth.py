@@ -46,8 +46,10 @@ def new_token() -> str:
 
 def check_user_id(user_id: Any, where: str) -> str:
     if not isinstance(user_id, str) or not USER_ID.match(user_id):
-        raise ConfigError(f"user id {str(user_id)[:70]!r} in {where} is not allowed; use 1-64 letters, digits, "
-                          "'_' or '-', starting with a letter or digit")
+        raise ConfigError(
+            f"user id {str(user_id)[:70]!r} in {where} is not allowed; use 1-64 letters, digits, "
+            "'_' or '-', starting with a letter or digit"
+        )
     return user_id
 
 
@@ -57,8 +59,13 @@ class Authenticator:
     ``enabled=False`` is ``--no-auth``: every request is the implicit user.
     """
 
-    def __init__(self, digests: Mapping[str, str] | None = None, *, enabled: bool = True,
-                 implicit_user: str = DEFAULT_USER) -> None:
+    def __init__(
+        self,
+        digests: Mapping[str, str] | None = None,
+        *,
+        enabled: bool = True,
+        implicit_user: str = DEFAULT_USER,
+    ) -> None:
         self.enabled = enabled
         self.implicit_user = implicit_user
         self._digests = dict(digests or {})  # sha256(token) -> user id
@@ -90,8 +97,9 @@ class Authenticator:
         try:
             doc = yaml.safe_load(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"cannot read the users file {str(p)!r} ({exc.strerror}); "
-                              "pass an existing file") from None
+            raise ConfigError(
+                f"cannot read the users file {str(p)!r} ({exc.strerror}); pass an existing file"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -131,9 +139,11 @@ def parse_users(doc: Any, where: str) -> dict[str, str]:
         if "token" in entry:
             token = entry["token"]
             if not isinstance(token, str) or len(token.strip()) < MIN_TOKEN_CHARS:
-                raise ConfigError(f"the token of user {user_id!r} in {where} must be a string of at least "
-                                  f"{MIN_TOKEN_CHARS} characters (e.g. from: python -c 'import secrets; "
-                                  "print(secrets.token_urlsafe(32))')")
+                raise ConfigError(
+                    f"the token of user {user_id!r} in {where} must be a string of at least "
+                    f"{MIN_TOKEN_CHARS} characters (e.g. from: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))')"
+                )
             digest = token_digest(token.strip())
         else:
             digest = str(entry["token_sha256"])
@@ -146,5 +156,12 @@ def parse_users(doc: Any, where: str) -> dict[str, str]:
     return digests
 
 
-__all__ = ["Authenticator", "DEFAULT_USER", "TOKEN_ENV", "check_user_id", "new_token", "parse_users",
-           "token_digest"]
+__all__ = [
+    "DEFAULT_USER",
+    "TOKEN_ENV",
+    "Authenticator",
+    "check_user_id",
+    "new_token",
+    "parse_users",
+    "token_digest",
+]

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _run_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -111,13 +111,17 @@ class Database:
     def ensure_user(self, user_id: str) -> None:
         self._exec("INSERT OR IGNORE INTO users(id, created_at) VALUES (?, ?)", (user_id, now()))
 
-    def set_provider(self, user_id: str, provider: str, model: str | None, key_blob: bytes,
-                     key_masked: str) -> None:
+    def set_provider(
+        self, user_id: str, provider: str, model: str | None, key_blob: bytes, key_masked: str
+    ) -> None:
         self.ensure_user(user_id)
-        self._exec("INSERT INTO provider_settings(user_id, llm_provider, model, key_blob, key_masked, updated_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET llm_provider=excluded.llm_provider, "
-                   "model=excluded.model, key_blob=excluded.key_blob, key_masked=excluded.key_masked, "
-                   "updated_at=excluded.updated_at", (user_id, provider, model, key_blob, key_masked, now()))
+        self._exec(
+            "INSERT INTO provider_settings(user_id, llm_provider, model, key_blob, key_masked, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET llm_provider=excluded.llm_provider, "
+            "model=excluded.model, key_blob=excluded.key_blob, key_masked=excluded.key_masked, "
+            "updated_at=excluded.updated_at",
+            (user_id, provider, model, key_blob, key_masked, now()),
+        )
 
     def get_provider(self, user_id: str) -> dict[str, Any] | None:
         row = self._one("SELECT * FROM provider_settings WHERE user_id = ?", (user_id,))
@@ -129,14 +133,18 @@ class Database:
     # -- projects ------------------------------------------------------------------------------
     def create_project(self, project_id: str, user_id: str, name: str, request: str | None) -> dict[str, Any]:
         self.ensure_user(user_id)
-        self._exec("INSERT INTO projects(id, user_id, name, request, created_at) VALUES (?, ?, ?, ?, ?)",
-                   (project_id, user_id, name, request, now()))
+        self._exec(
+            "INSERT INTO projects(id, user_id, name, request, created_at) VALUES (?, ?, ?, ?, ?)",
+            (project_id, user_id, name, request, now()),
+        )
         project = self.get_project(user_id, project_id)
         assert project is not None
         return project
 
-    _PROJECT = ("SELECT p.*, (SELECT COUNT(*) FROM runs r WHERE r.project_id = p.id) AS run_count "
-                "FROM projects p WHERE p.user_id = ?")
+    _PROJECT = (
+        "SELECT p.*, (SELECT COUNT(*) FROM runs r WHERE r.project_id = p.id) AS run_count "
+        "FROM projects p WHERE p.user_id = ?"
+    )
 
     def get_project(self, user_id: str, project_id: str) -> dict[str, Any] | None:
         row = self._one(self._PROJECT + " AND p.id = ?", (user_id, project_id))
@@ -146,27 +154,52 @@ class Database:
         return [dict(r) for r in self._all(self._PROJECT + " ORDER BY p.created_at, p.id", (user_id,))]
 
     # -- runs ------------------------------------------------------------------------------------
-    def create_run(self, run_id: str, *, project_id: str, user_id: str, status: str, mode: str, model: str,
-                   params: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        project_id: str,
+        user_id: str,
+        status: str,
+        mode: str,
+        model: str,
+        params: dict[str, Any],
+        run_dir: str,
+    ) -> dict[str, Any]:
         stamp = now()
-        self._exec("INSERT INTO runs(id, project_id, user_id, status, mode, model, params, run_dir, error, "
-                   "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                   (run_id, project_id, user_id, status, mode, model, json.dumps(params), run_dir, stamp, stamp))
+        self._exec(
+            "INSERT INTO runs(id, project_id, user_id, status, mode, model, params, run_dir, error, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (run_id, project_id, user_id, status, mode, model, json.dumps(params), run_dir, stamp, stamp),
+        )
         row = self.get_run(user_id, project_id, run_id)
         assert row is not None
         return row
 
     def get_run(self, user_id: str, project_id: str, run_id: str) -> dict[str, Any] | None:
-        return _run_row(self._one("SELECT * FROM runs WHERE id = ? AND project_id = ? AND user_id = ?",
-                                  (run_id, project_id, user_id)))
+        return _run_row(
+            self._one(
+                "SELECT * FROM runs WHERE id = ? AND project_id = ? AND user_id = ?",
+                (run_id, project_id, user_id),
+            )
+        )
 
     def list_runs(self, user_id: str, project_id: str) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM runs WHERE project_id = ? AND user_id = ? ORDER BY created_at, id",
-                         (project_id, user_id))
+        rows = self._all(
+            "SELECT * FROM runs WHERE project_id = ? AND user_id = ? ORDER BY created_at, id",
+            (project_id, user_id),
+        )
         return [r for r in map(_run_row, rows) if r is not None]
 
-    def update_run(self, run_id: str, status: str, *, error: dict[str, Any] | None = None,
-                   mode: str | None = None, clear_error: bool = False) -> None:
+    def update_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: dict[str, Any] | None = None,
+        mode: str | None = None,
+        clear_error: bool = False,
+    ) -> None:
         sets: list[str] = ["status = ?", "updated_at = ?"]
         args: list[Any] = [status, now()]
         if error is not None or clear_error:
@@ -180,8 +213,11 @@ class Database:
     def claim_for_resume(self, run_id: str, allowed: tuple[str, ...]) -> bool:
         """Atomically move a run from one of ``allowed`` to queued: two resume calls cannot both win."""
         marks = ", ".join("?" for _ in allowed)
-        cur = self._exec(f"UPDATE runs SET status = 'queued', error = NULL, updated_at = ? "
-                         f"WHERE id = ? AND status IN ({marks})", (now(), run_id, *allowed))
+        cur = self._exec(
+            f"UPDATE runs SET status = 'queued', error = NULL, updated_at = ? "
+            f"WHERE id = ? AND status IN ({marks})",
+            (now(), run_id, *allowed),
+        )
         return cur.rowcount == 1
 
     def runs_with_status(self, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -194,4 +230,4 @@ class Database:
         return int(row[0]) if row else 0
 
 
-__all__ = ["DB_FILE", "Database", "FINAL", "IN_FLIGHT", "now"]
+__all__ = ["DB_FILE", "FINAL", "IN_FLIGHT", "Database", "now"]

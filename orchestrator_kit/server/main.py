@@ -29,9 +29,11 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(host: str, no_auth: bool) -> None:
     if no_auth and not is_loopback(host):
-        raise ConfigError(f"--no-auth is refused on {host!r}: without authentication the server may only listen "
-                          "on a loopback address (127.0.0.1, ::1 or localhost); drop --no-auth to use tokens "
-                          "(--users-file for several users)")
+        raise ConfigError(
+            f"--no-auth is refused on {host!r}: without authentication the server may only listen "
+            "on a loopback address (127.0.0.1, ::1 or localhost); drop --no-auth to use tokens "
+            "(--users-file for several users)"
+        )
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
@@ -39,7 +41,11 @@ def log_config(level: str = "info") -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["orchestrator_kit"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config["loggers"]["orchestrator_kit"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
     return config
 
 
@@ -49,8 +55,11 @@ def banner(app: Any, host: str, port: int) -> str:
     auth, token = app.state.auth, app.state.token
     lines = [f"orchestrator_kit API server on {url}  (docs: {url}/docs)", f"    data: {app.state.data_dir}"]
     if not auth.enabled:
-        lines += [f"    WARNING: authentication is OFF (--no-auth): every local process acts as user "
-                  f"{auth.implicit_user!r}", f"    try: curl {url}/projects"]
+        lines += [
+            f"    WARNING: authentication is OFF (--no-auth): every local process acts as user "
+            f"{auth.implicit_user!r}",
+            f"    try: curl {url}/projects",
+        ]
     elif token is not None:
         lines += [f"    token: {token}", f"    try: curl -H 'Authorization: Bearer {token}' {url}/projects"]
     else:
@@ -58,9 +67,16 @@ def banner(app: Any, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
-def make_server(app: Any, host: str = "127.0.0.1", port: int = 8000, *, print_banner: bool = False,
-                log_level: str = "info", logging_config: dict[str, Any] | None = None,
-                timeout_graceful_shutdown: int = 3) -> Any:
+def make_server(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    print_banner: bool = False,
+    log_level: str = "info",
+    logging_config: dict[str, Any] | None = None,
+    timeout_graceful_shutdown: int = 3,
+) -> Any:
     """A ``uvicorn.Server`` for ``app`` that, on shutdown, first ends the app's event streams (then waits
     up to ``timeout_graceful_shutdown`` seconds for open requests before the app's own shutdown)."""
     import uvicorn
@@ -78,21 +94,36 @@ def make_server(app: Any, host: str = "127.0.0.1", port: int = 8000, *, print_ba
                 runs.closing.set()  # SSE streams end now, so connections can close
             await super().shutdown(sockets=sockets)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=logging_config,
-                            timeout_graceful_shutdown=timeout_graceful_shutdown, lifespan="on",
-                            server_header=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=logging_config,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+        lifespan="on",
+        server_header=False,
+    )
     return Server(config)
 
 
 class BackgroundServer:
     """``app`` on uvicorn in a daemon thread (notebooks, tests, benchmarks). ``port=0`` picks a free port.
 
-        with BackgroundServer(create_app(settings)) as srv:
-            httpx.get(srv.url + "/health")
+    with BackgroundServer(create_app(settings)) as srv:
+        httpx.get(srv.url + "/health")
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, start_timeout: float = 15.0,
-                 stop_timeout: float = 15.0, **server_options: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        start_timeout: float = 15.0,
+        stop_timeout: float = 15.0,
+        **server_options: Any,
+    ) -> None:
         import threading
 
         server_options.setdefault("log_level", "warning")
@@ -114,7 +145,9 @@ class BackgroundServer:
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the API server did not start on {self.host} within {self._start_timeout} s")
+                raise RuntimeError(
+                    f"the API server did not start on {self.host} within {self._start_timeout} s"
+                )
             time.sleep(0.01)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self
@@ -133,24 +166,42 @@ class BackgroundServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, no_auth: bool = False, users_file: str | Path | None = None,
-          data_dir: str | Path = "server_data", reload: bool = False, anthropic_base_url: str | None = None,
-          max_concurrent_runs: int = 8, simulated_latency_s: float = 0.0, max_body_bytes: int = 1 << 20,
-          log_level: str = "info", max_concurrent_calls: int = 4) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    no_auth: bool = False,
+    users_file: str | Path | None = None,
+    data_dir: str | Path = "server_data",
+    reload: bool = False,
+    anthropic_base_url: str | None = None,
+    max_concurrent_runs: int = 8,
+    simulated_latency_s: float = 0.0,
+    max_body_bytes: int = 1 << 20,
+    log_level: str = "info",
+    max_concurrent_calls: int = 4,
+) -> None:
     """Run the server until interrupted (Ctrl-C). Raises ConfigError for bad settings."""
     from .app import ServerSettings, create_app
 
     check_bind(host, no_auth)
-    settings = ServerSettings(data_dir=Path(data_dir), no_auth=no_auth,
-                              users_file=None if users_file is None else Path(users_file),
-                              anthropic_base_url=anthropic_base_url, max_concurrent_runs=max_concurrent_runs,
-                              simulated_latency_s=simulated_latency_s, max_body_bytes=max_body_bytes,
-                              max_concurrent_calls=max_concurrent_calls)
+    settings = ServerSettings(
+        data_dir=Path(data_dir),
+        no_auth=no_auth,
+        users_file=None if users_file is None else Path(users_file),
+        anthropic_base_url=anthropic_base_url,
+        max_concurrent_runs=max_concurrent_runs,
+        simulated_latency_s=simulated_latency_s,
+        max_body_bytes=max_body_bytes,
+        max_concurrent_calls=max_concurrent_calls,
+    )
     if reload:
         _serve_with_reload(settings, host, port, log_level)
         return
     app = create_app(settings)
-    make_server(app, host, port, print_banner=True, log_level=log_level, logging_config=log_config(log_level)).run()
+    make_server(
+        app, host, port, print_banner=True, log_level=log_level, logging_config=log_config(log_level)
+    ).run()
 
 
 def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> None:
@@ -160,18 +211,33 @@ def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> N
 
     if not settings.no_auth and settings.users_file is None and not os.environ.get(TOKEN_ENV):
         os.environ[TOKEN_ENV] = new_token()  # the same token across reloads
-    os.environ[SETTINGS_ENV] = json.dumps({
-        "data_dir": str(settings.data_dir), "no_auth": settings.no_auth,
-        "users_file": None if settings.users_file is None else str(settings.users_file),
-        "anthropic_base_url": settings.anthropic_base_url, "max_concurrent_runs": settings.max_concurrent_runs,
-        "simulated_latency_s": settings.simulated_latency_s, "max_body_bytes": settings.max_body_bytes,
-        "max_concurrent_calls": settings.max_concurrent_calls})
+    os.environ[SETTINGS_ENV] = json.dumps(
+        {
+            "data_dir": str(settings.data_dir),
+            "no_auth": settings.no_auth,
+            "users_file": None if settings.users_file is None else str(settings.users_file),
+            "anthropic_base_url": settings.anthropic_base_url,
+            "max_concurrent_runs": settings.max_concurrent_runs,
+            "simulated_latency_s": settings.simulated_latency_s,
+            "max_body_bytes": settings.max_body_bytes,
+            "max_concurrent_calls": settings.max_concurrent_calls,
+        }
+    )
     if os.environ.get(TOKEN_ENV) and not settings.no_auth and settings.users_file is None:
-        print(f"orchestrator_kit API server (reload) on http://{host}:{port}\n    token: {os.environ[TOKEN_ENV]}",
-              flush=True)
-    uvicorn.run("orchestrator_kit.server.main:app_from_env", factory=True, reload=True, host=host, port=port,
-                reload_dirs=[str(Path(__file__).resolve().parents[1])], log_level=log_level,
-                log_config=log_config(log_level))
+        print(
+            f"orchestrator_kit API server (reload) on http://{host}:{port}\n    token: {os.environ[TOKEN_ENV]}",
+            flush=True,
+        )
+    uvicorn.run(
+        "orchestrator_kit.server.main:app_from_env",
+        factory=True,
+        reload=True,
+        host=host,
+        port=port,
+        reload_dirs=[str(Path(__file__).resolve().parents[1])],
+        log_level=log_level,
+        log_config=log_config(log_level),
+    )
 
 
 def app_from_env() -> Any:
@@ -185,23 +251,45 @@ def app_from_env() -> Any:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Start the orchestrator_kit HTTP API server "
-                                "(FastAPI on uvicorn; OpenAPI docs at /docs).")
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Start the orchestrator_kit HTTP API server (FastAPI on uvicorn; OpenAPI docs at /docs).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
-    p.add_argument("--no-auth", action="store_true",
-                   help="no tokens: a single implicit user; refused unless --host is a loopback address")
-    p.add_argument("--users-file", help="YAML/JSON mapping user ids to tokens (default: one user, token printed)")
-    p.add_argument("--data-dir", default="server_data",
-                   help="index, key file and run folders (default: ./server_data)")
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="no tokens: a single implicit user; refused unless --host is a loopback address",
+    )
+    p.add_argument(
+        "--users-file", help="YAML/JSON mapping user ids to tokens (default: one user, token printed)"
+    )
+    p.add_argument(
+        "--data-dir", default="server_data", help="index, key file and run folders (default: ./server_data)"
+    )
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
-    p.add_argument("--anthropic-base-url", default=None,
-                   help="Messages API base URL for users' real runs (default: the SDK's, or ANTHROPIC_BASE_URL)")
-    p.add_argument("--max-concurrent-runs", type=int, default=8, help="runs at once; more wait queued (default: 8)")
-    p.add_argument("--max-concurrent-calls", type=int, default=4,
-                   help="model calls in flight at once, across all runs (default: 4)")
-    p.add_argument("--simulated-latency", type=float, default=0.0, metavar="SECONDS",
-                   help="delay each simulated call (demos); default 0")
+    p.add_argument(
+        "--anthropic-base-url",
+        default=None,
+        help="Messages API base URL for users' real runs (default: the SDK's, or ANTHROPIC_BASE_URL)",
+    )
+    p.add_argument(
+        "--max-concurrent-runs", type=int, default=8, help="runs at once; more wait queued (default: 8)"
+    )
+    p.add_argument(
+        "--max-concurrent-calls",
+        type=int,
+        default=4,
+        help="model calls in flight at once, across all runs (default: 4)",
+    )
+    p.add_argument(
+        "--simulated-latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay each simulated call (demos); default 0",
+    )
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body limit (default: 1 MiB)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return p
@@ -210,14 +298,28 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = build_parser(prog).parse_args(argv)
     try:
-        if min(args.max_concurrent_runs, args.max_concurrent_calls, args.max_body_bytes) < 1 or args.simulated_latency < 0:
-            raise ConfigError("--max-concurrent-runs, --max-concurrent-calls and --max-body-bytes must be at least 1, "
-                              "--simulated-latency at least 0")
-        serve(args.host, args.port, no_auth=args.no_auth, users_file=args.users_file, data_dir=args.data_dir,
-              reload=args.reload, anthropic_base_url=args.anthropic_base_url,
-              max_concurrent_runs=args.max_concurrent_runs, simulated_latency_s=args.simulated_latency,
-              max_body_bytes=args.max_body_bytes, log_level=args.log_level,
-              max_concurrent_calls=args.max_concurrent_calls)
+        if (
+            min(args.max_concurrent_runs, args.max_concurrent_calls, args.max_body_bytes) < 1
+            or args.simulated_latency < 0
+        ):
+            raise ConfigError(
+                "--max-concurrent-runs, --max-concurrent-calls and --max-body-bytes must be at least 1, "
+                "--simulated-latency at least 0"
+            )
+        serve(
+            args.host,
+            args.port,
+            no_auth=args.no_auth,
+            users_file=args.users_file,
+            data_dir=args.data_dir,
+            reload=args.reload,
+            anthropic_base_url=args.anthropic_base_url,
+            max_concurrent_runs=args.max_concurrent_runs,
+            simulated_latency_s=args.simulated_latency,
+            max_body_bytes=args.max_body_bytes,
+            log_level=args.log_level,
+            max_concurrent_calls=args.max_concurrent_calls,
+        )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -91,8 +91,9 @@ class RunHandle:
         for sub in self._subs:
             sub.wake.set()
 
-    async def stream(self, after: int, closing: asyncio.Event,
-                     heartbeat_s: float) -> AsyncIterator[dict[str, Any] | None]:
+    async def stream(
+        self, after: int, closing: asyncio.Event, heartbeat_s: float
+    ) -> AsyncIterator[dict[str, Any] | None]:
         """Events with ``seq > after``, then live ones until the run ends; None is a heartbeat."""
         sub = _Subscriber()
         self._subs.add(sub)
@@ -110,7 +111,9 @@ class RunHandle:
                     return
                 waiters = [asyncio.ensure_future(sub.wake.wait()), asyncio.ensure_future(closing.wait())]
                 try:
-                    done, _ = await asyncio.wait(waiters, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(
+                        waiters, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                    )
                 finally:
                     for w in waiters:
                         w.cancel()
@@ -122,16 +125,31 @@ class RunHandle:
 
 def _compact(t: dict[str, Any]) -> dict[str, Any]:
     """One agent's figures: calls, input tokens (cache writes and reads included), output, cost."""
-    return {"calls": t["calls"], "failed_attempts": t["failed_attempts"],
-            "input_tokens": t["total_tokens"] - t["output_tokens"], "output_tokens": t["output_tokens"],
-            "cache_read_tokens": t["cache_read_tokens"], "total_tokens": t["total_tokens"],
-            "cost_usd": t["cost_usd"], "wasted_usd": t["wasted_usd"]}
+    return {
+        "calls": t["calls"],
+        "failed_attempts": t["failed_attempts"],
+        "input_tokens": t["total_tokens"] - t["output_tokens"],
+        "output_tokens": t["output_tokens"],
+        "cache_read_tokens": t["cache_read_tokens"],
+        "total_tokens": t["total_tokens"],
+        "cost_usd": t["cost_usd"],
+        "wasted_usd": t["wasted_usd"],
+    }
 
 
 class RunManager:
-    def __init__(self, db: Database, vault: KeyVault, *, data_dir: Path, anthropic_base_url: str | None = None,
-                 max_concurrent_runs: int = 8, simulated_latency_s: float = 0.0, keep_finished: int = 256,
-                 max_concurrent_calls: int = 4) -> None:
+    def __init__(
+        self,
+        db: Database,
+        vault: KeyVault,
+        *,
+        data_dir: Path,
+        anthropic_base_url: str | None = None,
+        max_concurrent_runs: int = 8,
+        simulated_latency_s: float = 0.0,
+        keep_finished: int = 256,
+        max_concurrent_calls: int = 4,
+    ) -> None:
         if max_concurrent_runs < 1:
             raise ConfigError(f"max_concurrent_runs must be at least 1, got {max_concurrent_runs}")
         self.db, self.vault, self.data_dir = db, vault, Path(data_dir)
@@ -162,14 +180,23 @@ class RunManager:
         for row in self.db.runs_with_status(IN_FLIGHT):
             state = self._read_state(row)
             status = str(state["status"]) if state.get("status") in FINAL else "interrupted"
-            error = state.get("error") or ({"type": "Interrupted", "message": "the server stopped while this run "
-                                            "was in flight; continue it with POST .../resume"}
-                                           if status == "interrupted" else None)
+            error = state.get("error") or (
+                {
+                    "type": "Interrupted",
+                    "message": "the server stopped while this run "
+                    "was in flight; continue it with POST .../resume",
+                }
+                if status == "interrupted"
+                else None
+            )
             self.db.update_run(row["id"], status, error=error)
             changed += 1
         if changed:
-            log.warning("%d run(s) were in flight when the server last stopped; marked as shown in their "
-                        "folders (interrupted runs can be resumed)", changed)
+            log.warning(
+                "%d run(s) were in flight when the server last stopped; marked as shown in their "
+                "folders (interrupted runs can be resumed)",
+                changed,
+            )
         return changed
 
     async def close(self, timeout: float = 10.0) -> None:
@@ -195,8 +222,10 @@ class RunManager:
         if mode == "simulated" or (mode == "auto" and key is None):
             return {"mode": "simulated", **self._simulated_options({})}
         if key is None:
-            raise Conflict("mode 'real' needs your Anthropic API key: set it with POST /users/me/provider-settings, "
-                           "or use mode 'simulated'")
+            raise Conflict(
+                "mode 'real' needs your Anthropic API key: set it with POST /users/me/provider-settings, "
+                "or use mode 'simulated'"
+            )
         if self.anthropic_base_url:
             from ..llm.anthropic_backend import AnthropicBackend
 
@@ -211,48 +240,78 @@ class RunManager:
             opts.pop("latency_s", None)
         return {"simulated_options": opts} if opts else {}
 
-    def _prepare(self, user_id: str, project: dict[str, Any],
-                 body: RunIn) -> tuple[WorkflowEngine, dict[str, Any], list[str]]:
+    def _prepare(
+        self, user_id: str, project: dict[str, Any], body: RunIn
+    ) -> tuple[WorkflowEngine, dict[str, Any], list[str]]:
         """Validate and build the engine: bad input fails here, before anything is indexed (a 4xx)."""
         request = body.request or project.get("request")
         if not request:
-            raise ConfigError("this project has no request; pass one: {\"request\": \"what the team should build\"} "
-                              "(or create the project with a request)")
+            raise ConfigError(
+                'this project has no request; pass one: {"request": "what the team should build"} '
+                "(or create the project with a request)"
+            )
         key, user_model = (None, None) if body.mode == "simulated" else self._credentials(user_id)
         model = body.model or user_model or DEFAULT_MODEL
         options = self._backend_options(body.mode, key)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            engine = WorkflowEngine(model=model, agents=body.agents, budget_usd=body.budget_usd,
-                                    max_concurrency=self.max_concurrent_calls,
-                                    output_dir=self.user_root(user_id), **options)
-        params = {"request": request, "project_name": project["name"], "agents": list(engine.workflow.steps),
-                  "model": model, "mode": body.mode,
-                  "budget_usd": None if body.budget_usd is None else str(body.budget_usd)}
+            engine = WorkflowEngine(
+                model=model,
+                agents=body.agents,
+                budget_usd=body.budget_usd,
+                max_concurrency=self.max_concurrent_calls,
+                output_dir=self.user_root(user_id),
+                **options,
+            )
+        params = {
+            "request": request,
+            "project_name": project["name"],
+            "agents": list(engine.workflow.steps),
+            "model": model,
+            "mode": body.mode,
+            "budget_usd": None if body.budget_usd is None else str(body.budget_usd),
+        }
         return engine, params, [redact(str(w.message)) for w in caught]
 
     def launch(self, user_id: str, project: dict[str, Any], body: RunIn) -> tuple[dict[str, Any], list[str]]:
         """Start a new run of ``project``; returns its index row and any warnings (e.g. a retiring model)."""
         engine, params, notes = self._prepare(user_id, project, body)
         run_id = new_run_id()
-        row = self.db.create_run(run_id, project_id=project["id"], user_id=user_id, status="queued",
-                                 mode=engine.mode, model=params["model"], params=params,
-                                 run_dir=f"runs/{user_id}/{run_id}")
-        self._start(run_id, engine, lambda: engine.arun(params["request"], project_name=project["name"],
-                                                        run_id=run_id))
+        row = self.db.create_run(
+            run_id,
+            project_id=project["id"],
+            user_id=user_id,
+            status="queued",
+            mode=engine.mode,
+            model=params["model"],
+            params=params,
+            run_dir=f"runs/{user_id}/{run_id}",
+        )
+        self._start(
+            run_id,
+            engine,
+            lambda: engine.arun(params["request"], project_name=project["name"], run_id=run_id),
+        )
         return row, notes
 
-    def resume(self, user_id: str, project: dict[str, Any], row: dict[str, Any],
-               budget_usd: Any = None) -> dict[str, Any]:
+    def resume(
+        self, user_id: str, project: dict[str, Any], row: dict[str, Any], budget_usd: Any = None
+    ) -> dict[str, Any]:
         if row["status"] not in RESUMABLE:
-            raise Conflict(f"run {row['id']} is {row['status']}; only {', '.join(RESUMABLE)} runs can be resumed")
+            raise Conflict(
+                f"run {row['id']} is {row['status']}; only {', '.join(RESUMABLE)} runs can be resumed"
+            )
         run_id, run_dir = row["id"], self.data_dir / row["run_dir"]
         start: Callable[[], Awaitable[RunResult]]
         if not (run_dir / "manifest.json").is_file():  # interrupted before it started: start it now
             p = row["params"]  # the same mode as before: a run that was simulated stays simulated
-            body = RunIn(request=p["request"], agents=p["agents"], model=p["model"],
-                         mode="simulated" if row["mode"] == "simulated" else "real",
-                         budget_usd=budget_usd or p.get("budget_usd"))
+            body = RunIn(
+                request=p["request"],
+                agents=p["agents"],
+                model=p["model"],
+                mode="simulated" if row["mode"] == "simulated" else "real",
+                budget_usd=budget_usd or p.get("budget_usd"),
+            )
             engine, params, _ = self._prepare(user_id, project, body)
             fresh = engine
 
@@ -276,6 +335,7 @@ class RunManager:
 
             def start() -> Awaitable[RunResult]:
                 return again.aresume(run_dir)
+
         if not self.db.claim_for_resume(run_id, RESUMABLE):
             raise Conflict(f"run {run_id} is already being resumed")
         self._start(run_id, engine, start)
@@ -292,7 +352,13 @@ class RunManager:
 
         def on_event(event: Event) -> None:
             data = {k: v for k, v in event.data.items() if k != "run_dir"}
-            record = {"type": event.type, "run_id": event.run_id, "agent": event.agent, "data": data, "ts": event.ts}
+            record = {
+                "type": event.type,
+                "run_id": event.run_id,
+                "agent": event.agent,
+                "data": data,
+                "ts": event.ts,
+            }
             if threading.get_ident() == self._loop_thread:
                 handle.publish(record)
             else:
@@ -302,8 +368,9 @@ class RunManager:
         engine.subscribe(on_event)
         handle.task = self._loop.create_task(self._drive(handle, engine, start), name=f"run-{run_id}")
 
-    async def _drive(self, handle: RunHandle, engine: WorkflowEngine,
-                     start: Callable[[], Awaitable[RunResult]]) -> None:
+    async def _drive(
+        self, handle: RunHandle, engine: WorkflowEngine, start: Callable[[], Awaitable[RunResult]]
+    ) -> None:
         assert self._slots is not None
         status, error = "failed", None
         try:
@@ -313,11 +380,16 @@ class RunManager:
                 status = result.status
         except asyncio.CancelledError:
             status = "interrupted"
-            error = {"type": "Interrupted", "message": "the server stopped while this run was in flight; "
-                                                       "continue it with POST .../resume"}
+            error = {
+                "type": "Interrupted",
+                "message": "the server stopped while this run was in flight; "
+                "continue it with POST .../resume",
+            }
             raise
         except Exception as exc:
-            status = handle.final_status or ("budget_exceeded" if isinstance(exc, BudgetExceeded) else "failed")
+            status = handle.final_status or (
+                "budget_exceeded" if isinstance(exc, BudgetExceeded) else "failed"
+            )
             error = {"type": type(exc).__name__, "message": redact(str(exc))}
         finally:
             self.db.update_run(handle.run_id, status, error=error, clear_error=error is None)
@@ -373,19 +445,32 @@ class RunManager:
         score = (project_state.get("scores") or {}).get("reviewer") or {}
         base = f"/projects/{row['project_id']}/runs/{row['id']}"
         return {
-            "id": row["id"], "project_id": row["project_id"], "status": row["status"], "mode": row["mode"],
-            "model": row["model"], "request": row["params"]["request"],
-            "agents": {a: {"status": steps[a], **_compact(per_agent.get(a) or summarize.totals([]))} for a in agents},
+            "id": row["id"],
+            "project_id": row["project_id"],
+            "status": row["status"],
+            "mode": row["mode"],
+            "model": row["model"],
+            "request": row["params"]["request"],
+            "agents": {
+                a: {"status": steps[a], **_compact(per_agent.get(a) or summarize.totals([]))} for a in agents
+            },
             "totals": summarize.totals(calls),
             "artifacts": sum(len(v) for v in (project_state.get("artifacts") or {}).values()),
-            "review_score": score.get("value"), "error": row["error"],
-            "created_at": row["created_at"], "updated_at": row["updated_at"],
-            "links": {"self": base, "events": base + "/events", "artifacts": base + "/artifacts",
-                      "resume": base + "/resume"},
+            "review_score": score.get("value"),
+            "error": row["error"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "links": {
+                "self": base,
+                "events": base + "/events",
+                "artifacts": base + "/artifacts",
+                "resume": base + "/resume",
+            },
         }
 
-    async def events(self, row: dict[str, Any], after: int = 0,
-                     heartbeat_s: float = 15.0) -> AsyncIterator[dict[str, Any] | None]:
+    async def events(
+        self, row: dict[str, Any], after: int = 0, heartbeat_s: float = 15.0
+    ) -> AsyncIterator[dict[str, Any] | None]:
         assert self.closing is not None
         handle = self._handles.get(row["id"])
         if handle is not None:
@@ -395,9 +480,19 @@ class RunManager:
         if after < 1:  # the server restarted since: only the final status is known
             state = self._read_state(row)
             kind = "run_finished" if row["status"] == "completed" else "run_failed"
-            yield {"seq": 1, "type": kind, "run_id": row["id"], "agent": None, "ts": None,
-                   "data": {"status": row["status"], "error": row["error"], "live_events": False,
-                            "steps": state.get("steps") or {}}}
+            yield {
+                "seq": 1,
+                "type": kind,
+                "run_id": row["id"],
+                "agent": None,
+                "ts": None,
+                "data": {
+                    "status": row["status"],
+                    "error": row["error"],
+                    "live_events": False,
+                    "steps": state.get("steps") or {},
+                },
+            }
 
 
-__all__ = ["Conflict", "RESUMABLE", "RunHandle", "RunManager"]
+__all__ = ["RESUMABLE", "Conflict", "RunHandle", "RunManager"]

@@ -58,8 +58,9 @@ class ProviderSettingsOut(BaseModel):
 
 class ProjectIn(_Request):
     project_name: str = Field(min_length=1, max_length=200)
-    request: str | None = Field(default=None, max_length=20_000,
-                                description="what the team should build; runs may pass their own")
+    request: str | None = Field(
+        default=None, max_length=20_000, description="what the team should build; runs may pass their own"
+    )
 
     _request_blank = field_validator("request", mode="before")(_blank_to_none)
 
@@ -86,15 +87,21 @@ class ProjectDetail(ProjectOut):
 
 
 class RunIn(_Request):
-    request: str | None = Field(default=None, max_length=20_000,
-                                description="defaults to the project's request")
-    agents: list[str] | None = Field(default=None, min_length=1, max_length=8,
-                                     description="a subset of the eight roles; default: all")
-    model: str | None = Field(default=None, max_length=100,
-                              description="default: the user's provider setting, else the package default")
+    request: str | None = Field(
+        default=None, max_length=20_000, description="defaults to the project's request"
+    )
+    agents: list[str] | None = Field(
+        default=None, min_length=1, max_length=8, description="a subset of the eight roles; default: all"
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=100,
+        description="default: the user's provider setting, else the package default",
+    )
     budget_usd: Decimal | None = Field(default=None, gt=0, le=10_000, description="cap on this run's spend")
     mode: Literal["auto", "simulated", "real"] = Field(
-        default="auto", description="auto: real with your stored key, simulated without one")
+        default="auto", description="auto: real with your stored key, simulated without one"
+    )
 
     _blanks = field_validator("request", "model", mode="before")(_blank_to_none)
 
@@ -128,5 +135,16 @@ class ArtifactOut(BaseModel):
     bytes: int
 
 
-__all__ = ["ArtifactOut", "PROVIDERS", "ProjectDetail", "ProjectIn", "ProjectOut", "ProviderSettingsIn",
-           "ProviderSettingsOut", "ResumeIn", "RunBrief", "RunIn", "RunOut"]
+__all__ = [
+    "PROVIDERS",
+    "ArtifactOut",
+    "ProjectDetail",
+    "ProjectIn",
+    "ProjectOut",
+    "ProviderSettingsIn",
+    "ProviderSettingsOut",
+    "ResumeIn",
+    "RunBrief",
+    "RunIn",
+    "RunOut",
+]

@@ -32,9 +32,11 @@ class KeyVault:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError):
-            raise ConfigError(f"the server secret from {source} is not a valid Fernet key (32 url-safe "
-                              "base64-encoded bytes); generate one with: python -c 'from cryptography.fernet "
-                              "import Fernet; print(Fernet.generate_key().decode())'") from None
+            raise ConfigError(
+                f"the server secret from {source} is not a valid Fernet key (32 url-safe "
+                "base64-encoded bytes); generate one with: python -c 'from cryptography.fernet "
+                "import Fernet; print(Fernet.generate_key().decode())'"
+            ) from None
         self.source = source
 
     def __repr__(self) -> str:
@@ -58,9 +60,11 @@ class KeyVault:
         try:
             return self._fernet.decrypt(bytes(blob)).decode("utf-8")
         except InvalidToken:
-            raise UnreadableSecret("the stored API key cannot be decrypted with the server's current secret "
-                                   f"(from {self.source}); set the key again with "
-                                   "POST /users/me/provider-settings") from None
+            raise UnreadableSecret(
+                "the stored API key cannot be decrypted with the server's current secret "
+                f"(from {self.source}); set the key again with "
+                "POST /users/me/provider-settings"
+            ) from None
 
 
 def _read_or_create_key_file(path: Path) -> bytes:
@@ -72,12 +76,15 @@ def _read_or_create_key_file(path: Path) -> bytes:
     except FileExistsError:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise ConfigError(f"the server key file {path} is readable by others (mode {mode:o}); "
-                              f"run: chmod 600 {path}") from None
+            raise ConfigError(
+                f"the server key file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            ) from None
         key = path.read_bytes().strip()
         if not key:
-            raise ConfigError(f"the server key file {path} is empty; delete it to generate a new one "
-                              "(stored API keys will then have to be set again)") from None
+            raise ConfigError(
+                f"the server key file {path} is empty; delete it to generate a new one "
+                "(stored API keys will then have to be set again)"
+            ) from None
         return key
     key = Fernet.generate_key()
     with os.fdopen(fd, "wb") as f:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..llm.pricing import format_usd
+from ..money import format_usd
 from .run_folder import MANIFEST, STATE, SUMMARY
 
 
@@ -28,11 +28,17 @@ def list_runs(root: str | Path) -> list[dict[str, Any]]:
         manifest, state, summary = _load(d / MANIFEST), _load(d / STATE), _load(d / SUMMARY)
         steps = state.get("steps", {})
         cost = (summary.get("totals") or {}).get("cost_usd")
-        rows.append({
-            "run_id": d.name, "path": str(d), "status": state.get("status", "created"),
-            "mode": manifest.get("mode", "?"), "model": manifest.get("model", "?"),
-            "project_name": manifest.get("project_name", ""),
-            "agents_done": f"{sum(1 for s in steps.values() if s == 'done')}/{len(steps)}",
-            "cost_usd": cost, "cost": format_usd(Decimal(cost)) if cost is not None else "unknown",
-        })
+        rows.append(
+            {
+                "run_id": d.name,
+                "path": str(d),
+                "status": state.get("status", "created"),
+                "mode": manifest.get("mode", "?"),
+                "model": manifest.get("model", "?"),
+                "project_name": manifest.get("project_name", ""),
+                "agents_done": f"{sum(1 for s in steps.values() if s == 'done')}/{len(steps)}",
+                "cost_usd": cost,
+                "cost": format_usd(Decimal(cost)) if cost is not None else "unknown",
+            }
+        )
     return rows

@@ -1,12 +1,12 @@
 """Run folders: the source of truth of a run.
 
-    runs/<run_id>/
-      manifest.json        parameters (never secrets), mode, model, hashes, price table version
-      state.json           last checkpoint (temp file + rename)
-      calls.jsonl          one line per model call attempt (the ledger)
-      responses.jsonl      every completion received, keyed by request hash (resume / replay)
-      artifacts/<agent>/<file>
-      summary.json         totals, written when the run ends (finished or failed)
+runs/<run_id>/
+  manifest.json        parameters (never secrets), mode, model, hashes, price table version
+  state.json           last checkpoint (temp file + rename)
+  calls.jsonl          one line per model call attempt (the ledger)
+  responses.jsonl      every completion received, keyed by request hash (resume / replay)
+  artifacts/<agent>/<file>
+  summary.json         totals, written when the run ends (finished or failed)
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ import re
 import secrets
 import tempfile
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, NotARunError
 
 MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
-    "manifest.json", "state.json", "calls.jsonl", "responses.jsonl", "summary.json", "artifacts")
+    "manifest.json",
+    "state.json",
+    "calls.jsonl",
+    "responses.jsonl",
+    "summary.json",
+    "artifacts",
+)
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
@@ -36,7 +42,7 @@ def redact(text: str) -> str:
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sorts by time (UTC, microseconds) and is unique across processes (random suffix)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
 
 
@@ -82,9 +88,13 @@ def check_output_root(root: Path) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create output folder {str(root)!r} ({exc.strerror}); choose another") from None
+        raise ConfigError(
+            f"cannot create output folder {str(root)!r} ({exc.strerror}); choose another"
+        ) from None
     if not os.access(root, os.W_OK | os.X_OK):
-        raise ConfigError(f"output folder {str(root)!r} is not writable; choose another or fix its permissions")
+        raise ConfigError(
+            f"output folder {str(root)!r} is not writable; choose another or fix its permissions"
+        )
     return root
 
 
@@ -113,8 +123,9 @@ class RunFolder:
                 break
             except FileExistsError:
                 if run_id:
-                    raise ConfigError(f"run folder {str(root / rid)!r} already exists; "
-                                      "resume it or choose another run id") from None
+                    raise ConfigError(
+                        f"run folder {str(root / rid)!r} already exists; resume it or choose another run id"
+                    ) from None
         else:  # pragma: no cover - five random collisions in a row
             raise ConfigError("could not allocate a unique run id; try again")
         folder = cls(root / rid)
@@ -128,8 +139,10 @@ class RunFolder:
         if not p.is_dir():
             raise NotARunError(f"{str(p)!r} is not a folder; pass a run folder (runs/<run_id>)")
         if not (p / MANIFEST).is_file():
-            raise NotARunError(f"{str(p)!r} is not a run folder (no {MANIFEST}); "
-                               "pass a folder created by a run, e.g. runs/<run_id>")
+            raise NotARunError(
+                f"{str(p)!r} is not a run folder (no {MANIFEST}); "
+                "pass a folder created by a run, e.g. runs/<run_id>"
+            )
         return cls(p)
 
     # -- json documents --------------------------------------------------------------------
@@ -182,8 +195,10 @@ class RunFolder:
         """The path an artifact is written to; refuses anything that would leave the folder."""
         parts = [agent, *filename.replace("\\", "/").split("/")]
         if not all(_SAFE_PART.match(p) for p in parts) or any(p in (".", "..") for p in parts):
-            raise ConfigError(f"unsafe artifact path {agent}/{filename!r}; names must be relative and "
-                              "use letters, digits, '.', '_' or '-'")
+            raise ConfigError(
+                f"unsafe artifact path {agent}/{filename!r}; names must be relative and "
+                "use letters, digits, '.', '_' or '-'"
+            )
         base = (self.path / ARTIFACTS).resolve()
         target = base.joinpath(*parts).resolve()
         if base not in target.parents:

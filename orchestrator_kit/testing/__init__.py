@@ -10,4 +10,11 @@ refused and cut-off streams). The pytest fixtures ``fake_anthropic`` and ``anthr
 from .fake_server import FakeAnthropicServer, Fault, RecordedRequest, Responder
 from .responders import request_from_body, simulated_responder
 
-__all__ = ["FakeAnthropicServer", "Fault", "RecordedRequest", "Responder", "request_from_body", "simulated_responder"]
+__all__ = [
+    "FakeAnthropicServer",
+    "Fault",
+    "RecordedRequest",
+    "Responder",
+    "request_from_body",
+    "simulated_responder",
+]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "delay", "drop", "malformed", "truncate", "refusal", "reply",
-                    "stream_drop", "stream_error"]
+FaultKind = Literal[
+    "status", "delay", "drop", "malformed", "truncate", "refusal", "reply", "stream_drop", "stream_error"
+]
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,31 @@ class Fault:
     path: str | None = "/v1/messages"
 
     @classmethod
-    def status(cls, code: int, *, retry_after_ms: int | None = None, retry_after: float | str | None = None,
-               message: str | None = None, error_type: str | None = None,
-               headers: dict[str, str] | None = None, path: str | None = "/v1/messages") -> Fault:
+    def status(
+        cls,
+        code: int,
+        *,
+        retry_after_ms: int | None = None,
+        retry_after: float | str | None = None,
+        message: str | None = None,
+        error_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        path: str | None = "/v1/messages",
+    ) -> Fault:
         """An HTTP error with the API's error JSON (type from the status unless ``error_type`` given)."""
         extra = dict(headers or {})
         if retry_after_ms is not None:
             extra["retry-after-ms"] = str(retry_after_ms)
         if retry_after is not None:
             extra["retry-after"] = str(retry_after)
-        return cls("status", status_code=code, headers=tuple(extra.items()), message=message,
-                   error_type=error_type, path=path)
+        return cls(
+            "status",
+            status_code=code,
+            headers=tuple(extra.items()),
+            message=message,
+            error_type=error_type,
+            path=path,
+        )
 
     @classmethod
     def delay(cls, seconds: float, *, path: str | None = "/v1/messages") -> Fault:
@@ -83,15 +98,24 @@ class Fault:
         return cls("reply", reply=reply, path=path)
 
     @classmethod
-    def stream_drop_after(cls, n_deltas: int, *, clean: bool = False,
-                          path: str | None = "/v1/messages") -> Fault:
+    def stream_drop_after(
+        cls, n_deltas: int, *, clean: bool = False, path: str | None = "/v1/messages"
+    ) -> Fault:
         """SSE that stops after ``n_deltas`` text deltas. By default the connection is cut mid-body
         (the client sees a protocol error); ``clean=True`` ends the body properly, leaving a
         message without stop_reason. A non-streaming request gets a dropped connection."""
         return cls("stream_drop", after_deltas=n_deltas, clean=clean, path=path)
 
     @classmethod
-    def stream_error(cls, after_deltas: int = 1, *, error_type: str = "overloaded_error",
-                     message: str | None = None, path: str | None = "/v1/messages") -> Fault:
+    def stream_error(
+        cls,
+        after_deltas: int = 1,
+        *,
+        error_type: str = "overloaded_error",
+        message: str | None = None,
+        path: str | None = "/v1/messages",
+    ) -> Fault:
         """SSE that sends an ``event: error`` after ``after_deltas`` deltas (HTTP status stays 200)."""
-        return cls("stream_error", after_deltas=after_deltas, error_type=error_type, message=message, path=path)
+        return cls(
+            "stream_error", after_deltas=after_deltas, error_type=error_type, message=message, path=path
+        )

@@ -58,8 +58,9 @@ def error_type_for(status: int) -> str:
     return ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
-def error_body(status: int, request_id: str, message: str | None = None,
-               error_type: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, request_id: str, message: str | None = None, error_type: str | None = None
+) -> dict[str, Any]:
     etype = error_type or error_type_for(status)
     return {
         "type": "error",
@@ -200,8 +201,15 @@ def usage_for(body: dict[str, Any], output_text: str, cache: PromptCache | None)
     return usage
 
 
-def message_dict(*, msg_id: str, model: str, content: list[dict[str, Any]], stop_reason: str | None,
-                 usage: dict[str, Any], stop_sequence: str | None = None) -> dict[str, Any]:
+def message_dict(
+    *,
+    msg_id: str,
+    model: str,
+    content: list[dict[str, Any]],
+    stop_reason: str | None,
+    usage: dict[str, Any],
+    stop_sequence: str | None = None,
+) -> dict[str, Any]:
     return {
         "id": msg_id,
         "type": "message",
@@ -219,11 +227,11 @@ def reply_text(message: dict[str, Any]) -> str:
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode("utf-8")
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def stream_events(message: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -236,25 +244,53 @@ def stream_events(message: dict[str, Any]) -> list[tuple[str, bytes]]:
     start_usage = {k: v for k, v in usage.items() if k != "output_tokens"}
     start_usage["output_tokens"] = 1
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
-    events: list[tuple[str, bytes]] = [("other", sse("message_start", {"type": "message_start", "message": start}))]
+    events: list[tuple[str, bytes]] = [
+        ("other", sse("message_start", {"type": "message_start", "message": start}))
+    ]
     for index, block in enumerate(message.get("content") or []):
         if block.get("type") == "tool_use":
             opening = {**block, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": part}
-                      for part in chunks(json.dumps(block.get("input", {})), 16)]
+            deltas = [
+                {"type": "input_json_delta", "partial_json": part}
+                for part in chunks(json.dumps(block.get("input", {})), 16)
+            ]
         else:
             opening = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": part} for part in chunks(str(block.get("text", "")))]
-        events.append(("other", sse("content_block_start",
-                                    {"type": "content_block_start", "index": index, "content_block": opening})))
+        events.append(
+            (
+                "other",
+                sse(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": opening},
+                ),
+            )
+        )
         for delta in deltas:
-            events.append(("delta", sse("content_block_delta",
-                                        {"type": "content_block_delta", "index": index, "delta": delta})))
+            events.append(
+                (
+                    "delta",
+                    sse(
+                        "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+                    ),
+                )
+            )
         events.append(("other", sse("content_block_stop", {"type": "content_block_stop", "index": index})))
-    events.append(("other", sse("message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message.get("stop_reason"), "stop_sequence": message.get("stop_sequence")},
-        "usage": usage,
-    })))
+    events.append(
+        (
+            "other",
+            sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {
+                        "stop_reason": message.get("stop_reason"),
+                        "stop_sequence": message.get("stop_sequence"),
+                    },
+                    "usage": usage,
+                },
+            ),
+        )
+    )
     events.append(("other", sse("message_stop", {"type": "message_stop"})))
     return events

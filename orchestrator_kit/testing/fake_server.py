@@ -22,9 +22,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import _wire
@@ -39,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
     # requests wait ~40 ms for a delayed ACK on Linux
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
@@ -67,8 +68,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None,
-                  raw: bytes | None = None, content_type: str = "application/json") -> None:
+    def send_json(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         data = raw if raw is not None else json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -122,8 +129,16 @@ class FakeAnthropicServer:
     ``anthropic-version`` header, missing ``model``/``max_tokens``/``messages``) with a 400.
     """
 
-    def __init__(self, *, require_key: str | None = None, responder: Responder | None = None,
-                 latency: float = 0.0, strict: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        require_key: str | None = None,
+        responder: Responder | None = None,
+        latency: float = 0.0,
+        strict: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.require_key = require_key
         self.responder: Responder | None = responder
         self.latency = latency
@@ -151,8 +166,12 @@ class FakeAnthropicServer:
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.fake = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-anthropic-server", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-anthropic-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -212,8 +231,11 @@ class FakeAnthropicServer:
     def count(self, path: str | None = "/v1/messages", *, method: str | None = None) -> int:
         """How many requests arrived at ``path`` (``None``: any path), optionally of one method."""
         with self._lock:
-            return sum(1 for r in self._requests
-                       if (path is None or r.path == path) and (method is None or r.method == method))
+            return sum(
+                1
+                for r in self._requests
+                if (path is None or r.path == path) and (method is None or r.method == method)
+            )
 
     def reset(self) -> None:
         """Forget requests, pending faults, batches and the prompt cache."""
@@ -257,9 +279,14 @@ class FakeAnthropicServer:
                 body = json.loads(raw)
             except ValueError:
                 bad_json = True
-        record = RecordedRequest(method=h.command, path=split.path,
-                                 headers={k.lower(): v for k, v in h.headers.items()}, body=body,
-                                 time=time.time(), query=dict(parse_qsl(split.query)))
+        record = RecordedRequest(
+            method=h.command,
+            path=split.path,
+            headers={k.lower(): v for k, v in h.headers.items()},
+            body=body,
+            time=time.time(),
+            query=dict(parse_qsl(split.query)),
+        )
         with self._lock:
             self._requests.append(record)
         request_id = f"req_fake_{self._next_serial():06d}"
@@ -282,11 +309,14 @@ class FakeAnthropicServer:
                 return h.cut()
 
         if bad_json:
-            return h.send_json(400, _wire.error_body(400, request_id, "The request body is not valid JSON."), ids)
+            return h.send_json(
+                400, _wire.error_body(400, request_id, "The request body is not valid JSON."), ids
+            )
         route = self._route(record)
         if route is None:
-            return h.send_json(404, _wire.error_body(404, request_id, f"Not found: {record.method} {record.path}"),
-                               ids)
+            return h.send_json(
+                404, _wire.error_body(404, request_id, f"Not found: {record.method} {record.path}"), ids
+            )
         route(h, record, request_id, fault)
 
     def _auth_error(self, record: RecordedRequest) -> str | None:
@@ -298,7 +328,9 @@ class FakeAnthropicServer:
             return "invalid x-api-key"
         return None
 
-    def _route(self, r: RecordedRequest) -> Callable[[_Handler, RecordedRequest, str, Fault | None], None] | None:
+    def _route(
+        self, r: RecordedRequest
+    ) -> Callable[[_Handler, RecordedRequest, str, Fault | None], None] | None:
         parts = r.path.strip("/").split("/")
         if parts[:2] != ["v1", "messages"]:
             return None
@@ -338,11 +370,14 @@ class FakeAnthropicServer:
         if isinstance(reply, str):
             content = [{"type": "text", "text": reply}]
             usage = _wire.usage_for(params, reply, self._cache)
-            return _wire.message_dict(msg_id=msg_id, model=model, content=content, stop_reason=stop_reason,
-                                      usage=usage)
+            return _wire.message_dict(
+                msg_id=msg_id, model=model, content=content, stop_reason=stop_reason, usage=usage
+            )
         if not isinstance(reply, dict):
             raise TypeError(f"the responder must return str or dict, not {type(reply).__name__}")
-        message = _wire.message_dict(msg_id=msg_id, model=model, content=[], stop_reason=stop_reason, usage={})
+        message = _wire.message_dict(
+            msg_id=msg_id, model=model, content=[], stop_reason=stop_reason, usage={}
+        )
         message.update(reply)
         if not reply.get("usage"):
             message["usage"] = _wire.usage_for(params, _wire.reply_text(message), self._cache)
@@ -361,7 +396,9 @@ class FakeAnthropicServer:
                 h.start_chunked(ids)
                 h.write_chunk(b'event: message_start\ndata: {"type": "message_start", "message": {\n\n')
                 return h.end_chunked()
-            return h.send_json(200, None, ids, raw=b'{"id": "msg_fake_broken", "type": "message", "content": [')
+            return h.send_json(
+                200, None, ids, raw=b'{"id": "msg_fake_broken", "type": "message", "content": ['
+            )
         if kind == "stream_drop" and not streaming:
             return h.cut()
         try:
@@ -375,8 +412,12 @@ class FakeAnthropicServer:
         h.start_chunked(ids)
         deltas = 0
         for what, event in _wire.stream_events(message):
-            if what == "delta" and fault is not None and kind in ("stream_drop", "stream_error") \
-                    and deltas >= fault.after_deltas:
+            if (
+                what == "delta"
+                and fault is not None
+                and kind in ("stream_drop", "stream_error")
+                and deltas >= fault.after_deltas
+            ):
                 if kind == "stream_error":
                     error = _wire.error_body(529, request_id, fault.message, fault.error_type)
                     h.write_chunk(_wire.sse("error", error))
@@ -390,7 +431,9 @@ class FakeAnthropicServer:
 
     def _count_tokens(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
         if not isinstance(r.body, dict):
-            return h.send_json(400, _wire.error_body(400, request_id, "The request body must be a JSON object."))
+            return h.send_json(
+                400, _wire.error_body(400, request_id, "The request body must be a JSON object.")
+            )
         tokens = max(1, _wire.estimate_tokens(_wire.prompt_text(r.body)))
         h.send_json(200, {"input_tokens": tokens}, {"request-id": request_id})
 
@@ -412,12 +455,18 @@ class FakeAnthropicServer:
                 result = {"type": "errored", "error": _wire.error_body(400, request_id, str(exc))}
                 counts["errored"] += 1
             lines.append(json.dumps({"custom_id": custom_id, "result": result}))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         batch_id = f"msgbatch_fake_{uuid.uuid4().hex[:20]}"
         batch = {
-            "id": batch_id, "type": "message_batch", "processing_status": "ended",
-            "request_counts": counts, "created_at": _wire.iso(now), "ended_at": _wire.iso(now),
-            "expires_at": _wire.iso(now + timedelta(hours=24)), "archived_at": None, "cancel_initiated_at": None,
+            "id": batch_id,
+            "type": "message_batch",
+            "processing_status": "ended",
+            "request_counts": counts,
+            "created_at": _wire.iso(now),
+            "ended_at": _wire.iso(now),
+            "expires_at": _wire.iso(now + timedelta(hours=24)),
+            "archived_at": None,
+            "cancel_initiated_at": None,
             "results_url": f"/v1/messages/batches/{batch_id}/results",
         }
         with self._lock:
@@ -430,8 +479,11 @@ class FakeAnthropicServer:
         with self._lock:
             batch = self._batches.get(batch_id)
         if batch is None:
-            h.send_json(404, _wire.error_body(404, request_id, f"batch {batch_id} not found"),
-                        {"request-id": request_id})
+            h.send_json(
+                404,
+                _wire.error_body(404, request_id, f"batch {batch_id} not found"),
+                {"request-id": request_id},
+            )
         return batch
 
     def _batch_get(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
@@ -450,8 +502,12 @@ class FakeAnthropicServer:
         with self._lock:
             batches = list(reversed(self._batches.values()))
         page = batches[:limit]
-        payload = {"data": page, "has_more": len(batches) > limit,
-                   "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+        payload = {
+            "data": page,
+            "has_more": len(batches) > limit,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+        }
         h.send_json(200, payload, {"request-id": request_id})
 
     def _batch_results(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:

@@ -7,7 +7,8 @@ that parse — a faithful stand-in for Claude in CI.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..llm.simulated import SimulatedBackend
 from ..llm.types import LLMRequest, Message, SystemBlock
@@ -25,10 +26,12 @@ def request_from_body(body: dict[str, Any]) -> LLMRequest:
     if isinstance(system, str):
         system = [{"type": "text", "text": system}]
     return LLMRequest(
-        model=body["model"], max_tokens=body["max_tokens"],
+        model=body["model"],
+        max_tokens=body["max_tokens"],
         system=tuple(SystemBlock(text=b.get("text", "")) for b in system),
         messages=tuple(Message(role=m["role"], content=_text(m["content"])) for m in body["messages"]),
-        stop_sequences=tuple(body.get("stop_sequences") or ()))
+        stop_sequences=tuple(body.get("stop_sequences") or ()),
+    )
 
 
 def simulated_responder(**simulated_options: Any) -> Callable[[dict[str, Any]], str]:
@@ -42,7 +45,7 @@ def simulated_responder(**simulated_options: Any) -> Callable[[dict[str, Any]], 
         if len(msgs) >= 3 and msgs[-2].role == "assistant":  # a continuation: send the rest
             partial = msgs[-2].content
             if full.startswith(partial):
-                return full[len(partial):]
+                return full[len(partial) :]
         return full
 
     return respond

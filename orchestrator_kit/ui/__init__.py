@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-_LAZY = {"App": "app", "ApiKeyWidget": "key_widget", "AgentPanel": "agent_panel", "RunPanel": "run_panel",
-         "ResultsPanel": "results"}
+_LAZY = {
+    "App": "app",
+    "ApiKeyWidget": "key_widget",
+    "AgentPanel": "agent_panel",
+    "RunPanel": "run_panel",
+    "ResultsPanel": "results",
+}
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import ipywidgets as w
 
 from ..agents.roles import ROLE_IDS, get_role
-from ..engine.state_models import AgentSettings
+from ..records import AgentSettings
 
 RUN_MODEL = "(run model)"
 
@@ -23,14 +24,26 @@ class AgentRow(w.HBox):
     def __init__(self, agent: str, models: list[str]) -> None:
         role = get_role(agent)
         self.agent = agent
-        self.enabled = w.Checkbox(value=True, description=agent, indent=False, layout=w.Layout(width="130px"),
-                                  tooltip=f"{role.title}: {role.description}")
-        self.extra_instructions = w.Textarea(placeholder=f"extra instructions for the {agent}", rows=1,
-                                             layout=w.Layout(width="320px"))
+        self.enabled = w.Checkbox(
+            value=True,
+            description=agent,
+            indent=False,
+            layout=w.Layout(width="130px"),
+            tooltip=f"{role.title}: {role.description}",
+        )
+        self.extra_instructions = w.Textarea(
+            placeholder=f"extra instructions for the {agent}", rows=1, layout=w.Layout(width="320px")
+        )
         self.model = w.Dropdown(options=[RUN_MODEL, *models], value=RUN_MODEL, layout=w.Layout(width="210px"))
-        self.max_tokens = w.BoundedIntText(value=0, min=0, max=200_000, step=256, description="max tokens",
-                                           tooltip=f"0 means the role's default ({role.default_max_tokens})",
-                                           layout=w.Layout(width="190px"))
+        self.max_tokens = w.BoundedIntText(
+            value=0,
+            min=0,
+            max=200_000,
+            step=256,
+            description="max tokens",
+            tooltip=f"0 means the role's default ({role.default_max_tokens})",
+            layout=w.Layout(width="190px"),
+        )
         super().__init__([self.enabled, self.extra_instructions, self.model, self.max_tokens])
         self.enabled.observe(self._on_enabled, names="value")
 
@@ -39,9 +52,12 @@ class AgentRow(w.HBox):
             widget.disabled = not change["new"]
 
     def settings(self) -> AgentSettings:
-        return AgentSettings(enabled=self.enabled.value, extra_instructions=self.extra_instructions.value.strip(),
-                             model=None if self.model.value == RUN_MODEL else self.model.value,
-                             max_tokens=self.max_tokens.value or None)
+        return AgentSettings(
+            enabled=self.enabled.value,
+            extra_instructions=self.extra_instructions.value.strip(),
+            model=None if self.model.value == RUN_MODEL else self.model.value,
+            max_tokens=self.max_tokens.value or None,
+        )
 
     def set(self, s: AgentSettings) -> None:
         self.enabled.value = s.enabled
@@ -78,4 +94,4 @@ class AgentPanel(w.VBox):
             self.rows[a].set(s if isinstance(s, AgentSettings) else AgentSettings(**s))
 
 
-__all__ = ["AgentPanel", "AgentRow", "model_choices", "RUN_MODEL"]
+__all__ = ["RUN_MODEL", "AgentPanel", "AgentRow", "model_choices"]

@@ -1,8 +1,8 @@
 """The whole interactive app: key, agents, run, results, in one widget.
 
-    from orchestrator_kit.ui import App
-    app = App(output_dir="runs")
-    app          # display it; after a run: app.run_panel.result, app.results.runs
+from orchestrator_kit.ui import App
+app = App(output_dir="runs")
+app          # display it; after a run: app.run_panel.result, app.results.runs
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ class App(w.VBox):
         self.results = ResultsPanel()
         self.run_panel.on_finished(self._show_results)
         sections = w.Accordion(children=[self.agents], titles=("Agents",))
-        super().__init__([w.HTML("<h3>orchestrator_kit</h3>"), self.key, sections, self.run_panel,
-                          self.results])
+        super().__init__(
+            [w.HTML("<h3>orchestrator_kit</h3>"), self.key, sections, self.run_panel, self.results]
+        )
 
     def _show_results(self, panel: RunPanel) -> None:
         if panel.run_dir is not None and panel.run_dir.is_dir():

@@ -22,13 +22,19 @@ class ApiKeyWidget(w.VBox):
     """Password field + "Use key" / "Forget key" buttons + a status line."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self.password = w.Password(placeholder="sk-ant-...  (Enter to use)", description="API key",
-                                   continuous_update=False, layout=w.Layout(width="420px"))
+        self.password = w.Password(
+            placeholder="sk-ant-...  (Enter to use)",
+            description="API key",
+            continuous_update=False,
+            layout=w.Layout(width="420px"),
+        )
         self.use_button = w.Button(description="Use key", icon="key", tooltip="move the key into this kernel")
         self.forget_button = w.Button(description="Forget key", tooltip=f"remove {ENV_VAR} from this kernel")
         self.status = w.HTML()
         self.status_text = ""
-        super().__init__([w.HBox([self.password, self.use_button, self.forget_button]), self.status], **kwargs)
+        super().__init__(
+            [w.HBox([self.password, self.use_button, self.forget_button]), self.status], **kwargs
+        )
         self.password.observe(self._on_value, names="value")
         self.use_button.on_click(lambda _b: self.submit())
         self.forget_button.on_click(lambda _b: self.forget())
@@ -49,8 +55,9 @@ class ApiKeyWidget(w.VBox):
             return False
         os.environ[ENV_VAR] = value
         problem = check_key_format(value)
-        self.refresh(note="key set for this session from the widget"
-                     + (f" (warning: {problem})" if problem else ""))
+        self.refresh(
+            note="key set for this session from the widget" + (f" (warning: {problem})" if problem else "")
+        )
         return True
 
     def forget(self) -> None:
@@ -71,8 +78,11 @@ class ApiKeyWidget(w.VBox):
         if info is None:
             text = "No API key found (environment or .env): type one above, or run in simulated mode at $0."
         else:
-            where = (f"the environment ({ENV_VAR})" if info.source == "environment"
-                     else f"the .env file {info.source_detail}")
+            where = (
+                f"the environment ({ENV_VAR})"
+                if info.source == "environment"
+                else f"the .env file {info.source_detail}"
+            )
             text = f"Key found in {where}, ending {mask_key(info.value)}."
         self.status_text = f"{note}. {text}" if note else text
         self.status.value = html.escape(self.status_text)

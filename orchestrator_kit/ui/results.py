@@ -30,8 +30,10 @@ class ResultsPanel(w.VBox):
         self.tokens = w.HTML(layout=w.Layout(**wide))
         self.cost = w.HTML(layout=w.Layout(**wide))
         self.figures = w.VBox()
-        self.tabs = w.Tab(children=[w.HBox([self.artifact_list, self.preview]), self.tokens, self.cost,
-                                    self.figures], titles=("Artifacts", "Tokens", "Cost", "Figures"))
+        self.tabs = w.Tab(
+            children=[w.HBox([self.artifact_list, self.preview]), self.tokens, self.cost, self.figures],
+            titles=("Artifacts", "Tokens", "Cost", "Figures"),
+        )
         super().__init__([self.heading, self.tabs], **kwargs)
         self.runs: Any = None
         self._paths: dict[str, Path] = {}
@@ -49,28 +51,45 @@ class ResultsPanel(w.VBox):
         self.heading.value = html.escape(f"{runs.describe()}" + (f" · {note}" if note else ""))
         arts = runs.artifacts
         multi = arts["run_id"].nunique() > 1
-        self._paths = {(f"{r.run_id[-6:]} " if multi else "") + f"{r.agent}/{r.filename}": Path(r.path)
-                       for r in arts.itertuples()}
+        self._paths = {
+            (f"{r.run_id[-6:]} " if multi else "") + f"{r.agent}/{r.filename}": Path(r.path)
+            for r in arts.itertuples()
+        }
         self.artifact_list.options = list(self._paths)
         self.artifact_list.value = next(iter(self._paths), None)
         if not self._paths:
             self.preview.value = "<i>no artifacts</i>"
-        self.tokens.value = (_table_html(tables.with_total(tabs["tokens_by_kind"]))
-                             + "<h4>By phase</h4>" + _table_html(tables.tokens_by_kind(runs.calls, "phase")))
-        self.cost.value = ("<h4>Per agent and phase</h4>" + _table_html(tables.with_total(tabs["cost_by_agent"]))
-                           + "<h4>Per model</h4>" + _table_html(tabs["cost_by_model"])
-                           + "<h4>Estimate vs actual</h4>" + _table_html(tabs["estimate_vs_actual"]))
+        self.tokens.value = (
+            _table_html(tables.with_total(tabs["tokens_by_kind"]))
+            + "<h4>By phase</h4>"
+            + _table_html(tables.tokens_by_kind(runs.calls, "phase"))
+        )
+        self.cost.value = (
+            "<h4>Per agent and phase</h4>"
+            + _table_html(tables.with_total(tabs["cost_by_agent"]))
+            + "<h4>Per model</h4>"
+            + _table_html(tabs["cost_by_model"])
+            + "<h4>Estimate vs actual</h4>"
+            + _table_html(tabs["estimate_vs_actual"])
+        )
         self.figures.children = tuple(
             w.Image(value=figures.to_png(fig), format="png", layout=w.Layout(max_width="720px"))
-            for fig in export.standard_figures(runs, tabs).values())
+            for fig in export.standard_figures(runs, tabs).values()
+        )
 
     def _on_select(self, change: dict[str, Any]) -> None:
         path = self._paths.get(change["new"] or "")
         if path is None:
             return
         text = path.read_text(encoding="utf-8", errors="replace")
-        more = f"\n\n... ({len(text) - PREVIEW_CHARS:,} more characters in {path})" if len(text) > PREVIEW_CHARS else ""
-        self.preview.value = f"<pre style='white-space:pre-wrap'>{html.escape(text[:PREVIEW_CHARS] + more)}</pre>"
+        more = (
+            f"\n\n... ({len(text) - PREVIEW_CHARS:,} more characters in {path})"
+            if len(text) > PREVIEW_CHARS
+            else ""
+        )
+        self.preview.value = (
+            f"<pre style='white-space:pre-wrap'>{html.escape(text[:PREVIEW_CHARS] + more)}</pre>"
+        )
 
 
 __all__ = ["ResultsPanel"]

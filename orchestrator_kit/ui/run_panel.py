@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import html
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 
 from ..engine.events import Event
-from ..llm.pricing import DEFAULT_MODEL, format_usd
+from ..llm.pricing import DEFAULT_MODEL
+from ..money import format_usd
 from .agent_panel import AgentPanel, model_choices
 
 MODES = ("simulated", "auto", "real")
@@ -31,8 +33,14 @@ class AgentProgress(w.HBox):
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        self.bar = w.IntProgress(value=0, min=0, max=2, description=agent, layout=w.Layout(width="360px"),
-                                 style={"description_width": "110px"})
+        self.bar = w.IntProgress(
+            value=0,
+            min=0,
+            max=2,
+            description=agent,
+            layout=w.Layout(width="360px"),
+            style={"description_width": "110px"},
+        )
         self.label = w.HTML()
         self.state, self.calls, self.cost, self.artifacts = "pending", 0, Decimal(0), 0
         super().__init__([self.bar, self.label])
@@ -50,7 +58,9 @@ class AgentProgress(w.HBox):
             self.calls += 1
             if event.data.get("cost_usd") is not None:
                 self.cost += Decimal(event.data["cost_usd"])
-            self.bar.value = min(self.bar.value + 1, self.bar.max - 1 if self.state == "running" else self.bar.max)
+            self.bar.value = min(
+                self.bar.value + 1, self.bar.max - 1 if self.state == "running" else self.bar.max
+            )
         elif event.type == "artifact_written":
             self.artifacts += 1
         elif event.type == "agent_finished":
@@ -64,31 +74,59 @@ class RunPanel(w.VBox):
     """``RunPanel(agent_panel, output_dir="runs", **engine_options)``; extra options go to WorkflowEngine
     (e.g. ``max_concurrency``, ``simulated_options``). ``on_finished(fn)`` calls ``fn(panel)`` after a run."""
 
-    def __init__(self, agent_panel: AgentPanel | None = None, *, output_dir: str | Path = "runs",
-                 request: str = "", **engine_options: Any) -> None:
+    def __init__(
+        self,
+        agent_panel: AgentPanel | None = None,
+        *,
+        output_dir: str | Path = "runs",
+        request: str = "",
+        **engine_options: Any,
+    ) -> None:
         self.agent_panel = agent_panel
         self.extra_options = dict(engine_options)
-        self.request = w.Textarea(value=request, placeholder="What should the team build?", description="request",
-                                  rows=3, layout=w.Layout(width="720px"))
+        self.request = w.Textarea(
+            value=request,
+            placeholder="What should the team build?",
+            description="request",
+            rows=3,
+            layout=w.Layout(width="720px"),
+        )
         self.project_name = w.Text(value="Untitled project", description="project")
         self.mode = w.Dropdown(options=MODES, value="simulated", description="mode")
         models = model_choices()
-        self.model = w.Dropdown(options=models, value=DEFAULT_MODEL if DEFAULT_MODEL in models else models[0],
-                                description="model")
-        self.budget = w.BoundedFloatText(value=0.0, min=0.0, max=100_000.0, step=0.1, description="budget $",
-                                         tooltip="dollar cap for the run; 0 means no cap")
+        self.model = w.Dropdown(
+            options=models, value=DEFAULT_MODEL if DEFAULT_MODEL in models else models[0], description="model"
+        )
+        self.budget = w.BoundedFloatText(
+            value=0.0,
+            min=0.0,
+            max=100_000.0,
+            step=0.1,
+            description="budget $",
+            tooltip="dollar cap for the run; 0 means no cap",
+        )
         self.output_dir = w.Text(value=str(output_dir), description="output")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.status = w.HTML()
         self.spend = w.HTML()
-        self.spend_bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px",
-                                                                                       visibility="hidden"))
+        self.spend_bar = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px", visibility="hidden")
+        )
         self.progress_box = w.VBox()
         self.event_log = w.HTML()
-        super().__init__([self.request, w.HBox([self.project_name, self.mode, self.model]),
-                          w.HBox([self.budget, self.output_dir]), w.HBox([self.run_button, self.stop_button]),
-                          self.status, w.HBox([self.spend, self.spend_bar]), self.progress_box, self.event_log])
+        super().__init__(
+            [
+                self.request,
+                w.HBox([self.project_name, self.mode, self.model]),
+                w.HBox([self.budget, self.output_dir]),
+                w.HBox([self.run_button, self.stop_button]),
+                self.status,
+                w.HBox([self.spend, self.spend_bar]),
+                self.progress_box,
+                self.event_log,
+            ]
+        )
         self.run_button.on_click(lambda _b: self.start())
         self.stop_button.on_click(lambda _b: self.stop())
         self.progress: dict[str, AgentProgress] = {}
@@ -116,8 +154,12 @@ class RunPanel(w.VBox):
         self._listeners.append(fn)
 
     def engine_options(self) -> dict[str, Any]:
-        opts: dict[str, Any] = dict(mode=self.mode.value, model=self.model.value,
-                                    budget_usd=self.budget.value or None, output_dir=self.output_dir.value)
+        opts: dict[str, Any] = dict(
+            mode=self.mode.value,
+            model=self.model.value,
+            budget_usd=self.budget.value or None,
+            output_dir=self.output_dir.value,
+        )
         if self.agent_panel is not None:
             opts["agents"] = self.agent_panel.agents()
             opts["agent_settings"] = self.agent_panel.settings()
@@ -143,8 +185,9 @@ class RunPanel(w.VBox):
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._task = loop.create_task(engine.arun(self.request.value, project_name=self.project_name.value))
-        self._thread = threading.Thread(target=self._work, args=(loop, self._task), daemon=True,
-                                        name="orchestrator-ui-run")
+        self._thread = threading.Thread(
+            target=self._work, args=(loop, self._task), daemon=True, name="orchestrator-ui-run"
+        )
         self._thread.start()
         return True
 
@@ -171,13 +214,18 @@ class RunPanel(w.VBox):
             row.update(event)
         if event.type == "run_started":
             self.run_dir = Path(event.data["run_dir"])
-            self._set_status(f"Running {len(self.progress)} agents in {event.data['mode']} mode with "
-                             f"{event.data['model']}; run folder {self.run_dir}", "info")
+            self._set_status(
+                f"Running {len(self.progress)} agents in {event.data['mode']} mode with "
+                f"{event.data['model']}; run folder {self.run_dir}",
+                "info",
+            )
         elif event.type == "call_finished" and "spent_usd" in event.data:
             self._show_spend(Decimal(event.data["spent_usd"]))
         elif event.type == "gate_rejected":
-            self._log(f"{event.agent} sent the design back to {event.data['send_back_to']} "
-                      f"(round {event.data['round']}): {'; '.join(event.data.get('reasons', []))}")
+            self._log(
+                f"{event.agent} sent the design back to {event.data['send_back_to']} "
+                f"(round {event.data['round']}): {'; '.join(event.data.get('reasons', []))}"
+            )
         elif event.type == "agent_failed":
             self._log(f"{event.agent} failed: {event.data['type']}: {event.data['message']}")
         elif event.type in ("agent_finished", "artifact_written"):
@@ -218,8 +266,11 @@ class RunPanel(w.VBox):
         if self.state == "completed":
             self._set_status(f"Completed.{where}", "success")
         elif self.state == "interrupted":
-            self._set_status(f"Stopped: the run is checkpointed as interrupted; resume it with "
-                             f"orchestrator-kit resume {self.run_dir}.", "warning")
+            self._set_status(
+                f"Stopped: the run is checkpointed as interrupted; resume it with "
+                f"orchestrator-kit resume {self.run_dir}.",
+                "warning",
+            )
         else:
             err = f"{type(self.error).__name__}: {self.error}" if self.error else self.state
             self._set_status(f"{self.state.replace('_', ' ').capitalize()}: {err}", "danger")
@@ -239,12 +290,16 @@ class RunPanel(w.VBox):
 
     def _set_status(self, text: str, style: str = "") -> None:
         self.status_text = text
-        color = {"success": "#2e7d32", "danger": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}.get(style, "")
-        self.status.value = f'<span style="color:{color}">{html.escape(text)}</span>' if color else html.escape(text)
+        color = {"success": "#2e7d32", "danger": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}.get(
+            style, ""
+        )
+        self.status.value = (
+            f'<span style="color:{color}">{html.escape(text)}</span>' if color else html.escape(text)
+        )
 
     def _log(self, line: str) -> None:
         self.log_lines = [*self.log_lines[-11:], line]
         self.event_log.value = "<br>".join(html.escape(x) for x in self.log_lines)
 
 
-__all__ = ["RunPanel", "AgentProgress"]
+__all__ = ["AgentProgress", "RunPanel"]

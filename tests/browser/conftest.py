@@ -37,8 +37,14 @@ CHROMIUM = os.environ.get("ORCHESTRATOR_KIT_CHROMIUM", "/usr/bin/chromium")
 INSTALL_HINT = "run `bash scripts/install_browser_deps.sh` and `pip install -e '.[dev]'`"
 # The flags this closed network needs (without the background-networking ones Chromium keeps dialling out).
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 10.0
@@ -46,11 +52,15 @@ SERVER_STOP_TIMEOUT_S = 10.0
 
 def pytest_configure(config: pytest.Config) -> None:
     # Harmless duplicate once pyproject.toml registers the marker too.
-    config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium "
-                                       "(needs scripts/install_browser_deps.sh and the dev extra)")
+    config.addinivalue_line(
+        "markers",
+        "browser: drives JupyterLab in headless Chromium "
+        "(needs scripts/install_browser_deps.sh and the dev extra)",
+    )
 
 
 # -- what is needed ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
@@ -77,6 +87,7 @@ def jupyterlab_available() -> None:
 
 
 # -- the JupyterLab server -----------------------------------------------------------------------
+
 
 def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -105,8 +116,9 @@ class LabServer:
         return f"{self.base_url}/{path.lstrip('/')}?token={self.token}"
 
     def api(self, path: str, timeout: float = 5.0) -> Any:
-        req = urllib.request.Request(f"{self.base_url}/{path.lstrip('/')}",
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"{self.base_url}/{path.lstrip('/')}", headers={"Authorization": f"token {self.token}"}
+        )
         with _OPENER.open(req, timeout=timeout) as resp:
             return json.loads(resp.read().decode())
 
@@ -122,8 +134,10 @@ def _write_settings(settings_dir: Path) -> None:
     """User settings: no news/update pop-up (it would also dial out); save widget state with the notebook
     so the test can check the saved state holds no key."""
     files = {
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
         "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     }
     for rel, content in files.items():
@@ -135,9 +149,13 @@ def _write_settings(settings_dir: Path) -> None:
 def _server_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     dirs = {
-        "HOME": "home", "JUPYTER_CONFIG_DIR": "jupyter/config", "JUPYTER_DATA_DIR": "jupyter/data",
-        "JUPYTER_RUNTIME_DIR": "jupyter/runtime", "JUPYTERLAB_SETTINGS_DIR": "jupyter/lab-settings",
-        "JUPYTERLAB_WORKSPACES_DIR": "jupyter/lab-workspaces", "IPYTHONDIR": "home/.ipython",
+        "HOME": "home",
+        "JUPYTER_CONFIG_DIR": "jupyter/config",
+        "JUPYTER_DATA_DIR": "jupyter/data",
+        "JUPYTER_RUNTIME_DIR": "jupyter/runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "jupyter/lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "jupyter/lab-workspaces",
+        "IPYTHONDIR": "home/.ipython",
         "MPLCONFIGDIR": "home/.matplotlib",
     }
     for var, rel in dirs.items():
@@ -180,34 +198,53 @@ def _stop(server: LabServer) -> None:
 def lab_server(tmp_path: Path, jupyterlab_available: None, no_key_anywhere: None) -> Iterator[LabServer]:
     """``jupyter lab`` on a free 127.0.0.1 port, serving a temporary copy of ``notebooks/``."""
     root = tmp_path / "notebooks"
-    shutil.copytree(REPO / "notebooks", root,
-                    ignore=shutil.ignore_patterns("out", "runs", ".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        REPO / "notebooks",
+        root,
+        ignore=shutil.ignore_patterns("out", "runs", ".ipynb_checkpoints", "__pycache__"),
+    )
     env = _server_env(tmp_path)
     port, token = _free_loopback_port(), secrets.token_hex(16)
     log_path = tmp_path / "jupyterlab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--ip", "127.0.0.1", "--port", str(port),
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--no-browser",
-           f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
-           "--LabApp.extension_manager=readonly"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--no-browser",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.extension_manager=readonly",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
     server = LabServer(port=port, token=token, root=root, log_path=log_path, proc=proc)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode} before answering:\n{server.log_tail()}")
+                pytest.fail(
+                    f"jupyter lab exited with {proc.returncode} before answering:\n{server.log_tail()}"
+                )
             try:
                 server.api("api/status", timeout=2)
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer on {server.base_url} within "
-                            f"{SERVER_START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+                pytest.fail(
+                    f"jupyter lab did not answer on {server.base_url} within "
+                    f"{SERVER_START_TIMEOUT_S:.0f} s:\n{server.log_tail()}"
+                )
             time.sleep(0.2)
         yield server
     finally:
@@ -232,15 +269,26 @@ _NOT_LOOPBACK = re.compile(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])")
 
 
 @pytest.fixture
-def lab_page(request: pytest.FixtureRequest, tmp_path: Path, chromium_path: str, playwright_sync: Any,
-             lab_server: LabServer) -> Iterator[Any]:
+def lab_page(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    chromium_path: str,
+    playwright_sync: Any,
+    lab_server: LabServer,
+) -> Iterator[Any]:
     """A Playwright page in headless Debian Chromium with a fresh profile under ``tmp_path``. Requests to
     anything but 127.0.0.1 are aborted and listed in ``lab_server.external_requests``."""
     with playwright_sync.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=chromium_path, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1600}, timeout=30_000)
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1600},
+            timeout=30_000,
+        )
         try:
+
             def block(route: Any) -> None:
                 lab_server.external_requests.append(route.request.url)
                 route.abort()

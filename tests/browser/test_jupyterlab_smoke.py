@@ -44,20 +44,24 @@ def _wait_for_saved(path: Path, timeout_s: float = 20.0) -> dict[str, Any]:
         if any(WIDGET_VIEW in o.get("data", {}) for o in outputs):
             return nb
         if time.monotonic() > deadline:
-            pytest.fail(f"JupyterLab did not save {path.name} with the widget output within {timeout_s:.0f} s")
+            pytest.fail(
+                f"JupyterLab did not save {path.name} with the widget output within {timeout_s:.0f} s"
+            )
         time.sleep(0.2)
 
 
-def test_interactive_notebook_runs_in_jupyterlab(lab_page: Any, lab_server: Any, playwright_sync: Any,
-                                                 tmp_path: Path) -> None:
+def test_interactive_notebook_runs_in_jupyterlab(
+    lab_page: Any, lab_server: Any, playwright_sync: Any, tmp_path: Path
+) -> None:
     expect = playwright_sync.expect
     page = lab_page
     page.goto(lab_server.url("lab/tree/interactive.ipynb"))
 
     # The kernel is started and idle: the status bar says "<kernel name> | Idle" (before that it says
     # "No Kernel | Initializing", and Run All would then open a "Select Kernel" dialog).
-    expect(page.locator(".jp-StatusBar-TextItem").filter(has_text=re.compile(r"^(?!No Kernel).+ \| Idle$"))
-           ).to_have_count(1, timeout=45_000)
+    expect(
+        page.locator(".jp-StatusBar-TextItem").filter(has_text=re.compile(r"^(?!No Kernel).+ \| Idle$"))
+    ).to_have_count(1, timeout=45_000)
     _menu(page, "Run", "Run All Cells")
 
     # The widgets render: the key field is a real password input; no key anywhere, so the status says so.
@@ -69,15 +73,18 @@ def test_interactive_notebook_runs_in_jupyterlab(lab_page: Any, lab_server: Any,
     stop_button = page.locator("button.widget-button").filter(has_text=re.compile(r"^\s*Stop\s*$"))
     expect(run_button).to_be_enabled()
     expect(stop_button).to_be_disabled()
-    expect(page.locator(".widget-dropdown select").filter(has_text="simulated").first).to_have_value("simulated")
+    expect(page.locator(".widget-dropdown select").filter(has_text="simulated").first).to_have_value(
+        "simulated"
+    )
 
     page.get_by_placeholder("What should the team build?").fill(REQUEST)
     run_button.click()
 
     # Finished: the status line, eight agents done, the would-be cost, the results panel filled.
     expect(page.get_by_text(re.compile(r"^Completed\. Run folder: "))).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    expect(page.locator(".widget-html-content").filter(has_text=re.compile(r"^done · \d+ calls? · "))
-           ).to_have_count(8)
+    expect(
+        page.locator(".widget-html-content").filter(has_text=re.compile(r"^done · \d+ calls? · "))
+    ).to_have_count(8)
     expect(page.get_by_text(re.compile(r"simulated: would-be cost, nothing billed"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^No results yet"))).to_have_count(0, timeout=30_000)
     expect(run_button).to_be_enabled()
@@ -109,7 +116,11 @@ def test_interactive_notebook_runs_in_jupyterlab(lab_page: Any, lab_server: Any,
     assert not KEY_LIKE.search(text)
     assert not KEY_ASSIGNED.search(text)
     states = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
-    passwords = [m["state"] for m in states.get("state", {}).values() if m.get("model_name") == "PasswordModel"]
+    passwords = [
+        m["state"] for m in states.get("state", {}).values() if m.get("model_name") == "PasswordModel"
+    ]
     assert passwords and all(s.get("value", "") == "" for s in passwords), passwords
 
-    assert not lab_server.external_requests, f"the page tried to leave loopback: {lab_server.external_requests}"
+    assert not lab_server.external_requests, (
+        f"the page tried to leave loopback: {lab_server.external_requests}"
+    )

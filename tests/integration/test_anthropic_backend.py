@@ -23,9 +23,11 @@ KEY = "sk-ant-test-not-a-real-key"
 FAST = RetryConfig(initial_delay=0.01, max_delay=0.05)
 REQUEST = LLMRequest(
     model="claude-haiku-4-5",
-    system=(SystemBlock(text="You are the architect. " * 40, cache_ttl="1h"),
-            SystemBlock(text="Project brief. " * 40, cache_ttl="5m"),
-            SystemBlock(text="Today's task.")),
+    system=(
+        SystemBlock(text="You are the architect. " * 40, cache_ttl="1h"),
+        SystemBlock(text="Project brief. " * 40, cache_ttl="5m"),
+        SystemBlock(text="Today's task."),
+    ),
     messages=(Message(role="user", content="Plan the data layer."),),
     max_tokens=256,
     stop_sequences=("</plan>",),
@@ -34,24 +36,36 @@ REQUEST = LLMRequest(
 pytestmark = pytest.mark.usefixtures("anthropic_env")
 
 
-def call(server: FakeAnthropicServer, request: LLMRequest = REQUEST, *, retry: RetryConfig = FAST,
-         timeout: float = 5.0, on_delta: Any = None, **options: Any) -> Completion:
+def call(
+    server: FakeAnthropicServer,
+    request: LLMRequest = REQUEST,
+    *,
+    retry: RetryConfig = FAST,
+    timeout: float = 5.0,
+    on_delta: Any = None,
+    **options: Any,
+) -> Completion:
     """One complete() through a client pointed at the fake server (closed afterwards)."""
+
     async def go() -> Completion:
-        async with anthropic.AsyncAnthropic(api_key=KEY, base_url=server.base_url, max_retries=0,
-                                            timeout=timeout) as client:
+        async with anthropic.AsyncAnthropic(
+            api_key=KEY, base_url=server.base_url, max_retries=0, timeout=timeout
+        ) as client:
             backend = AnthropicBackend(client=client, retry=retry, **options)
             return await backend.complete(request, on_delta=on_delta)
+
     return asyncio.run(go())
 
 
 def call_own_client(backend: AnthropicBackend, request: LLMRequest = REQUEST) -> Completion:
     """One complete() through the client the backend builds itself."""
+
     async def go() -> Completion:
         try:
             return await backend.complete(request)
         finally:
             await backend.aclose()
+
     return asyncio.run(go())
 
 
@@ -63,7 +77,12 @@ def test_completion_fields(fake_anthropic: FakeAnthropicServer) -> None:
     assert isinstance(AnthropicBackend(KEY), Backend)
     assert result.text.startswith("Fake reply")
     assert result.stop_reason == "end_turn"
-    assert (result.mode, result.model, result.attempts, result.failed_attempts) == ("real", REQUEST.model, 1, ())
+    assert (result.mode, result.model, result.attempts, result.failed_attempts) == (
+        "real",
+        REQUEST.model,
+        1,
+        (),
+    )
     assert result.request_id is not None and result.request_id.startswith("req_fake_")
     assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
     assert result.usage.estimated is False
@@ -80,7 +99,10 @@ def test_wire_request(fake_anthropic: FakeAnthropicServer) -> None:
     assert sent.body["stop_sequences"] == ["</plan>"]
     assert sent.body["messages"] == [{"role": "user", "content": "Plan the data layer."}]
     assert [b.get("cache_control") for b in sent.body["system"]] == [
-        {"type": "ephemeral", "ttl": "1h"}, {"type": "ephemeral"}, None]
+        {"type": "ephemeral", "ttl": "1h"},
+        {"type": "ephemeral"},
+        None,
+    ]
 
 
 def test_no_system_no_stop_sequences_are_left_out() -> None:
@@ -92,20 +114,45 @@ def test_cache_usage_lands_in_usage(fake_anthropic: FakeAnthropicServer) -> None
     first, second = call(fake_anthropic), call(fake_anthropic)
     assert first.usage.cache_write_1h_tokens > 0 and first.usage.cache_write_5m_tokens > 0
     assert first.usage.cache_read_tokens == 0
-    assert second.usage.cache_read_tokens == first.usage.cache_write_1h_tokens + first.usage.cache_write_5m_tokens
+    assert (
+        second.usage.cache_read_tokens
+        == first.usage.cache_write_1h_tokens + first.usage.cache_write_5m_tokens
+    )
     assert second.usage.cache_write_1h_tokens == second.usage.cache_write_5m_tokens == 0
 
 
-@pytest.mark.parametrize(("api_usage", "expected"), [
-    (SimpleNamespace(input_tokens=10, output_tokens=5, cache_creation_input_tokens=100, cache_creation=None,
-                     cache_read_input_tokens=None),
-     Usage(input_tokens=10, output_tokens=5, cache_write_5m_tokens=100)),
-    (SimpleNamespace(input_tokens=10, output_tokens=5, cache_creation_input_tokens=30, cache_read_input_tokens=7,
-                     cache_creation=SimpleNamespace(ephemeral_5m_input_tokens=10, ephemeral_1h_input_tokens=20)),
-     Usage(input_tokens=10, output_tokens=5, cache_write_5m_tokens=10, cache_write_1h_tokens=20,
-           cache_read_tokens=7)),
-    (None, Usage()),
-])
+@pytest.mark.parametrize(
+    ("api_usage", "expected"),
+    [
+        (
+            SimpleNamespace(
+                input_tokens=10,
+                output_tokens=5,
+                cache_creation_input_tokens=100,
+                cache_creation=None,
+                cache_read_input_tokens=None,
+            ),
+            Usage(input_tokens=10, output_tokens=5, cache_write_5m_tokens=100),
+        ),
+        (
+            SimpleNamespace(
+                input_tokens=10,
+                output_tokens=5,
+                cache_creation_input_tokens=30,
+                cache_read_input_tokens=7,
+                cache_creation=SimpleNamespace(ephemeral_5m_input_tokens=10, ephemeral_1h_input_tokens=20),
+            ),
+            Usage(
+                input_tokens=10,
+                output_tokens=5,
+                cache_write_5m_tokens=10,
+                cache_write_1h_tokens=20,
+                cache_read_tokens=7,
+            ),
+        ),
+        (None, Usage()),
+    ],
+)
 def test_usage_mapping(api_usage: Any, expected: Usage) -> None:
     assert usage_from_api(api_usage) == expected
 
@@ -179,12 +226,20 @@ def test_refusal_is_returned(fake_anthropic: FakeAnthropicServer) -> None:
 # -- final failures ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "error_class"), [
-    (400, BackendError), (401, AuthError), (403, AuthError), (404, BackendError), (413, BackendError),
-    (422, BackendError),
-])
-def test_client_errors_are_never_retried(fake_anthropic: FakeAnthropicServer, status: int,
-                                         error_class: type[BackendError]) -> None:
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, BackendError),
+        (401, AuthError),
+        (403, AuthError),
+        (404, BackendError),
+        (413, BackendError),
+        (422, BackendError),
+    ],
+)
+def test_client_errors_are_never_retried(
+    fake_anthropic: FakeAnthropicServer, status: int, error_class: type[BackendError]
+) -> None:
     fake_anthropic.script(Fault.status(status, message="the fake says no"))
     with pytest.raises(error_class) as info:
         call(fake_anthropic)
@@ -219,7 +274,9 @@ def test_persistent_429_is_rate_limited_after_max_attempts(fake_anthropic: FakeA
 
 def test_rejected_key_names_its_source_never_the_key(fake_anthropic: FakeAnthropicServer) -> None:
     fake_anthropic.require_key = "sk-ant-test-some-other-key"
-    backend = AnthropicBackend(KEY, base_url=fake_anthropic.base_url, retry=FAST, key_source="the password widget")
+    backend = AnthropicBackend(
+        KEY, base_url=fake_anthropic.base_url, retry=FAST, key_source="the password widget"
+    )
     with pytest.raises(AuthError) as info:
         call_own_client(backend)
     message = str(info.value)
@@ -230,8 +287,9 @@ def test_rejected_key_names_its_source_never_the_key(fake_anthropic: FakeAnthrop
     assert fake_anthropic.count() == 1
 
 
-def test_key_from_the_environment_is_named_as_such(fake_anthropic: FakeAnthropicServer,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_from_the_environment_is_named_as_such(
+    fake_anthropic: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)  # read by the SDK itself
     fake_anthropic.script(Fault.status(401))
@@ -248,7 +306,9 @@ def test_keyinfo_is_accepted(fake_anthropic: FakeAnthropicServer) -> None:
     assert call_own_client(backend).stop_reason == "end_turn"
 
 
-def test_without_any_key_construction_fails_with_the_fix(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_any_key_construction_fails_with_the_fix(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
         AnthropicBackend()
@@ -287,8 +347,12 @@ def test_streaming_passes_parts_to_on_delta(fake_anthropic: FakeAnthropicServer)
 
 
 def test_large_max_tokens_streams_without_on_delta(fake_anthropic: FakeAnthropicServer) -> None:
-    result = call(fake_anthropic, LLMRequest(model="claude-haiku-4-5", max_tokens=8000,
-                                             messages=(Message(role="user", content="long"),)))
+    result = call(
+        fake_anthropic,
+        LLMRequest(
+            model="claude-haiku-4-5", max_tokens=8000, messages=(Message(role="user", content="long"),)
+        ),
+    )
     assert fake_anthropic.requests[0].body["stream"] is True
     assert result.stop_reason == "end_turn"
 

@@ -22,8 +22,14 @@ def _env() -> dict[str, str]:
 
 
 def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator_kit", *args], cwd=cwd, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator_kit", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _run_folders(root: Path) -> list[Path]:
@@ -35,14 +41,23 @@ def _run_folders(root: Path) -> list[Path]:
 
 # -- run -------------------------------------------------------------------------------------------
 
+
 def test_run_prints_the_per_agent_table_and_the_folder(tmp_path: Path) -> None:
     proc = cli("run", REQUEST, "--mode", "simulated", "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:2] == ["agent", "artifacts"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:] if ln.split() and ln.split()[0] in ROLE_IDS}
-    assert list(rows) == ["architect", "data", "consensus", "developer", "qa", "documentarian", "reviewer",
-                          "steward"]
+    assert list(rows) == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
     assert rows["developer"][1:3] == ["2", "2"] and rows["qa"][1:3] == ["1", "2"]
     total = next(ln.split() for ln in lines if ln.startswith("total"))
     assert total[1:3] == ["9", "16"]
@@ -66,8 +81,9 @@ def test_run_defaults_to_simulated_without_a_key_and_to_runs_here(tmp_path: Path
 
 
 def test_failed_run_exits_1_and_says_how_to_resume(tmp_path: Path) -> None:
-    proc = cli("run", REQUEST, "--mode", "simulated", "--budget", "0.05", "-o", str(tmp_path / "out"),
-               cwd=tmp_path)
+    proc = cli(
+        "run", REQUEST, "--mode", "simulated", "--budget", "0.05", "-o", str(tmp_path / "out"), cwd=tmp_path
+    )
     assert proc.returncode == 1
     assert "budget exceeded" in proc.stderr and "orchestrator-kit resume" in proc.stderr
     (folder,) = (tmp_path / "out").iterdir()
@@ -78,6 +94,7 @@ def test_failed_run_exits_1_and_says_how_to_resume(tmp_path: Path) -> None:
 
 
 # -- estimate, runs, version -----------------------------------------------------------------------
+
 
 def test_estimate_table(tmp_path: Path) -> None:
     proc = cli("estimate", REQUEST, "--agents", "architect,developer", cwd=tmp_path)
@@ -92,8 +109,16 @@ def test_estimate_json_has_a_range(tmp_path: Path) -> None:
     proc = cli("estimate", REQUEST, "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert [r["agent"] for r in data["agents"]] == ["architect", "data", "consensus", "developer", "qa",
-                                                    "documentarian", "reviewer", "steward"]
+    assert [r["agent"] for r in data["agents"]] == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
     from decimal import Decimal
 
     low, expected, high = (Decimal(data[k]) for k in ("total_low", "total_expected", "total_high"))
@@ -102,8 +127,18 @@ def test_estimate_json_has_a_range(tmp_path: Path) -> None:
 
 def test_runs_lists_run_folders(tmp_path: Path) -> None:
     assert "no runs in" in cli("runs", str(tmp_path / "out"), cwd=tmp_path).stdout
-    done = cli("run", REQUEST, "--mode", "simulated", "-q", "--agents", "architect", "-o", str(tmp_path / "out"),
-               cwd=tmp_path)
+    done = cli(
+        "run",
+        REQUEST,
+        "--mode",
+        "simulated",
+        "-q",
+        "--agents",
+        "architect",
+        "-o",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     folder = Path(done.stdout.splitlines()[-1].removeprefix("run folder: "))
     listed = cli("runs", str(tmp_path / "out"), cwd=tmp_path)
@@ -122,7 +157,9 @@ def test_version(tmp_path: Path) -> None:
 def test_console_script_is_installed(tmp_path: Path) -> None:
     exe = shutil.which("orchestrator-kit", path=str(Path(sys.executable).parent))
     assert exe is not None, f"no orchestrator-kit in {Path(sys.executable).parent}"
-    proc = subprocess.run([exe, "--version"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [exe, "--version"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and __version__ in proc.stdout
 
 
@@ -131,17 +168,27 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
 BAD_RUNS = {
     "empty request": (["run", "", "--mode", "simulated"], "describe what the team should build"),
     "whitespace request": (["run", "  \t ", "--mode", "simulated"], "describe what the team should build"),
-    "unknown agent": (["run", REQUEST, "--mode", "simulated", "--agents", "architect,wizard"],
-                      "valid agents are: architect, data, consensus"),
+    "unknown agent": (
+        ["run", REQUEST, "--mode", "simulated", "--agents", "architect,wizard"],
+        "valid agents are: architect, data, consensus",
+    ),
     "no agents": (["run", REQUEST, "--mode", "simulated", "--agents", ","], "at least one agent"),
-    "unknown model": (["run", REQUEST, "--mode", "simulated", "--model", "claude-nope-9"], "--allow-unknown-model"),
+    "unknown model": (
+        ["run", REQUEST, "--mode", "simulated", "--model", "claude-nope-9"],
+        "--allow-unknown-model",
+    ),
     "zero budget": (["run", REQUEST, "--mode", "simulated", "--budget", "0"], "--budget 0.50"),
     "negative budget": (["run", REQUEST, "--mode", "simulated", "--budget", "-1"], "--budget 0.50"),
-    "zero token budget": (["run", REQUEST, "--mode", "simulated", "--budget-tokens", "0"], "positive integer"),
+    "zero token budget": (
+        ["run", REQUEST, "--mode", "simulated", "--budget-tokens", "0"],
+        "positive integer",
+    ),
     "zero concurrency": (["run", REQUEST, "--mode", "simulated", "--max-concurrency", "0"], "at least 1"),
     "zero rounds": (["run", REQUEST, "--mode", "simulated", "--max-rounds", "0"], "--max-rounds 3"),
-    "duplicate agents": (["run", REQUEST, "--mode", "simulated", "--agents", "qa,architect,qa"],
-                         "list each agent once"),
+    "duplicate agents": (
+        ["run", REQUEST, "--mode", "simulated", "--agents", "qa,architect,qa"],
+        "list each agent once",
+    ),
     "real mode without a key": (["run", REQUEST, "--mode", "real"], "ANTHROPIC_API_KEY"),
     "replay without a recording": (["run", REQUEST, "--mode", "replay"], "--replay-from"),
     "unknown mode": (["run", REQUEST, "--mode", "fancy"], "choose from"),
@@ -149,16 +196,26 @@ BAD_RUNS = {
 
 
 @pytest.fixture(scope="module")
-def bad_run_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
+def bad_run_results(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
     """Every bad-input case, each in its own folder, run as parallel subprocesses (start-up is the cost)."""
     root = tmp_path_factory.mktemp("bad-input")
     procs = {}
     for n, (case, (args, _)) in enumerate(BAD_RUNS.items()):
         cwd = root / f"case{n}"
         cwd.mkdir()
-        procs[case] = (cwd, subprocess.Popen([sys.executable, "-m", "orchestrator_kit", *args, "-o", str(cwd / "out")],
-                                             cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                             text=True))
+        procs[case] = (
+            cwd,
+            subprocess.Popen(
+                [sys.executable, "-m", "orchestrator_kit", *args, "-o", str(cwd / "out")],
+                cwd=cwd,
+                env=_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
     results = {}
     for case, (cwd, proc) in procs.items():
         out, err = proc.communicate(timeout=60)
@@ -169,7 +226,8 @@ def bad_run_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple
 @pytest.mark.usefixtures("no_key_anywhere")
 @pytest.mark.parametrize("case", list(BAD_RUNS))
 def test_bad_run_input_exits_2_naming_the_fix(
-        case: str, bad_run_results: dict[str, tuple[Path, subprocess.CompletedProcess[str]]]) -> None:
+    case: str, bad_run_results: dict[str, tuple[Path, subprocess.CompletedProcess[str]]]
+) -> None:
     _, fix = BAD_RUNS[case]
     cwd, proc = bad_run_results[case]
     assert proc.returncode == 2, (proc.stdout, proc.stderr)

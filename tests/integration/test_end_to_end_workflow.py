@@ -36,8 +36,16 @@ def _body_hash(body: dict) -> str:
 def test_simulated_workflow_end_to_end(tmp_path):
     result = ok.run_workflow(REQUEST, project_name="csv2json", mode="simulated", output_dir=tmp_path)
     assert result.ok and result.mode == "simulated"
-    assert {a.agent for a in result.artifacts} == {"architect", "data", "consensus", "developer", "qa",
-                                                   "documentarian", "reviewer", "steward"}
+    assert {a.agent for a in result.artifacts} == {
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    }
     assert 0 <= result.review_score <= 10
     assert result.totals["cost_basis"] == "estimate"
     assert (result.run_dir / "summary.json").is_file()
@@ -47,8 +55,13 @@ def test_real_workflow_end_to_end_against_fake_server(tmp_path, monkeypatch):
     with FakeAnthropicServer(responder=simulated_responder(), require_key=KEY) as srv:
         monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
-        result = ok.run_workflow(REQUEST, project_name="csv2json", mode="auto", output_dir=tmp_path,
-                                 retry=RetryConfig(initial_delay=0.01, max_delay=0.05))
+        result = ok.run_workflow(
+            REQUEST,
+            project_name="csv2json",
+            mode="auto",
+            output_dir=tmp_path,
+            retry=RetryConfig(initial_delay=0.01, max_delay=0.05),
+        )
         assert srv.count() == 16
     assert result.ok and result.mode == "real"
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
@@ -61,19 +74,37 @@ def test_real_workflow_end_to_end_against_fake_server(tmp_path, monkeypatch):
 def test_guide_script_runs_in_both_modes(tmp_path):
     script = ROOT / "scripts" / "run_workflow_test.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    out = subprocess.run([sys.executable, str(script), "-o", str(tmp_path / "sim")], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(script), "-o", str(tmp_path / "sim")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "mode: simulated" in out.stdout and "run folder:" in out.stdout
     with FakeAnthropicServer(responder=simulated_responder(), require_key=KEY) as srv:
         real_env = {**env, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": srv.base_url}
-        out = subprocess.run([sys.executable, str(script), "--real-llm", "-o", str(tmp_path / "real")],
-                             env=real_env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, str(script), "--real-llm", "-o", str(tmp_path / "real")],
+            env=real_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert srv.count() == 16
     assert "mode: real" in out.stdout and KEY not in out.stdout + out.stderr
-    out = subprocess.run([sys.executable, str(script), "--real-llm"], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(script), "--real-llm"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "ANTHROPIC_API_KEY" in out.stderr
 
 
@@ -107,14 +138,20 @@ def test_sigkill_mid_run_then_resume_loses_nothing_paid_for(tmp_path):
         (run,) = list(runs.iterdir())
         before = srv.count()
         answered_before = {_body_hash(r.body) for r in srv.requests}
-        assert json.loads((run / "state.json").read_text())["status"] == "running"  # killed: no chance to say so
+        assert (
+            json.loads((run / "state.json").read_text())["status"] == "running"
+        )  # killed: no chance to say so
 
-        backend = AnthropicBackend(KEY, base_url=srv.base_url, retry=RetryConfig(initial_delay=0.01, max_delay=0.05))
+        backend = AnthropicBackend(
+            KEY, base_url=srv.base_url, retry=RetryConfig(initial_delay=0.01, max_delay=0.05)
+        )
         result = WorkflowEngine.for_resume(run, backend=backend).resume(run)
         assert result.ok
         resumed = srv.requests[before:]
         # Every completion that reached responses.jsonl before the kill was served from there.
-        recorded = {json.loads(x)["hash"] for x in (run / "responses.jsonl").read_text().splitlines()[:before]}
+        recorded = {
+            json.loads(x)["hash"] for x in (run / "responses.jsonl").read_text().splitlines()[:before]
+        }
         assert len(recorded) >= 5
         repeated = [r for r in resumed if _body_hash(r.body) in answered_before]
         assert len(repeated) <= 1  # at most the one call in flight at the moment of the kill
@@ -130,6 +167,7 @@ def test_live_claude_single_agent(tmp_path):
     key = os.environ.get("ORCHESTRATOR_KIT_LIVE_KEY") or os.environ.get("ANTHROPIC_API_KEY")
     if not key:
         pytest.skip("no ANTHROPIC_API_KEY for the live test")
-    result = WorkflowEngine(mode="real", api_key=key, agents=["architect"], budget_usd=0.25,
-                            output_dir=tmp_path).run("A tiny CLI that reverses lines of a text file")
+    result = WorkflowEngine(
+        mode="real", api_key=key, agents=["architect"], budget_usd=0.25, output_dir=tmp_path
+    ).run("A tiny CLI that reverses lines of a text file")
     assert result.ok and result.totals["cost_basis"] == "actual"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_helpers import artifact_bytes, only_run, read_jsonl, read_state
 
 import orchestrator_kit
 from orchestrator_kit.engine.engine import WorkflowEngine, arun_workflow, resume, run_workflow
@@ -27,13 +28,16 @@ from orchestrator_kit.llm.gateway import ConcurrencyLimiter
 from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.types import Completion, LLMRequest
 
-from run_helpers import artifact_bytes, only_run, read_jsonl, read_state
-
 REQUEST = "Build a CLI that converts CSV to JSON"
 AGENTS = DEFAULT_WORKFLOW.order()
 KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
-TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-               "cache_read_tokens")
+TOKEN_KINDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 RUN_FILES = {"manifest.json", "state.json", "calls.jsonl", "responses.jsonl", "summary.json"}
 
 
@@ -61,9 +65,14 @@ class FailOnCall:
     async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
         self.calls.append(f"{request.labels.agent}/{request.labels.step}")
         if len(self.calls) == self.fail_on:
-            raise BackendError("injected: the API answered 529 overloaded three times",
-                               attempts=[{"number": n, "error": "OverloadedError", "status_code": 529,
-                                          "latency_s": 0.0} for n in (1, 2, 3)], status_code=529)
+            raise BackendError(
+                "injected: the API answered 529 overloaded three times",
+                attempts=[
+                    {"number": n, "error": "OverloadedError", "status_code": 529, "latency_s": 0.0}
+                    for n in (1, 2, 3)
+                ],
+                status_code=529,
+            )
         return await self.inner.complete(request, on_delta=on_delta)
 
 
@@ -77,7 +86,9 @@ class FullPriceOutput:
 
     async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
         c = await self.inner.complete(request, on_delta=on_delta)
-        return c.model_copy(update={"usage": c.usage.model_copy(update={"output_tokens": request.max_tokens})})
+        return c.model_copy(
+            update={"usage": c.usage.model_copy(update={"output_tokens": request.max_tokens})}
+        )
 
 
 def test_fault_injectors_are_backends() -> None:
@@ -86,11 +97,17 @@ def test_fault_injectors_are_backends() -> None:
 
 # -- one full run, shared by the read-only tests ---------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, list[Event]]:
     events: list[Event] = []
-    result = run_workflow(REQUEST, project_name="csv2json", mode="simulated",
-                          output_dir=tmp_path_factory.mktemp("full") / "runs", subscribers=[events.append])
+    result = run_workflow(
+        REQUEST,
+        project_name="csv2json",
+        mode="simulated",
+        output_dir=tmp_path_factory.mktemp("full") / "runs",
+        subscribers=[events.append],
+    )
     return result, events
 
 
@@ -104,7 +121,7 @@ def test_full_run_leaves_the_documented_files(full_run: tuple[RunResult, list[Ev
     assert "developer/csv2json.py" in arts and "developer/test_csv2json.py" in arts
     assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
     state = read_state(run_dir)
-    assert state["status"] == "completed" and state["steps"] == {a: "done" for a in AGENTS}
+    assert state["status"] == "completed" and state["steps"] == dict.fromkeys(AGENTS, "done")
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["artifacts"] == 9 and summary["design_rounds"] == 1
     assert summary["consensus_approved"] is True and 0 <= summary["review_score"] <= 10
@@ -117,11 +134,12 @@ def test_ledger_has_two_estimated_lines_per_agent(full_run: tuple[RunResult, lis
     result, _ = full_run
     lines = read_jsonl(result.run_dir / "calls.jsonl")
     assert len(lines) == 16
-    assert Counter(ln["agent"] for ln in lines) == {a: 2 for a in AGENTS}
+    assert Counter(ln["agent"] for ln in lines) == dict.fromkeys(AGENTS, 2)
     assert all(ln["step"] in ("plan", "act") for ln in lines)
     assert {ln["cost_basis"] for ln in lines} == {"estimate"}
     assert {(ln["status"], ln["mode"], ln["wasted"], ln["estimated"]) for ln in lines} == {
-        ("ok", "simulated", False, True)}
+        ("ok", "simulated", False, True)
+    }
     assert all(Decimal(ln["cost_usd"]) > 0 for ln in lines)
     assert len({ln["request_hash"] for ln in lines}) == 16
     responses = read_jsonl(result.run_dir / "responses.jsonl")
@@ -134,8 +152,9 @@ def test_summary_totals_are_exact_sums_of_the_ledger(full_run: tuple[RunResult, 
     summary = json.loads((result.run_dir / "summary.json").read_text())
     totals = summary["totals"]
     assert Decimal(totals["cost_usd"]) == sum((Decimal(ln["cost_usd"]) for ln in lines), Decimal(0))
-    assert Decimal(totals["cache_savings_usd"]) == sum((Decimal(ln["cache_savings_usd"]) for ln in lines),
-                                                       Decimal(0))
+    assert Decimal(totals["cache_savings_usd"]) == sum(
+        (Decimal(ln["cache_savings_usd"]) for ln in lines), Decimal(0)
+    )
     assert Decimal(totals["wasted_usd"]) == 0
     for kind in TOKEN_KINDS:
         assert totals[kind] == sum(ln[kind] for ln in lines), kind
@@ -147,7 +166,9 @@ def test_summary_totals_are_exact_sums_of_the_ledger(full_run: tuple[RunResult, 
         mine = [ln for ln in lines if ln["agent"] == agent]
         assert Decimal(per["cost_usd"]) == sum((Decimal(ln["cost_usd"]) for ln in mine), Decimal(0))
         assert per["output_tokens"] == sum(ln["output_tokens"] for ln in mine)
-    assert sum((Decimal(p["cost_usd"]) for p in summary["agents"].values()), Decimal(0)) == Decimal(totals["cost_usd"])
+    assert sum((Decimal(p["cost_usd"]) for p in summary["agents"].values()), Decimal(0)) == Decimal(
+        totals["cost_usd"]
+    )
 
 
 def test_events_arrive_in_a_sane_order(full_run: tuple[RunResult, list[Event]]) -> None:
@@ -163,7 +184,7 @@ def test_events_arrive_in_a_sane_order(full_run: tuple[RunResult, list[Event]]) 
         assert start < finish, agent
         for dep in DEFAULT_WORKFLOW.steps[agent].after:
             assert position[("agent_finished", dep)] < start, (dep, agent)
-    assert Counter(e.agent for e in events if e.type == "call_finished") == {a: 2 for a in AGENTS}
+    assert Counter(e.agent for e in events if e.type == "call_finished") == dict.fromkeys(AGENTS, 2)
     assert types.count("call_started") == 16
     written = [e for e in events if e.type == "artifact_written"]
     assert len(written) == 9
@@ -180,7 +201,10 @@ def test_run_result_knows_its_run(full_run: tuple[RunResult, list[Event]]) -> No
     assert len(result.artifacts) == 9 and len(result.calls) == 16
     assert result.totals == json.loads((result.run_dir / "summary.json").read_text())["totals"]
     review = result.artifact("review.md")
-    assert review.agent == "reviewer" and review.content == (result.run_dir / "artifacts/reviewer/review.md").read_text()
+    assert (
+        review.agent == "reviewer"
+        and review.content == (result.run_dir / "artifacts/reviewer/review.md").read_text()
+    )
     with pytest.raises(KeyError, match="architecture.md"):
         result.artifact("nope.md")
     table = result.table()
@@ -194,7 +218,11 @@ def test_run_result_load_round_trips(full_run: tuple[RunResult, list[Event]]) ->
     result, _ = full_run
     loaded = RunResult.load(result.run_dir)
     assert (loaded.run_dir, loaded.status, loaded.mode, loaded.model) == (
-        result.run_dir, result.status, result.mode, result.model)
+        result.run_dir,
+        result.status,
+        result.mode,
+        result.model,
+    )
     assert loaded.summary == result.summary
     assert loaded.calls == result.calls
     assert loaded.project_state == result.project_state
@@ -202,6 +230,7 @@ def test_run_result_load_round_trips(full_run: tuple[RunResult, list[Event]]) ->
 
 
 # -- secrets ---------------------------------------------------------------------------------------
+
 
 def test_no_secret_reaches_the_run_folder(tmp_path: Path) -> None:
     result = run_workflow(REQUEST, mode="simulated", api_key=KEY, output_dir=tmp_path / "runs")
@@ -216,7 +245,9 @@ def test_no_secret_reaches_the_run_folder(tmp_path: Path) -> None:
 
 
 def test_agent_context_hides_the_key() -> None:
-    ctx = AgentContext(project_state=ProjectState(request=REQUEST), llm_api_key=KEY, model="claude-sonnet-5-5")
+    ctx = AgentContext(
+        project_state=ProjectState(request=REQUEST), llm_api_key=KEY, model="claude-sonnet-5-5"
+    )
     assert ctx.llm_api_key is not None and ctx.llm_api_key.get_secret_value() == KEY
     shown = [repr(ctx), str(ctx), ctx.model_dump_json(), json.dumps(ctx.model_dump(mode="json")), f"{ctx}"]
     for text in shown:
@@ -225,11 +256,13 @@ def test_agent_context_hides_the_key() -> None:
 
 # -- concurrency -----------------------------------------------------------------------------------
 
+
 def test_qa_and_documentarian_overlap(tmp_path: Path) -> None:
     events: list[Event] = []
     limiter = ConcurrencyLimiter(4)  # our own: the process-wide one remembers other tests' peaks
-    engine = WorkflowEngine(backend=SimulatedBackend(latency_s=0.05), limiter=limiter,
-                            output_dir=tmp_path / "runs")
+    engine = WorkflowEngine(
+        backend=SimulatedBackend(latency_s=0.05), limiter=limiter, output_dir=tmp_path / "runs"
+    )
     engine.subscribe(events.append)
     engine.run(REQUEST)
     assert limiter.peak >= 2 and limiter.in_flight == 0
@@ -239,8 +272,9 @@ def test_qa_and_documentarian_overlap(tmp_path: Path) -> None:
 
 
 def test_max_concurrency_one_serialises_calls(tmp_path: Path) -> None:
-    engine = WorkflowEngine(backend=SimulatedBackend(latency_s=0.05), max_concurrency=1,
-                            output_dir=tmp_path / "runs")
+    engine = WorkflowEngine(
+        backend=SimulatedBackend(latency_s=0.05), max_concurrency=1, output_dir=tmp_path / "runs"
+    )
     assert engine.limiter.max_concurrent == 1
     engine.run(REQUEST)
     assert engine.limiter.peak == 1 and engine.limiter.in_flight == 0
@@ -253,25 +287,51 @@ def test_invalid_max_concurrency_is_refused(tmp_path: Path) -> None:
 
 # -- the consensus gate ----------------------------------------------------------------------------
 
+
 def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
     events: list[Event] = []
-    result = run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 1},
-                          output_dir=tmp_path / "runs", subscribers=[events.append])
+    result = run_workflow(
+        REQUEST,
+        mode="simulated",
+        simulated_options={"consensus_rejections": 1},
+        output_dir=tmp_path / "runs",
+        subscribers=[events.append],
+    )
     assert result.ok and result.summary["design_rounds"] == 2 and result.summary["consensus_approved"] is True
     lines = read_jsonl(result.run_dir / "calls.jsonl")
     counts = Counter(ln["agent"] for ln in lines)
-    assert counts == {"architect": 4, "data": 4, "consensus": 4, "developer": 2, "qa": 2, "documentarian": 2,
-                      "reviewer": 2, "steward": 2}
+    assert counts == {
+        "architect": 4,
+        "data": 4,
+        "consensus": 4,
+        "developer": 2,
+        "qa": 2,
+        "documentarian": 2,
+        "reviewer": 2,
+        "steward": 2,
+    }
     assert len(_ok_hashes(result.run_dir)) == len(set(_ok_hashes(result.run_dir))) == 22
     assert [e.data["round"] for e in events if e.type == "gate_rejected"] == [2]
-    assert _started(events)[:7] == ["architect", "data", "consensus", "architect", "data", "consensus", "developer"]
+    assert _started(events)[:7] == [
+        "architect",
+        "data",
+        "consensus",
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+    ]
 
     responses = read_jsonl(result.run_dir / "responses.jsonl")
 
     def of(agent: str, step: str, round_: int) -> list[dict[str, Any]]:
-        return [r for r in responses if f"<role>{agent}</role>" in r["request"]["system"][0]["text"]
-                and f"<step>{step}</step>" in r["request"]["messages"][0]["content"]
-                and f"<round>{round_}</round>" in r["request"]["messages"][0]["content"]]
+        return [
+            r
+            for r in responses
+            if f"<role>{agent}</role>" in r["request"]["system"][0]["text"]
+            and f"<step>{step}</step>" in r["request"]["messages"][0]["content"]
+            and f"<round>{round_}</round>" in r["request"]["messages"][0]["content"]
+        ]
 
     (rejection,) = of("consensus", "act", 1)
     reasons = json.loads(rejection["completion"]["text"])["decision"]["reasons"]
@@ -289,8 +349,14 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
 def test_gate_that_never_approves_fails_the_run(tmp_path: Path) -> None:
     events: list[Event] = []
     with pytest.raises(RunFailed) as info:
-        run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 5}, max_rounds=2,
-                     output_dir=tmp_path / "runs", subscribers=[events.append])
+        run_workflow(
+            REQUEST,
+            mode="simulated",
+            simulated_options={"consensus_rejections": 5},
+            max_rounds=2,
+            output_dir=tmp_path / "runs",
+            subscribers=[events.append],
+        )
     run_dir = only_run(tmp_path / "runs")
     assert info.value.agent == "consensus"
     assert info.value.run_dir == str(run_dir)
@@ -301,16 +367,24 @@ def test_gate_that_never_approves_fails_the_run(tmp_path: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["consensus_approved"] is False
     assert summary["design_rounds"] == 2
-    assert Counter(ln["agent"] for ln in read_jsonl(run_dir / "calls.jsonl")) == {"architect": 4, "data": 4,
-                                                                             "consensus": 4}
+    assert Counter(ln["agent"] for ln in read_jsonl(run_dir / "calls.jsonl")) == {
+        "architect": 4,
+        "data": 4,
+        "consensus": 4,
+    }
     assert events[-1].type == "run_failed" and "developer" not in _started(events)
     assert not (run_dir / "artifacts" / "developer").exists()
 
 
 def test_resume_does_not_slip_past_a_failed_gate(tmp_path: Path) -> None:
     with pytest.raises(RunFailed):
-        run_workflow(REQUEST, mode="simulated", simulated_options={"consensus_rejections": 5}, max_rounds=2,
-                     output_dir=tmp_path / "runs")
+        run_workflow(
+            REQUEST,
+            mode="simulated",
+            simulated_options={"consensus_rejections": 5},
+            max_rounds=2,
+            output_dir=tmp_path / "runs",
+        )
     run_dir = only_run(tmp_path / "runs")
     paid_before = read_jsonl(run_dir / "calls.jsonl")
     with pytest.raises(RunFailed):
@@ -322,6 +396,7 @@ def test_resume_does_not_slip_past_a_failed_gate(tmp_path: Path) -> None:
 
 
 # -- failures and resume ---------------------------------------------------------------------------
+
 
 def test_resume_after_a_backend_failure_pays_nothing_twice(tmp_path: Path) -> None:
     backend = FailOnCall(8)  # architect 1-2, data 3-4, consensus 5-6, developer plan 7, act 8
@@ -335,7 +410,8 @@ def test_resume_after_a_backend_failure_pays_nothing_twice(tmp_path: Path) -> No
     assert [a for a, s in state["steps"].items() if s == "done"] == ["architect", "data", "consensus"]
     errors = [ln for ln in read_jsonl(run_dir / "calls.jsonl") if ln["status"] == "error"]
     assert [(ln["agent"], ln["step"], ln["status_code"], ln["wasted"]) for ln in errors] == [
-        ("developer", "act", 529, True)] * 3
+        ("developer", "act", 529, True)
+    ] * 3
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
     artifacts_before = artifact_bytes(run_dir)
 
@@ -415,21 +491,30 @@ def test_budget_too_small_for_the_first_call_makes_no_call(tmp_path: Path) -> No
 def test_concurrent_calls_cannot_overspend_the_cap(tmp_path: Path) -> None:
     """qa and documentarian check the budget while each other's call is in flight: the cap must
     count the call in flight, or both pass the check and together overspend."""
-    probe = run_workflow(REQUEST, backend=FullPriceOutput(0.0), output_dir=tmp_path / "probe",
-                         limiter=ConcurrencyLimiter(4))
+    probe = run_workflow(
+        REQUEST, backend=FullPriceOutput(0.0), output_dir=tmp_path / "probe", limiter=ConcurrencyLimiter(4)
+    )
     lines = probe.calls
     before_qa = sum((Decimal(ln["cost_usd"]) for ln in lines if ln["agent"] in AGENTS[:4]), Decimal(0))
     qa_plan = next(Decimal(ln["cost_usd"]) for ln in lines if (ln["agent"], ln["step"]) == ("qa", "plan"))
     cap = before_qa + qa_plan * Decimal("1.05")  # room for one of the two parallel plan calls, not both
     with pytest.raises(BudgetExceeded):
-        run_workflow(REQUEST, backend=FullPriceOutput(0.05), budget_usd=cap, output_dir=tmp_path / "runs",
-                     limiter=ConcurrencyLimiter(4))
-    spent = sum((Decimal(ln["cost_usd"]) for ln in read_jsonl(only_run(tmp_path / "runs") / "calls.jsonl")),
-                Decimal(0))
+        run_workflow(
+            REQUEST,
+            backend=FullPriceOutput(0.05),
+            budget_usd=cap,
+            output_dir=tmp_path / "runs",
+            limiter=ConcurrencyLimiter(4),
+        )
+    spent = sum(
+        (Decimal(ln["cost_usd"]) for ln in read_jsonl(only_run(tmp_path / "runs") / "calls.jsonl")),
+        Decimal(0),
+    )
     assert spent <= cap
 
 
 # -- the API surface -------------------------------------------------------------------------------
+
 
 def test_run_workflow_works_inside_a_running_loop(tmp_path: Path) -> None:
     async def main() -> RunResult:
@@ -440,8 +525,11 @@ def test_run_workflow_works_inside_a_running_loop(tmp_path: Path) -> None:
 
 
 def test_arun_workflow(tmp_path: Path) -> None:
-    result = asyncio.run(arun_workflow(REQUEST, mode="simulated", output_dir=tmp_path / "runs",
-                                       agents=["architect", "developer"]))
+    result = asyncio.run(
+        arun_workflow(
+            REQUEST, mode="simulated", output_dir=tmp_path / "runs", agents=["architect", "developer"]
+        )
+    )
     assert result.ok and [a.agent for a in result.artifacts] == ["architect", "developer", "developer"]
     assert len(result.calls) == 4
 
@@ -453,13 +541,22 @@ def test_relative_output_dir_is_the_working_directory(tmp_path: Path) -> None:
 
 
 def test_agent_settings_disable_and_instruct(tmp_path: Path) -> None:
-    result = run_workflow(REQUEST, mode="simulated", output_dir=tmp_path / "runs",
-                          agent_settings={"documentarian": {"enabled": False},
-                                          "qa": {"extra_instructions": "Focus on malformed rows"}})
+    result = run_workflow(
+        REQUEST,
+        mode="simulated",
+        output_dir=tmp_path / "runs",
+        agent_settings={
+            "documentarian": {"enabled": False},
+            "qa": {"extra_instructions": "Focus on malformed rows"},
+        },
+    )
     assert result.ok
     assert "documentarian" not in {ln["agent"] for ln in result.calls}
-    qa_prompts = [r["request"]["messages"][0]["content"] for r in read_jsonl(result.run_dir / "responses.jsonl")
-                  if "<role>qa</role>" in r["request"]["system"][0]["text"]]
+    qa_prompts = [
+        r["request"]["messages"][0]["content"]
+        for r in read_jsonl(result.run_dir / "responses.jsonl")
+        if "<role>qa</role>" in r["request"]["system"][0]["text"]
+    ]
     assert len(qa_prompts) == 2 and all("Focus on malformed rows" in p for p in qa_prompts)
 
 

@@ -35,8 +35,9 @@ def create(client: anthropic.Anthropic, **kwargs: Any) -> anthropic.types.Messag
 
 def raw_post(url: str, payload: Any, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
-    req = urllib.request.Request(url, data=data, method="POST",
-                                 headers={"content-type": "application/json", **headers})
+    req = urllib.request.Request(
+        url, data=data, method="POST", headers={"content-type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, dict(resp.headers), resp.read()
@@ -52,8 +53,9 @@ BODY = {"model": MODEL, "max_tokens": 64, "messages": USER}
 # -- the happy path ---------------------------------------------------------------------------------
 
 
-def test_create_is_deterministic_and_recorded(fake_anthropic: FakeAnthropicServer,
-                                              client: anthropic.Anthropic) -> None:
+def test_create_is_deterministic_and_recorded(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     first, second = create(client), create(client)
     assert first.content[0].type == "text"
     assert first.content[0].text == second.content[0].text
@@ -81,20 +83,26 @@ def test_missing_credentials_are_a_401(fake_anthropic: FakeAnthropicServer) -> N
     assert json.loads(body)["error"]["type"] == "authentication_error"
 
 
-def test_require_key_rejects_other_keys(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
+def test_require_key_rejects_other_keys(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     fake_anthropic.require_key = "sk-ant-test-the-only-good-key"
     with pytest.raises(anthropic.AuthenticationError) as info:
         create(client)
     assert info.value.type == "authentication_error"
     assert info.value.request_id is not None
-    status, _, _ = raw_post(f"{fake_anthropic.base_url}/v1/messages", BODY,
-                            {"x-api-key": "sk-ant-test-the-only-good-key", **VERSION})
+    status, _, _ = raw_post(
+        f"{fake_anthropic.base_url}/v1/messages",
+        BODY,
+        {"x-api-key": "sk-ant-test-the-only-good-key", **VERSION},
+    )
     assert status == 200
 
 
 def test_stream_sends_the_reference_event_sequence(fake_anthropic: FakeAnthropicServer) -> None:
-    status, headers, body = raw_post(f"{fake_anthropic.base_url}/v1/messages", {**BODY, "stream": True},
-                                     {"x-api-key": KEY, **VERSION})
+    status, headers, body = raw_post(
+        f"{fake_anthropic.base_url}/v1/messages", {**BODY, "stream": True}, {"x-api-key": KEY, **VERSION}
+    )
     assert status == 200
     assert headers["Content-Type"].startswith("text/event-stream")
     frames = [f for f in body.decode().split("\n\n") if f]
@@ -102,8 +110,8 @@ def test_stream_sends_the_reference_event_sequence(fake_anthropic: FakeAnthropic
     for frame in frames:
         event_line, data_line = frame.split("\n")
         assert event_line.startswith("event: ") and data_line.startswith("data: ")
-        names.append(event_line[len("event: "):])
-        assert json.loads(data_line[len("data: "):])["type"] == names[-1]
+        names.append(event_line[len("event: ") :])
+        assert json.loads(data_line[len("data: ") :])["type"] == names[-1]
     assert names[:2] == ["message_start", "content_block_start"]
     assert names[-3:] == ["content_block_stop", "message_delta", "message_stop"]
     assert set(names[2:-3]) == {"content_block_delta"} and len(names[2:-3]) >= 2
@@ -119,7 +127,9 @@ def test_sdk_stream_matches_the_json_reply(client: anthropic.Anthropic) -> None:
     assert message.usage.output_tokens > 1
 
 
-def test_responder_text_and_message_dict(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
+def test_responder_text_and_message_dict(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     seen: list[dict[str, Any]] = []
 
     def responder(body: dict[str, Any]) -> str:
@@ -132,7 +142,8 @@ def test_responder_text_and_message_dict(fake_anthropic: FakeAnthropicServer, cl
 
     fake_anthropic.responder = lambda body: {
         "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "primes"}}],
-        "stop_reason": "tool_use"}
+        "stop_reason": "tool_use",
+    }
     message = create(client)
     assert message.stop_reason == "tool_use"
     assert message.content[0].type == "tool_use" and message.content[0].input == {"q": "primes"}
@@ -141,8 +152,9 @@ def test_responder_text_and_message_dict(fake_anthropic: FakeAnthropicServer, cl
     assert streamed.content[0].type == "tool_use" and streamed.content[0].input == {"q": "primes"}
 
 
-def test_a_failing_responder_is_a_visible_500(fake_anthropic: FakeAnthropicServer,
-                                              client: anthropic.Anthropic) -> None:
+def test_a_failing_responder_is_a_visible_500(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     def broken(body: dict[str, Any]) -> str:
         raise KeyError("plan")
 
@@ -158,11 +170,16 @@ def test_count_tokens(fake_anthropic: FakeAnthropicServer, client: anthropic.Ant
     assert fake_anthropic.count("/v1/messages/count_tokens") == 1
 
 
-def test_batches_create_retrieve_list_cancel_results(fake_anthropic: FakeAnthropicServer,
-                                                     client: anthropic.Anthropic) -> None:
-    requests = [{"custom_id": f"r{i}", "params": {"model": MODEL, "max_tokens": 16,
-                                                  "messages": [{"role": "user", "content": f"q{i}"}]}}
-                for i in range(3)]
+def test_batches_create_retrieve_list_cancel_results(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
+    requests = [
+        {
+            "custom_id": f"r{i}",
+            "params": {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": f"q{i}"}]},
+        }
+        for i in range(3)
+    ]
     batch = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
     assert batch.processing_status == "ended"
     assert batch.request_counts.succeeded == 3
@@ -177,7 +194,9 @@ def test_batches_create_retrieve_list_cancel_results(fake_anthropic: FakeAnthrop
     assert any(r.query == {"limit": "5"} for r in fake_anthropic.requests)
 
 
-def test_unknown_batch_and_path_are_404(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
+def test_unknown_batch_and_path_are_404(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     with pytest.raises(anthropic.NotFoundError):
         client.messages.batches.retrieve("msgbatch_nope")
     status, _, body = raw_post(f"{fake_anthropic.base_url}/v1/complete", {}, {"x-api-key": KEY})
@@ -212,22 +231,30 @@ def test_strict_mode_rejects_sampling_parameters(client: anthropic.Anthropic) ->
 # -- faults -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "error_class", "error_type"), [
-    (400, anthropic.BadRequestError, "invalid_request_error"),
-    (401, anthropic.AuthenticationError, "authentication_error"),
-    (403, anthropic.PermissionDeniedError, "permission_error"),
-    (404, anthropic.NotFoundError, "not_found_error"),
-    (413, anthropic.ContentTooLargeError, "request_too_large"),
-    (422, anthropic.UnprocessableEntityError, "invalid_request_error"),
-    (429, anthropic.RateLimitError, "rate_limit_error"),
-    (500, anthropic.InternalServerError, "api_error"),
-    (502, anthropic.InternalServerError, "api_error"),
-    (503, anthropic.ServiceUnavailableError, "api_error"),
-    (504, anthropic.GatewayTimeoutError, "api_error"),
-    (529, anthropic.OverloadedError, "overloaded_error"),
-])
-def test_status_faults_have_the_api_error_shape(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic,
-                                                status: int, error_class: type[Exception], error_type: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "error_class", "error_type"),
+    [
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (403, anthropic.PermissionDeniedError, "permission_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+        (413, anthropic.ContentTooLargeError, "request_too_large"),
+        (422, anthropic.UnprocessableEntityError, "invalid_request_error"),
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (502, anthropic.InternalServerError, "api_error"),
+        (503, anthropic.ServiceUnavailableError, "api_error"),
+        (504, anthropic.GatewayTimeoutError, "api_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+    ],
+)
+def test_status_faults_have_the_api_error_shape(
+    fake_anthropic: FakeAnthropicServer,
+    client: anthropic.Anthropic,
+    status: int,
+    error_class: type[Exception],
+    error_type: str,
+) -> None:
     fake_anthropic.script(Fault.status(status))
     with pytest.raises(error_class) as info:
         create(client)
@@ -246,8 +273,9 @@ def test_rate_limit_headers(client: anthropic.Anthropic, fake_anthropic: FakeAnt
     assert info.value.response.headers["retry-after"] == "1"
 
 
-def test_faults_are_used_in_order_by_matching_path(fake_anthropic: FakeAnthropicServer,
-                                                   client: anthropic.Anthropic) -> None:
+def test_faults_are_used_in_order_by_matching_path(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     fake_anthropic.script(Fault.status(500, path="/v1/messages/count_tokens"), Fault.truncate("cut"))
     assert create(client).stop_reason == "max_tokens"  # skips the count_tokens fault
     with pytest.raises(anthropic.InternalServerError):
@@ -259,21 +287,26 @@ def test_faults_are_used_in_order_by_matching_path(fake_anthropic: FakeAnthropic
 
 def test_delay_beyond_the_client_timeout(fake_anthropic: FakeAnthropicServer) -> None:
     fake_anthropic.script(Fault.delay(1.0))
-    with anthropic.Anthropic(api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1) as fast:
-        with pytest.raises(anthropic.APITimeoutError):
-            create(fast)
+    with anthropic.Anthropic(
+        api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1
+    ) as fast, pytest.raises(anthropic.APITimeoutError):
+        create(fast)
 
 
 def test_fixed_latency_applies_to_every_request(fake_anthropic: FakeAnthropicServer) -> None:
     fake_anthropic.latency = 1.0
-    with anthropic.Anthropic(api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1) as fast:
+    with anthropic.Anthropic(
+        api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1
+    ) as fast:
         with pytest.raises(anthropic.APITimeoutError):
             create(fast)
         with pytest.raises(anthropic.APITimeoutError):
             fast.messages.count_tokens(model=MODEL, messages=USER)
 
 
-def test_drop_closes_without_a_response(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
+def test_drop_closes_without_a_response(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     fake_anthropic.script(Fault.drop())
     with pytest.raises(anthropic.APIConnectionError) as info:
         create(client)
@@ -303,8 +336,9 @@ def test_stream_drop_mid_body(fake_anthropic: FakeAnthropicServer, client: anthr
     assert len(parts) == 2
 
 
-def test_stream_clean_end_leaves_no_stop_reason(fake_anthropic: FakeAnthropicServer,
-                                                client: anthropic.Anthropic) -> None:
+def test_stream_clean_end_leaves_no_stop_reason(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     fake_anthropic.script(Fault.stream_drop_after(1, clean=True))
     with client.messages.stream(model=MODEL, max_tokens=64, messages=USER) as stream:
         message = stream.get_final_message()
@@ -319,8 +353,9 @@ def test_stream_error_event(fake_anthropic: FakeAnthropicServer, client: anthrop
     assert info.value.status_code == 200 and info.value.type == "overloaded_error"
 
 
-def test_stream_drop_on_a_plain_request_drops_the_connection(fake_anthropic: FakeAnthropicServer,
-                                                             client: anthropic.Anthropic) -> None:
+def test_stream_drop_on_a_plain_request_drops_the_connection(
+    fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic
+) -> None:
     fake_anthropic.script(Fault.stream_drop_after(1))
     with pytest.raises(anthropic.APIConnectionError):
         create(client)
@@ -338,7 +373,7 @@ def test_stop_does_not_hang_on_a_delayed_request() -> None:
         with anthropic.Anthropic(api_key=KEY, base_url=server.base_url, max_retries=0, timeout=10.0) as c:
             try:
                 create(c)
-            except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            except BaseException as exc:
                 errors.append(exc)
 
     worker = threading.Thread(target=call, daemon=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_helpers import artifact_bytes, clean_env, only_run, read_jsonl, read_state
 
 import orchestrator_kit
 from orchestrator_kit.engine.engine import WorkflowEngine, run_workflow
@@ -19,19 +20,29 @@ from orchestrator_kit.engine.state_models import AgentContext, PhaseType, Projec
 from orchestrator_kit.errors import ConfigError, ReplayMiss
 from orchestrator_kit.llm.pricing import GUIDE_MODEL, ModelRetirementWarning
 
-from run_helpers import artifact_bytes, clean_env, only_run, read_jsonl, read_state
-
 REQUEST = "Build a CLI that converts CSV to JSON"
 KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
-TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-               "cache_read_tokens")
+TOKEN_KINDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 
 
 # -- determinism, record and replay ----------------------------------------------------------------
 
+
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "orchestrator_kit", *args], cwd=cwd, env=clean_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestrator_kit", *args],
+        cwd=cwd,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen[str]) -> str:
@@ -41,8 +52,10 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 def test_same_request_in_two_processes_gives_identical_artifacts(tmp_path: Path) -> None:
-    procs = [_cli("run", REQUEST, "--mode", "simulated", "-q", "-o", str(tmp_path / name), cwd=tmp_path)
-             for name in ("one", "two")]
+    procs = [
+        _cli("run", REQUEST, "--mode", "simulated", "-q", "-o", str(tmp_path / name), cwd=tmp_path)
+        for name in ("one", "two")
+    ]
     for p in procs:
         _finish(p)
     one, two = only_run(tmp_path / "one"), only_run(tmp_path / "two")
@@ -51,16 +64,30 @@ def test_same_request_in_two_processes_gives_identical_artifacts(tmp_path: Path)
     assert len(arts) == 9 and arts == artifact_bytes(two)
 
     def usage(run_dir: Path) -> list[tuple[Any, ...]]:
-        return sorted((ln["agent"], ln["step"], ln["request_hash"], *(ln[k] for k in TOKEN_KINDS), ln["cost_usd"])
-                      for ln in read_jsonl(run_dir / "calls.jsonl"))
+        return sorted(
+            (ln["agent"], ln["step"], ln["request_hash"], *(ln[k] for k in TOKEN_KINDS), ln["cost_usd"])
+            for ln in read_jsonl(run_dir / "calls.jsonl")
+        )
 
     assert usage(one) == usage(two)
 
 
 def test_replay_in_another_process_is_byte_identical(tmp_path: Path) -> None:
     recorded = run_workflow(REQUEST, mode="simulated", output_dir=tmp_path / "recorded")
-    out = _finish(_cli("run", REQUEST, "--mode", "replay", "--replay-from", str(recorded.run_dir), "-q",
-                       "-o", str(tmp_path / "replayed"), cwd=tmp_path))
+    out = _finish(
+        _cli(
+            "run",
+            REQUEST,
+            "--mode",
+            "replay",
+            "--replay-from",
+            str(recorded.run_dir),
+            "-q",
+            "-o",
+            str(tmp_path / "replayed"),
+            cwd=tmp_path,
+        )
+    )
     assert "replay" in out
     replayed = only_run(tmp_path / "replayed")
     assert artifact_bytes(replayed) == artifact_bytes(recorded.run_dir)
@@ -79,8 +106,13 @@ def test_replay_of_a_changed_request_shows_a_diff(tmp_path: Path) -> None:
     recorded = run_workflow(REQUEST, mode="simulated", output_dir=tmp_path / "recorded", agents=["architect"])
     changed = REQUEST.replace("JSON", "YAML")
     with pytest.raises(ReplayMiss) as info:
-        run_workflow(changed, mode="replay", replay_from=recorded.run_dir, output_dir=tmp_path / "replayed",
-                     agents=["architect"])
+        run_workflow(
+            changed,
+            mode="replay",
+            replay_from=recorded.run_dir,
+            output_dir=tmp_path / "replayed",
+            agents=["architect"],
+        )
     message = str(info.value)
     assert "architect/plan" in message
     assert "nearest recorded" in message and "this request" in message
@@ -143,8 +175,14 @@ def _check_snippet_output(stdout: str) -> None:
 def test_guide_snippet_runs_in_a_plain_script(tmp_path: Path) -> None:
     script = tmp_path / "snippet.py"
     script.write_text(SNIPPET, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-W", "error", str(script)], cwd=tmp_path, env=clean_env(),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     _check_snippet_output(proc.stdout)
 
@@ -157,11 +195,18 @@ def test_guide_snippet_runs_in_a_jupyter_kernel(tmp_path: Path) -> None:
     pytest.importorskip("ipykernel")
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("import asyncio\nloop = asyncio.get_running_loop()\nprint(loop.is_running())"),
+        nbformat.v4.new_code_cell(
+            "import asyncio\nloop = asyncio.get_running_loop()\nprint(loop.is_running())"
+        ),
         nbformat.v4.new_code_cell(SNIPPET),
     ]
-    client = nbclient.NotebookClient(nb, timeout=60, startup_timeout=60, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=60,
+        startup_timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()
     first = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
     assert first.strip() == "True"  # a loop is running where the snippet runs
@@ -172,8 +217,9 @@ def test_guide_snippet_runs_in_a_jupyter_kernel(tmp_path: Path) -> None:
 def test_guide_snippet_in_process_with_a_running_loop() -> None:
     state = ProjectState(project_name="csv2json", request=REQUEST)
     task = TaskDefinition(title="Design")
-    context = AgentContext(project_state=state, task=task, llm_api_key=None, mode="simulated",
-                           model="claude-sonnet-5-5")
+    context = AgentContext(
+        project_state=state, task=task, llm_api_key=None, mode="simulated", model="claude-sonnet-5-5"
+    )
     agent = orchestrator_kit.create_agent("developer")
     agent.initialize(state, context)
 
@@ -193,8 +239,15 @@ def test_guide_model_warns_about_its_retirement(tmp_path: Path) -> None:
 
 def test_guide_model_warns_in_the_guide_snippet() -> None:
     state = ProjectState(request=REQUEST)
-    context = AgentContext(project_state=state, task=TaskDefinition(), user_id="user-001", llm_api_key=None,
-                           llm_provider="anthropic", model=GUIDE_MODEL, mode="simulated")
+    context = AgentContext(
+        project_state=state,
+        task=TaskDefinition(),
+        user_id="user-001",
+        llm_api_key=None,
+        llm_provider="anthropic",
+        model=GUIDE_MODEL,
+        mode="simulated",
+    )
     agent = orchestrator_kit.create_agent("architect")
     agent.initialize(state, context)
     with pytest.warns(ModelRetirementWarning, match="2026-11-30"):

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from orchestrator_kit.engine.engine import WorkflowEngine
-from orchestrator_kit.errors import AuthError, BackendError, BudgetExceeded, ParseError, RateLimited, RefusalError
+from orchestrator_kit.errors import (
+    AuthError,
+    BackendError,
+    BudgetExceeded,
+    ParseError,
+    RateLimited,
+    RefusalError,
+)
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.llm.retry import RetryConfig
 from orchestrator_kit.testing import FakeAnthropicServer, Fault, simulated_responder
@@ -93,7 +100,9 @@ def test_transient_status_is_retried_and_counted(srv, tmp_path, code):
     assert_nothing_paid_twice(result.run_dir)
 
 
-@pytest.mark.parametrize("fault", [Fault.drop(), Fault.malformed()], ids=["dropped-connection", "malformed-body"])
+@pytest.mark.parametrize(
+    "fault", [Fault.drop(), Fault.malformed()], ids=["dropped-connection", "malformed-body"]
+)
 def test_broken_transfer_is_retried(srv, tmp_path, fault):
     srv.script(fault)
     result = engine(srv, tmp_path).run(REQUEST)
@@ -263,18 +272,30 @@ def test_a_recorded_real_run_replays_byte_identical_in_another_process(srv, tmp_
     import sys
 
     result = engine(srv, tmp_path, agents=None).run(REQUEST)
-    code = ("import sys; from orchestrator_kit.engine.engine import WorkflowEngine; "
-            "r = WorkflowEngine(mode='replay', replay_from=sys.argv[1], output_dir=sys.argv[2]).run(sys.argv[3]); "
-            "print(r.run_dir); print(r.totals['cost_basis'])")
-    out = subprocess.run([sys.executable, "-c", code, str(result.run_dir), str(tmp_path / "replayed"), REQUEST],
-                         capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; from orchestrator_kit.engine.engine import WorkflowEngine; "
+        "r = WorkflowEngine(mode='replay', replay_from=sys.argv[1], output_dir=sys.argv[2]).run(sys.argv[3]); "
+        "print(r.run_dir); print(r.totals['cost_basis'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(result.run_dir), str(tmp_path / "replayed"), REQUEST],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     replay_dir, basis = Path(out.stdout.split()[0]), out.stdout.split()[1]
     assert basis == "replay" and srv.count() == 16  # nothing new reached the server
-    original = {p.relative_to(result.run_dir / "artifacts"): p.read_bytes()
-                for p in (result.run_dir / "artifacts").rglob("*") if p.is_file()}
-    replayed = {p.relative_to(replay_dir / "artifacts"): p.read_bytes()
-                for p in (replay_dir / "artifacts").rglob("*") if p.is_file()}
+    original = {
+        p.relative_to(result.run_dir / "artifacts"): p.read_bytes()
+        for p in (result.run_dir / "artifacts").rglob("*")
+        if p.is_file()
+    }
+    replayed = {
+        p.relative_to(replay_dir / "artifacts"): p.read_bytes()
+        for p in (replay_dir / "artifacts").rglob("*")
+        if p.is_file()
+    }
     assert original == replayed and len(original) == 9
 
 
@@ -285,8 +306,10 @@ def test_one_limiter_is_shared_by_several_runs_in_one_process(srv, tmp_path):
 
     srv.latency = 0.05
     limiter = ConcurrencyLimiter(2)
-    engines = [engine(srv, tmp_path, agents=["architect", "developer", "qa", "documentarian"], limiter=limiter)
-               for _ in range(3)]
+    engines = [
+        engine(srv, tmp_path, agents=["architect", "developer", "qa", "documentarian"], limiter=limiter)
+        for _ in range(3)
+    ]
 
     async def both():
         return await asyncio.gather(*(e.arun(f"{REQUEST} #{i}") for i, e in enumerate(engines)))

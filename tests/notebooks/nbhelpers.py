@@ -31,14 +31,27 @@ def clean_env(**env: str) -> Iterator[pytest.MonkeyPatch]:
         yield mp
 
 
-def execute(name: str, out: Path, parameters: Mapping[str, Any] | None = None, *, cwd: Path | None = None,
-            **kwargs: Any) -> Path:
+def execute(
+    name: str,
+    out: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    **kwargs: Any,
+) -> Path:
     """Run notebooks/<name> through papermill (a real kernel) into ``out``."""
     import papermill as pm
 
-    pm.execute_notebook(str(NOTEBOOKS / name), str(out), parameters=dict(parameters or {}),
-                        cwd=str(cwd or out.parent), kernel_name="python3", progress_bar=False,
-                        log_output=False, **kwargs)
+    pm.execute_notebook(
+        str(NOTEBOOKS / name),
+        str(out),
+        parameters=dict(parameters or {}),
+        cwd=str(cwd or out.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+        **kwargs,
+    )
     return out
 
 
@@ -56,8 +69,12 @@ def simulated_responder(body: dict[str, Any]) -> str:
         if isinstance(content, list):
             content = "".join(block.get("text", "") for block in content)
         messages.append(Message(role=m["role"], content=content))
-    request = LLMRequest(model=body["model"], system=tuple(SystemBlock(text=b["text"]) for b in system),
-                         messages=tuple(messages), max_tokens=body["max_tokens"])
+    request = LLMRequest(
+        model=body["model"],
+        system=tuple(SystemBlock(text=b["text"]) for b in system),
+        messages=tuple(messages),
+        max_tokens=body["max_tokens"],
+    )
     return SimulatedBackend().answer(request)
 
 

@@ -23,12 +23,17 @@ def _grid(tmp_path: Path, text: str) -> Path:
 
 
 def test_cells_are_the_product_of_the_axes(tmp_path: Path) -> None:
-    cells = load_grid(_grid(tmp_path, f"""
+    cells = load_grid(
+        _grid(
+            tmp_path,
+            f"""
 requests: ["{REQUEST}", {{request: Build a todo app, project_name: todo}}]
 models: [claude-sonnet-5-5, claude-haiku-5-5]
 settings: [{{}}, {{budget_usd: 0.5, max_rounds: 1}}, {{agents: [architect, developer]}}]
 base: {{max_concurrency: 2}}
-"""))
+""",
+        )
+    )
     assert len(cells) == 2 * 2 * 3
     assert len({c.cell_id for c in cells}) == 12
     cell = next(c for c in cells if c.cell_id == "r01-m01-s01")
@@ -38,23 +43,28 @@ base: {{max_concurrency: 2}}
     assert "output_dir" not in cell.parameters and "run_id" not in cell.parameters
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("requests: [x]\nmodel: [claude-sonnet-5-5]\n", "unknown key(s) model"),
-    ("requests: []\n", "'requests' is an empty list"),
-    ("models: [claude-sonnet-5-5]\n", "'requests' is missing"),
-    ("requests: [x]\nmodels: []\n", "'models' is an empty list"),
-    ("requests: [x]\nsettings: []\n", "'settings' is an empty list"),
-    ("requests: x\n", "'requests' must be a list"),
-    ("requests: [x]\nsettings: [{budget: 1}]\n", "settings[0]: unknown parameter 'budget'"),
-    ("requests: [x]\nsettings: [{model: claude-haiku-5-5}]\n", "'model' is set by the grid's models"),
-    ("requests: [x]\nbase: {output_dir: elsewhere}\n", "'output_dir' is set by the grid's run_grid"),
-    ("requests: [x]\nsettings: [{}, {budget_usd: lots}]\n",
-     "cell r00-m00-s01 (requests[0], models[0], settings[1]): parameter 'budget_usd' must be float"),
-    ("requests: [x]\nmodels: [gpt-9]\n", "parameter 'model': Unknown model 'gpt-9'"),
-    ("requests: [x]\nsettings: [{agents: [architect, wizard]}]\n", "unknown agent 'wizard'"),
-    ("- just a list\n", "expected a mapping"),
-    ("requests: [x\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("requests: [x]\nmodel: [claude-sonnet-5-5]\n", "unknown key(s) model"),
+        ("requests: []\n", "'requests' is an empty list"),
+        ("models: [claude-sonnet-5-5]\n", "'requests' is missing"),
+        ("requests: [x]\nmodels: []\n", "'models' is an empty list"),
+        ("requests: [x]\nsettings: []\n", "'settings' is an empty list"),
+        ("requests: x\n", "'requests' must be a list"),
+        ("requests: [x]\nsettings: [{budget: 1}]\n", "settings[0]: unknown parameter 'budget'"),
+        ("requests: [x]\nsettings: [{model: claude-haiku-5-5}]\n", "'model' is set by the grid's models"),
+        ("requests: [x]\nbase: {output_dir: elsewhere}\n", "'output_dir' is set by the grid's run_grid"),
+        (
+            "requests: [x]\nsettings: [{}, {budget_usd: lots}]\n",
+            "cell r00-m00-s01 (requests[0], models[0], settings[1]): parameter 'budget_usd' must be float",
+        ),
+        ("requests: [x]\nmodels: [gpt-9]\n", "parameter 'model': Unknown model 'gpt-9'"),
+        ("requests: [x]\nsettings: [{agents: [architect, wizard]}]\n", "unknown agent 'wizard'"),
+        ("- just a list\n", "expected a mapping"),
+        ("requests: [x\n", "not valid YAML"),
+    ],
+)
 def test_grid_errors_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_grid(_grid(tmp_path, text))
@@ -76,7 +86,9 @@ def test_missing_grid_file(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("batch")
-    grid = _grid(tmp, f"""
+    grid = _grid(
+        tmp,
+        f"""
 mode: simulated
 requests: ["{REQUEST}"]
 models: [claude-haiku-5-5]
@@ -84,7 +96,8 @@ settings:
   - {{}}
   - {{budget_usd: 0.0001}}
   - {{agents: [architect, developer, reviewer], max_rounds: 1}}
-""")
+""",
+    )
     with clean_env():
         result = run_grid(grid, tmp / "out", workers=2, progress=False)
     return result
@@ -114,8 +127,11 @@ def test_one_notebook_and_one_run_folder_per_cell(batch) -> None:
         manifest = json.loads((Path(cell.run_dir) / "manifest.json").read_text())
         assert manifest["model"] == "claude-haiku-5-5" and manifest["mode"] == "simulated"
     small = next(c for c in batch.cells if c.cell_id == "r00-m00-s02")
-    assert json.loads((Path(small.run_dir) / "manifest.json").read_text())["agents"] == \
-        ["architect", "developer", "reviewer"]
+    assert json.loads((Path(small.run_dir) / "manifest.json").read_text())["agents"] == [
+        "architect",
+        "developer",
+        "reviewer",
+    ]
     assert (Path(small.run_dir) / "tables" / "cost_by_agent.parquet").is_file()
 
 

@@ -26,22 +26,41 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
     out = tmp_path_factory.mktemp("secrets")
     grid = out / "grid.yaml"
-    grid.write_text("mode: auto\nrequests: [Build a todo app]\nsettings: [{agents: [architect, developer]}]\n")
-    with FakeAnthropicServer(require_key=FAKE_KEY, responder=simulated_responder) as srv, \
-            clean_env(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=srv.base_url):
-        execute("workflow.ipynb", out / "workflow_real.ipynb", {"mode": "real", "output_dir": "runs"}, cwd=out)
-        execute("batch.ipynb", out / "batch.ipynb", {"grid_path": str(grid), "output_dir": "batch", "workers": 1},
-                cwd=out)
+    grid.write_text(
+        "mode: auto\nrequests: [Build a todo app]\nsettings: [{agents: [architect, developer]}]\n"
+    )
+    with (
+        FakeAnthropicServer(require_key=FAKE_KEY, responder=simulated_responder) as srv,
+        clean_env(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=srv.base_url),
+    ):
+        execute(
+            "workflow.ipynb", out / "workflow_real.ipynb", {"mode": "real", "output_dir": "runs"}, cwd=out
+        )
+        execute(
+            "batch.ipynb",
+            out / "batch.ipynb",
+            {"grid_path": str(grid), "output_dir": "batch", "workers": 1},
+            cwd=out,
+        )
         execute("cost_report.ipynb", out / "cost_report.ipynb", {"runs_dir": "runs"}, cwd=out)
         build_report(out / "batch" / "runs", out / "report.html")
         execute("interactive.ipynb", out / "interactive.ipynb", cwd=out)  # widget state stored
-        key_headers = {r.headers.get("x-api-key") or r.headers.get("authorization", "").removeprefix("Bearer ")
-                       for r in srv.requests if r.path == "/v1/messages"}
-    with FakeAnthropicServer(require_key="sk-ant-not-the-one-the-kernel-has") as other, \
-            clean_env(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=other.base_url):
+        key_headers = {
+            r.headers.get("x-api-key") or r.headers.get("authorization", "").removeprefix("Bearer ")
+            for r in srv.requests
+            if r.path == "/v1/messages"
+        }
+    with (
+        FakeAnthropicServer(require_key="sk-ant-not-the-one-the-kernel-has") as other,
+        clean_env(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=other.base_url),
+    ):
         with pytest.raises(PapermillExecutionError) as refused:
-            execute("workflow.ipynb", out / "workflow_refused.ipynb", {"mode": "real", "output_dir": "runs"},
-                    cwd=out)
+            execute(
+                "workflow.ipynb",
+                out / "workflow_refused.ipynb",
+                {"mode": "real", "output_dir": "runs"},
+                cwd=out,
+            )
     return {"out": out, "key_headers": key_headers, "refused": refused.value}
 
 
@@ -59,10 +78,23 @@ def test_no_file_produced_holds_the_key(produced) -> None:
     files = [p for p in out.rglob("*") if p.is_file()]
     names = {p.name for p in files}
     # what was scanned: executed notebooks (with metadata), run folders, tables, figures, HTML, batch files
-    assert {"workflow_real.ipynb", "workflow_refused.ipynb", "batch.ipynb", "cost_report.ipynb",
-            "interactive.ipynb", "report.html", "batch_summary.csv", "manifest.json", "state.json",
-            "calls.jsonl", "responses.jsonl", "summary.json", "cost_by_agent.parquet", "cost_by_agent.png",
-            "r00-m00-s00.ipynb"} <= names
+    assert {
+        "workflow_real.ipynb",
+        "workflow_refused.ipynb",
+        "batch.ipynb",
+        "cost_report.ipynb",
+        "interactive.ipynb",
+        "report.html",
+        "batch_summary.csv",
+        "manifest.json",
+        "state.json",
+        "calls.jsonl",
+        "responses.jsonl",
+        "summary.json",
+        "cost_by_agent.parquet",
+        "cost_by_agent.png",
+        "r00-m00-s00.ipynb",
+    } <= names
     assert len([p for p in files if p.parent.parent.name == "runs" or p.parent.name == "runs"]) > 0
     leaks = [str(p.relative_to(out)) for p in files for f in FRAGMENTS if f.encode() in p.read_bytes()]
     assert leaks == []
@@ -73,8 +105,12 @@ def test_interactive_notebook_stored_its_widget_state_without_the_key(produced) 
     import nbformat
 
     nb = nbformat.read(produced["out"] / "interactive.ipynb", as_version=4)
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    state = (
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
     passwords = [m for m in state.values() if m.get("model_name") == "PasswordModel"]
     assert len(passwords) == 1 and passwords[0]["state"].get("value", "") == ""
-    labels = " ".join(str(m["state"].get("value", "")) for m in state.values() if m.get("model_name") == "HTMLModel")
+    labels = " ".join(
+        str(m["state"].get("value", "")) for m in state.values() if m.get("model_name") == "HTMLModel"
+    )
     assert "Key found in the environment (ANTHROPIC_API_KEY), ending …0000." in labels

@@ -15,8 +15,15 @@ from orchestrator_kit.errors import BudgetExceeded, NotARunError
 from orchestrator_kit.report.html import build_report
 
 REQUEST = "Build a command-line tool that converts CSV files to JSON"
-SECTIONS = ("Runs", "Cost by agent, phase and model", "Tokens by kind", "Estimate vs actual", "Caching savings",
-            "Wasted spend", "Reviewer score vs cost")
+SECTIONS = (
+    "Runs",
+    "Cost by agent, phase and model",
+    "Tokens by kind",
+    "Estimate vs actual",
+    "Caching savings",
+    "Wasted spend",
+    "Reviewer score vs cost",
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +31,14 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     tmp = tmp_path_factory.mktemp("report")
     runs = tmp / "runs"
     with clean_env():
-        done = [ok.run_workflow(REQUEST, project_name="csv2json", output_dir=runs, mode="simulated", model=m)
-                for m in ("claude-sonnet-5-5", "claude-haiku-5-5")]
+        done = [
+            ok.run_workflow(REQUEST, project_name="csv2json", output_dir=runs, mode="simulated", model=m)
+            for m in ("claude-sonnet-5-5", "claude-haiku-5-5")
+        ]
         with pytest.raises(BudgetExceeded):
-            ok.run_workflow(REQUEST, project_name="capped", output_dir=runs, mode="simulated", budget_usd=0.02)
+            ok.run_workflow(
+                REQUEST, project_name="capped", output_dir=runs, mode="simulated", budget_usd=0.02
+            )
         half = shutil.copytree(done[0].run_dir, runs / "29990101T000000000000Z-aaaaaa")
         (half / "summary.json").unlink()
         state = json.loads((half / "state.json").read_text())
@@ -50,8 +61,15 @@ def test_report_has_its_sections_tables_and_figures(report) -> None:
         assert f">{heading}<" in text
     for run in report["done"]:
         assert run.run_id in text
-    for column in ("cost_usd", "cache_savings_usd", "wasted_usd", "estimate_usd", "review_score",
-                   "cache_read_tokens", "usd_per_point"):
+    for column in (
+        "cost_usd",
+        "cache_savings_usd",
+        "wasted_usd",
+        "estimate_usd",
+        "review_score",
+        "cache_read_tokens",
+        "usd_per_point",
+    ):
         assert column in text
     assert "claude-haiku-5-5" in text and "claude-sonnet-5-5" in text
     assert len(re.findall(r'src="data:image/png;base64,', text)) == 6  # every figure, embedded

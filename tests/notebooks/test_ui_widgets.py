@@ -26,6 +26,7 @@ def _all_widget_state() -> str:
 
 # -- API key -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def key_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """ANTHROPIC_API_KEY absent now and removed again after the test, whatever the widget sets."""
@@ -70,10 +71,19 @@ def test_use_button_with_an_empty_field_changes_nothing(key_env: None) -> None:
 
 # -- agents ----------------------------------------------------------------------------------------
 
+
 def test_agent_panel_settings() -> None:
     panel = AgentPanel()
-    assert panel.agents() == ["architect", "data", "consensus", "developer", "qa", "documentarian",
-                              "reviewer", "steward"]
+    assert panel.agents() == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
     assert panel.settings() == {}
     panel.rows["qa"].enabled.value = False
     assert panel.rows["qa"].model.disabled and "qa" not in panel.agents()
@@ -90,6 +100,7 @@ def test_agent_panel_settings() -> None:
 
 # -- run panel -------------------------------------------------------------------------------------
 
+
 def test_run_without_a_request_does_not_start(tmp_path: Path) -> None:
     panel = RunPanel(output_dir=tmp_path / "runs")
     panel.run_button.click()
@@ -105,7 +116,9 @@ def test_real_mode_without_a_key_is_refused_up_front(tmp_path: Path) -> None:
 
 
 def test_run_shows_progress_spend_and_results(tmp_path: Path) -> None:
-    app = App(output_dir=tmp_path / "runs", request="Build a command-line tool that converts CSV files to JSON")
+    app = App(
+        output_dir=tmp_path / "runs", request="Build a command-line tool that converts CSV files to JSON"
+    )
     app.run_panel.project_name.value = "csv2json"
     app.agents.rows["qa"].enabled.value = False
     app.run_panel.budget.value = 5.0
@@ -113,8 +126,15 @@ def test_run_shows_progress_spend_and_results(tmp_path: Path) -> None:
     assert app.run_panel.wait(60) == "completed"
     panel = app.run_panel
     assert "Completed" in panel.status_text and not panel.run_button.disabled and panel.stop_button.disabled
-    assert list(panel.progress) == ["architect", "data", "consensus", "developer", "documentarian",
-                                    "reviewer", "steward"]
+    assert list(panel.progress) == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
     for row in panel.progress.values():
         assert (row.state, row.bar.value, row.bar.bar_style, row.calls) == ("done", 2, "success", 2)
     summary = json.loads((panel.run_dir / "summary.json").read_text())
@@ -134,8 +154,9 @@ def test_run_shows_progress_spend_and_results(tmp_path: Path) -> None:
 
 
 def test_stop_interrupts_the_run(tmp_path: Path) -> None:
-    panel = RunPanel(output_dir=tmp_path / "runs", request="Build a todo app",
-                     simulated_options={"latency_s": 0.3})
+    panel = RunPanel(
+        output_dir=tmp_path / "runs", request="Build a todo app", simulated_options={"latency_s": 0.3}
+    )
     started = []
     panel.on_finished(lambda p: started.append(p.state))
     assert panel.start()
@@ -154,8 +175,13 @@ def test_results_panel_on_a_folder_of_runs(tmp_path: Path) -> None:
     import orchestrator_kit as ok
 
     for model in ("claude-sonnet-5-5", "claude-haiku-5-5"):
-        ok.run_workflow("Build a todo app", output_dir=tmp_path, mode="simulated", model=model,
-                        agents=["architect", "developer"])
+        ok.run_workflow(
+            "Build a todo app",
+            output_dir=tmp_path,
+            mode="simulated",
+            model=model,
+            agents=["architect", "developer"],
+        )
     results = ResultsPanel()
     results.show(tmp_path)
     assert "2 runs" in results.heading.value

@@ -21,8 +21,17 @@ import orchestrator_kit as ok
 from orchestrator_kit.notebook_params import WORKFLOW_PARAMS, notebook_path
 from orchestrator_kit.report import export, load_runs
 
-TABLES = ("runs", "artifacts", "tokens_by_kind", "cost_by_agent", "cost_by_phase", "cost_by_model",
-          "wasted_spend", "cache_savings", "estimate_vs_actual")
+TABLES = (
+    "runs",
+    "artifacts",
+    "tokens_by_kind",
+    "cost_by_agent",
+    "cost_by_phase",
+    "cost_by_model",
+    "wasted_spend",
+    "cache_savings",
+    "estimate_vs_actual",
+)
 FIGURES = ("cost_by_agent", "cost_by_phase", "tokens_by_kind", "cumulative_spend", "estimate_vs_actual")
 
 
@@ -47,7 +56,7 @@ def test_parameters_are_declared_with_types_and_help() -> None:
     for p in WORKFLOW_PARAMS:
         assert declared[p.name]["inferred_type_name"] == p.type.__name__
         assert declared[p.name]["help"] == p.help
-        assert eval(declared[p.name]["default"]) == p.default  # noqa: S307 - our own notebook's literal
+        assert eval(declared[p.name]["default"]) == p.default
 
 
 @pytest.mark.parametrize("name", ["workflow", "cost_report", "batch", "interactive"])
@@ -60,8 +69,9 @@ def test_notebooks_match_their_builder(name: str) -> None:
     spec.loader.exec_module(builder)
     expected, checked = builder.build(name, getattr(builder, f"{name}_cells")())
     saved = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in saved.cells] == \
-        [(c.cell_type, c.source, c.metadata.get("tags")) for c in expected.cells]
+    assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in saved.cells] == [
+        (c.cell_type, c.source, c.metadata.get("tags")) for c in expected.cells
+    ]
     stored = [i for i, c in enumerate(saved.cells) if c.cell_type == "code" and c.execution_count]
     assert stored == checked  # outputs are stored exactly for the cells nbval compares
 
@@ -90,8 +100,11 @@ def test_tables_and_figures_land_in_the_run_folder(executed) -> None:
         assert (run_dir / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     # The written tables are the package's tables over the run folder, with exact types (Parquet).
     expected = export.standard_tables(load_runs(run_dir))
-    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "tables" / "cost_by_agent.parquet"),
-                                  expected["cost_by_agent"], check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(run_dir / "tables" / "cost_by_agent.parquet"),
+        expected["cost_by_agent"],
+        check_dtype=False,
+    )
     summary = json.loads((run_dir / "summary.json").read_text())
     cost = pd.read_parquet(run_dir / "tables" / "cost_by_agent.parquet")
     assert sum(map(Decimal, cost["cost_usd_exact"])) == Decimal(summary["totals"]["cost_usd"])
@@ -102,8 +115,11 @@ def test_notebook_shows_artifacts_tables_and_figures(executed) -> None:
     nb = executed["nb"]
     run_dir = executed["run_dirs"][0]
     text = "".join(o.get("text", "") for o in code_outputs(nb) if o["output_type"] == "stream")
-    on_disk = sorted(p.relative_to(run_dir / "artifacts").as_posix()
-                     for p in (run_dir / "artifacts").rglob("*") if p.is_file())
+    on_disk = sorted(
+        p.relative_to(run_dir / "artifacts").as_posix()
+        for p in (run_dir / "artifacts").rglob("*")
+        if p.is_file()
+    )
     assert "\n".join(on_disk) in text
     html = "".join(o.get("data", {}).get("text/html", "") for o in code_outputs(nb))
     for column in ("cache_read_tokens", "cost_usd", "share_pct", "phase"):
@@ -118,21 +134,26 @@ def test_same_result_as_the_same_workflow_in_process(executed, tmp_path: Path) -
     from orchestrator_kit.notebook_params import validate_workflow_params
 
     params = validate_workflow_params({})
-    direct = ok.run_workflow(params.request, project_name=params.project_name, output_dir=tmp_path,
-                             mode="simulated")
+    direct = ok.run_workflow(
+        params.request, project_name=params.project_name, output_dir=tmp_path, mode="simulated"
+    )
     via_notebook = json.loads((executed["run_dirs"][0] / "summary.json").read_text())
     for key in ("cost_usd", "total_tokens", "calls"):
         assert via_notebook["totals"][key] == direct.totals[key]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("budget_usd", "a lot", "float"),
-    ("agents", "architect,qa", "list"),
-    ("max_rounds", 1.5, "int"),
-])
-def test_a_wrong_parameter_names_itself_and_its_type(tmp_path: Path, name: str, value: object,
-                                                     expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("budget_usd", "a lot", "float"),
+        ("agents", "architect,qa", "list"),
+        ("max_rounds", 1.5, "int"),
+    ],
+)
+def test_a_wrong_parameter_names_itself_and_its_type(
+    tmp_path: Path, name: str, value: object, expected: str
+) -> None:
     from papermill.exceptions import PapermillExecutionError
 
     out = tmp_path / "bad.ipynb"
@@ -161,13 +182,22 @@ def test_a_bad_value_names_the_parameter(tmp_path: Path) -> None:
 def test_main_job_script(tmp_path: Path) -> None:
     """scripts/main_job.py (the README's main job): notebook, run folder, tables, figures, report."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "main_job.py")], cwd=tmp_path, text=True,
-                          capture_output=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "main_job.py")],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
     (run_dir,) = [p for p in (out / "runs").iterdir() if p.is_dir()]
     assert f"executed notebook: {out / 'workflow.ipynb'}" in done.stdout
-    assert f"run folder:        {run_dir}" in done.stdout and f"report:            {out / 'report.html'}" in done.stdout
+    assert (
+        f"run folder:        {run_dir}" in done.stdout
+        and f"report:            {out / 'report.html'}" in done.stdout
+    )
     assert (out / "workflow.ipynb").is_file() and (out / "report.html").stat().st_size > 10_000
     assert len(list((run_dir / "tables").glob("*.parquet"))) == len(TABLES)
     assert len(list((run_dir / "figures").glob("*.png"))) == len(FIGURES)

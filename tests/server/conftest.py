@@ -34,13 +34,12 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Live]]:
         if not kw.get("no_auth") and kw.get("users_file") is None:
             kw.setdefault("token", TOKEN)
         app = create_app(ServerSettings(**kw))
-        live = Live(BackgroundServer(app, logging_config=None, timeout_graceful_shutdown=2).start(),
-                    app.state.token)
+        live = Live(
+            BackgroundServer(app, logging_config=None, timeout_graceful_shutdown=2).start(), app.state.token
+        )
         started.append(live)
         return live
 
     yield start
     for live in reversed(started):
         live.stop()
-
-

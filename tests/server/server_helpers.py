@@ -39,8 +39,13 @@ class Live:
         self.bg.stop()
 
 
-def wait_for(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
-             interval: float = 0.02) -> dict[str, Any]:
+def wait_for(
+    client: httpx.Client,
+    path: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 30.0,
+    interval: float = 0.02,
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         r = client.get(path)
@@ -54,11 +59,14 @@ def wait_for(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], b
 
 
 def wait_run(client: httpx.Client, project_id: str, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    return wait_for(client, f"/projects/{project_id}/runs/{run_id}", lambda b: b["status"] in TERMINAL, timeout)
+    return wait_for(
+        client, f"/projects/{project_id}/runs/{run_id}", lambda b: b["status"] in TERMINAL, timeout
+    )
 
 
-def new_project(client: httpx.Client, request: str | None = "a CLI that converts CSV to JSON",
-                name: str = "CSV tool") -> str:
+def new_project(
+    client: httpx.Client, request: str | None = "a CLI that converts CSV to JSON", name: str = "CSV tool"
+) -> str:
     body: dict[str, Any] = {"project_name": name}
     if request is not None:
         body["request"] = request

@@ -39,27 +39,41 @@ def test_a_generated_token_when_none_is_given(start_server: Callable[..., Live])
 
 
 def test_two_users_never_see_each_others_settings_projects_runs_or_artifacts(
-        start_server: Callable[..., Live], tmp_path: Path) -> None:
+    start_server: Callable[..., Live], tmp_path: Path
+) -> None:
     users = tmp_path / "users.yaml"
-    users.write_text(f"users:\n  alice: {{token: {ALICE}}}\n"
-                     f"  bob: {{token_sha256: {hashlib.sha256(BOB.encode()).hexdigest()}}}\n")
+    users.write_text(
+        f"users:\n  alice: {{token: {ALICE}}}\n"
+        f"  bob: {{token_sha256: {hashlib.sha256(BOB.encode()).hexdigest()}}}\n"
+    )
     live = start_server(users_file=users)
     alice, bob = live.client(ALICE), live.client(BOB)
     assert alice.get("/users/me").json()["user_id"] == "alice"
     assert bob.get("/users/me").json()["user_id"] == "bob"
 
-    alice.post("/users/me/provider-settings",
-               json={"llm_provider": "anthropic", "api_key": "sk-ant-api03-alice-0000000000"})
+    alice.post(
+        "/users/me/provider-settings",
+        json={"llm_provider": "anthropic", "api_key": "sk-ant-api03-alice-0000000000"},
+    )
     pid = new_project(alice)
-    rid = alice.post(f"/projects/{pid}/runs", json={"mode": "simulated", "agents": ["architect"]}).json()["id"]
+    rid = alice.post(f"/projects/{pid}/runs", json={"mode": "simulated", "agents": ["architect"]}).json()[
+        "id"
+    ]
     assert wait_run(alice, pid, rid)["status"] == "completed"
 
     assert bob.get("/users/me/provider-settings").json()["api_key_set"] is False
     assert bob.get("/projects").json() == []
     base = f"/projects/{pid}/runs/{rid}"
-    for method, path in [("GET", f"/projects/{pid}"), ("GET", f"/projects/{pid}/runs"), ("GET", base),
-                         ("GET", base + "/artifacts"), ("GET", base + "/artifacts/architect/architecture.md"),
-                         ("GET", base + "/events"), ("POST", base + "/resume"), ("POST", f"/projects/{pid}/runs")]:
+    for method, path in [
+        ("GET", f"/projects/{pid}"),
+        ("GET", f"/projects/{pid}/runs"),
+        ("GET", base),
+        ("GET", base + "/artifacts"),
+        ("GET", base + "/artifacts/architect/architecture.md"),
+        ("GET", base + "/events"),
+        ("POST", base + "/resume"),
+        ("POST", f"/projects/{pid}/runs"),
+    ]:
         r = bob.request(method, path, json={} if method == "POST" else None)
         assert r.status_code == 404, (method, path, r.status_code)
         assert "architecture" not in r.text
@@ -72,15 +86,18 @@ def test_two_users_never_see_each_others_settings_projects_runs_or_artifacts(
     assert (live.data_dir / "runs" / "alice" / rid).is_dir()
 
 
-@pytest.mark.parametrize("doc, problem", [
-    ({"users": {"a": {"token": "short"}}}, "at least 16"),
-    ({"users": {"a": "same-token-000000000", "b": "same-token-000000000"}}, "same token"),
-    ({"users": {"../evil": "a-token-long-enough-000"}}, "not allowed"),
-    ({"users": {"a": {"token_sha256": "abc"}}}, "64 hex"),
-    ({"users": {"a": {"token": "t" * 20, "token_sha256": "0" * 64}}}, "exactly one"),
-    ({"users": {}}, "must map"),
-    (["alice"], "must map"),
-])
+@pytest.mark.parametrize(
+    "doc, problem",
+    [
+        ({"users": {"a": {"token": "short"}}}, "at least 16"),
+        ({"users": {"a": "same-token-000000000", "b": "same-token-000000000"}}, "same token"),
+        ({"users": {"../evil": "a-token-long-enough-000"}}, "not allowed"),
+        ({"users": {"a": {"token_sha256": "abc"}}}, "64 hex"),
+        ({"users": {"a": {"token": "t" * 20, "token_sha256": "0" * 64}}}, "exactly one"),
+        ({"users": {}}, "must map"),
+        (["alice"], "must map"),
+    ],
+)
 def test_bad_users_files_are_refused_clearly(doc: object, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as info:
         parse_users(doc, "users.yaml")
@@ -101,9 +118,20 @@ def test_users_file_json_and_unreadable(tmp_path: Path) -> None:
         Authenticator.from_users_file(tmp_path / "bad.yaml")
 
 
-@pytest.mark.parametrize("host, ok", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
-                                      ("localhost", True), ("0.0.0.0", False), ("::", False),
-                                      ("192.168.1.5", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    "host, ok",
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_hosts(host: str, ok: bool) -> None:
     assert is_loopback(host) is ok
 
@@ -115,7 +143,11 @@ def test_no_auth_is_refused_on_a_non_loopback_host(capsys: pytest.CaptureFixture
 
 
 def test_the_script_refuses_no_auth_on_all_interfaces_with_exit_code_2(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--no-auth", "--host", "0.0.0.0", "--data-dir",
-                           str(tmp_path / "d")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--no-auth", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "--no-auth is refused" in proc.stderr
     assert not (tmp_path / "d").exists()

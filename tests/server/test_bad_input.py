@@ -38,40 +38,70 @@ def done_run(client: httpx.Client) -> tuple[str, str]:
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.mark.parametrize("path, body, code, words", [
-    ("/projects", '{"project_name": "x",', 400, "not valid JSON"),
-    ("/projects", "not json at all", 400, "not valid JSON"),
-    ("/projects", '{"project_name": ""}', 422, "project_name"),
-    ("/projects", '{"project_name": "   "}', 422, "project_name"),
-    ("/projects", '{"name": "x"}', 422, "unknown field"),
-    ("/projects", '[1, 2]', 422, "invalid request"),
-    ("/users/me/provider-settings", '{"llm_provider": "openai", "api_key": "sk-x-1234567890"}', 422,
-     "unknown llm_provider 'openai'; supported: anthropic"),
-    ("/users/me/provider-settings", '{"llm_provider": "anthropic", "api_key": ""}', 422, "api_key is empty"),
-    ("/users/me/provider-settings", '{"llm_provider": "anthropic", "api_key": "   "}', 422, "api_key is empty"),
-    ("/users/me/provider-settings", '{"llm_provider": "anthropic"}', 422, "api_key: Field required"),
-    ("/users/me/provider-settings", '{"llm_provider": "anthropic", "api_key": "sk-ant-a b"}', 422, "spaces"),
-    ("/users/me/provider-settings", '{"llm_provider": "anthropic", "api_key": "sk-ant-api03-xxxxxxxxxxxx", '
-     '"model": "gpt-9"}', 422, "Unknown model 'gpt-9'"),
-])
+@pytest.mark.parametrize(
+    "path, body, code, words",
+    [
+        ("/projects", '{"project_name": "x",', 400, "not valid JSON"),
+        ("/projects", "not json at all", 400, "not valid JSON"),
+        ("/projects", '{"project_name": ""}', 422, "project_name"),
+        ("/projects", '{"project_name": "   "}', 422, "project_name"),
+        ("/projects", '{"name": "x"}', 422, "unknown field"),
+        ("/projects", "[1, 2]", 422, "invalid request"),
+        (
+            "/users/me/provider-settings",
+            '{"llm_provider": "openai", "api_key": "sk-x-1234567890"}',
+            422,
+            "unknown llm_provider 'openai'; supported: anthropic",
+        ),
+        (
+            "/users/me/provider-settings",
+            '{"llm_provider": "anthropic", "api_key": ""}',
+            422,
+            "api_key is empty",
+        ),
+        (
+            "/users/me/provider-settings",
+            '{"llm_provider": "anthropic", "api_key": "   "}',
+            422,
+            "api_key is empty",
+        ),
+        ("/users/me/provider-settings", '{"llm_provider": "anthropic"}', 422, "api_key: Field required"),
+        (
+            "/users/me/provider-settings",
+            '{"llm_provider": "anthropic", "api_key": "sk-ant-a b"}',
+            422,
+            "spaces",
+        ),
+        (
+            "/users/me/provider-settings",
+            '{"llm_provider": "anthropic", "api_key": "sk-ant-api03-xxxxxxxxxxxx", "model": "gpt-9"}',
+            422,
+            "Unknown model 'gpt-9'",
+        ),
+    ],
+)
 def test_bad_bodies(client: httpx.Client, path: str, body: str, code: int, words: str) -> None:
     r = client.post(path, content=body, headers=JSON)
     assert r.status_code == code, r.text
     assert words in r.json()["detail"]
 
 
-@pytest.mark.parametrize("body, code, words", [
-    ({"agents": ["architect", "wizard"]}, 422, "unknown agent 'wizard'; valid agents are: architect"),
-    ({"agents": []}, 422, "agents"),
-    ({"model": "claude-nonexistent-9"}, 422, "Unknown model"),
-    ({"budget_usd": -1}, 422, "budget_usd"),
-    ({"budget_usd": "lots"}, 422, "budget_usd"),
-    ({"mode": "replay"}, 422, "mode"),
-    ({"mode": "real"}, 409, "needs your Anthropic API key"),
-    ({"request": "x", "extra": 1}, 422, "extra: unknown field"),
-])
-def test_bad_run_requests(client: httpx.Client, done_run: tuple[str, str], body: dict[str, Any], code: int,
-                          words: str) -> None:
+@pytest.mark.parametrize(
+    "body, code, words",
+    [
+        ({"agents": ["architect", "wizard"]}, 422, "unknown agent 'wizard'; valid agents are: architect"),
+        ({"agents": []}, 422, "agents"),
+        ({"model": "claude-nonexistent-9"}, 422, "Unknown model"),
+        ({"budget_usd": -1}, 422, "budget_usd"),
+        ({"budget_usd": "lots"}, 422, "budget_usd"),
+        ({"mode": "replay"}, 422, "mode"),
+        ({"mode": "real"}, 409, "needs your Anthropic API key"),
+        ({"request": "x", "extra": 1}, 422, "extra: unknown field"),
+    ],
+)
+def test_bad_run_requests(
+    client: httpx.Client, done_run: tuple[str, str], body: dict[str, Any], code: int, words: str
+) -> None:
     pid, _ = done_run
     before = len(client.get(f"/projects/{pid}/runs").json())
     r = client.post(f"/projects/{pid}/runs", json=body)
@@ -81,8 +111,12 @@ def test_bad_run_requests(client: httpx.Client, done_run: tuple[str, str], body:
 
 
 def test_a_secret_in_a_bad_field_is_never_echoed(client: httpx.Client) -> None:
-    for body in ({"llm_provider": FAKE_KEY, "api_key": FAKE_KEY}, {"llm_provider": "anthropic", "apikey": FAKE_KEY},
-                 {"llm_provider": "anthropic", "api_key": [FAKE_KEY]}, {"project_name": FAKE_KEY, "x": FAKE_KEY}):
+    for body in (
+        {"llm_provider": FAKE_KEY, "api_key": FAKE_KEY},
+        {"llm_provider": "anthropic", "apikey": FAKE_KEY},
+        {"llm_provider": "anthropic", "api_key": [FAKE_KEY]},
+        {"project_name": FAKE_KEY, "x": FAKE_KEY},
+    ):
         for path in ("/users/me/provider-settings", "/projects"):
             r = client.post(path, json=body)
             assert 400 <= r.status_code < 500
@@ -105,19 +139,34 @@ def test_oversized_bodies_get_413(client: httpx.Client) -> None:
     assert client.get("/health").status_code == 200
 
 
-@pytest.mark.parametrize("tail", [
-    "architect/..%2F..%2Fmanifest.json", "..%2F..%2Fmanifest.json", "architect/..%2F..%2F..%2F..%2Findex.sqlite3",
-    "architect/%2E%2E%2F%2E%2E%2Fstate.json", "architect/%2Fetc%2Fpasswd", "architect/../../manifest.json",
-    "../../../../index.sqlite3", "architect/..", "..%5C..%5Cmanifest.json", "architect", "architect/",
-    "architect/a%00b.md", "architect/.hidden",
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "architect/..%2F..%2Fmanifest.json",
+        "..%2F..%2Fmanifest.json",
+        "architect/..%2F..%2F..%2F..%2Findex.sqlite3",
+        "architect/%2E%2E%2F%2E%2E%2Fstate.json",
+        "architect/%2Fetc%2Fpasswd",
+        "architect/../../manifest.json",
+        "../../../../index.sqlite3",
+        "architect/..",
+        "..%5C..%5Cmanifest.json",
+        "architect",
+        "architect/",
+        "architect/a%00b.md",
+        "architect/.hidden",
+    ],
+)
 def test_artifact_path_traversal_is_refused(live: Live, done_run: tuple[str, str], tail: str) -> None:
     pid, rid = done_run
     # http.client sends the path byte for byte (no dot-segment clean-up), as an attacker would
     conn = http.client.HTTPConnection("127.0.0.1", live.bg.port, timeout=10)
     try:
-        conn.request("GET", f"/projects/{pid}/runs/{rid}/artifacts/{tail}",
-                     headers={"Authorization": f"Bearer {TOKEN}"})
+        conn.request(
+            "GET",
+            f"/projects/{pid}/runs/{rid}/artifacts/{tail}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         resp = conn.getresponse()
         text = resp.read().decode("utf-8", "replace")
     finally:

@@ -15,8 +15,11 @@ def test_the_guides_curl_commands_work_as_written_with_no_auth(start_server: Cal
     live = start_server(no_auth=True)
     c = live.client(token=None)  # no Authorization header, as in the guide
     headers = {"Content-Type": "application/json"}
-    r = c.post("/users/me/provider-settings", headers=headers,
-               content='{"llm_provider": "anthropic", "api_key": "sk-ant-api03-..."}')
+    r = c.post(
+        "/users/me/provider-settings",
+        headers=headers,
+        content='{"llm_provider": "anthropic", "api_key": "sk-ant-api03-..."}',
+    )
     assert r.status_code == 200, r.text
     assert r.json()["api_key_set"] is True and "sk-ant-api03" not in r.text
     r = c.post("/projects", headers=headers, content='{"project_name": "My Project"}')
@@ -32,14 +35,20 @@ def test_openapi_docs_and_health(start_server: Callable[..., Live]) -> None:
     assert c.get("/health").json()["status"] == "ok"
     assert c.get("/docs").status_code == 200
     paths = c.get("/openapi.json").json()["paths"]
-    for p in ("/users/me/provider-settings", "/projects", "/projects/{project_id}/runs/{run_id}",
-              "/projects/{project_id}/runs/{run_id}/resume", "/projects/{project_id}/runs/{run_id}/events",
-              "/projects/{project_id}/runs/{run_id}/artifacts/{artifact_path}"):
+    for p in (
+        "/users/me/provider-settings",
+        "/projects",
+        "/projects/{project_id}/runs/{run_id}",
+        "/projects/{project_id}/runs/{run_id}/resume",
+        "/projects/{project_id}/runs/{run_id}/events",
+        "/projects/{project_id}/runs/{run_id}/artifacts/{artifact_path}",
+    ):
         assert p in paths
 
 
 def test_a_user_without_a_key_runs_simulated_with_progress_tokens_cost_and_artifacts(
-        start_server: Callable[..., Live]) -> None:
+    start_server: Callable[..., Live],
+) -> None:
     live = start_server()
     c = live.client()
     pid = new_project(c)
@@ -73,8 +82,10 @@ def test_run_options_agents_budget_and_a_budget_stop(start_server: Callable[...,
     live = start_server()
     c = live.client()
     pid = new_project(c, request=None)
-    r = c.post(f"/projects/{pid}/runs", json={"request": "a tiny URL shortener", "agents": ["architect", "developer"],
-                                              "mode": "simulated"})
+    r = c.post(
+        f"/projects/{pid}/runs",
+        json={"request": "a tiny URL shortener", "agents": ["architect", "developer"], "mode": "simulated"},
+    )
     assert r.status_code == 202, r.text
     done = wait_run(c, pid, r.json()["id"])
     assert done["status"] == "completed" and list(done["agents"]) == ["architect", "developer"]
@@ -95,8 +106,10 @@ def test_a_user_with_a_key_runs_real_mode_with_that_key(start_server: Callable[.
     with FakeAnthropicServer(require_key=FAKE_KEY, responder=simulated_responder) as api:
         live = start_server(anthropic_base_url=api.base_url)
         c = live.client()
-        r = c.post("/users/me/provider-settings", json={"llm_provider": "anthropic", "api_key": FAKE_KEY,
-                                                         "model": "claude-sonnet-5-5"})
+        r = c.post(
+            "/users/me/provider-settings",
+            json={"llm_provider": "anthropic", "api_key": FAKE_KEY, "model": "claude-sonnet-5-5"},
+        )
         assert r.status_code == 200 and r.json()["api_key_masked"] == "…0000"
         pid = new_project(c)
         r = c.post(f"/projects/{pid}/runs", json={"agents": ["architect", "data"]})

@@ -41,7 +41,9 @@ def test_fifty_concurrent_runs_and_a_thousand_polls(start_server: Callable[..., 
     def start(i: int) -> tuple[str, str, float]:
         pid = projects[i % len(projects)]
         t = time.perf_counter()
-        r = client().post(f"/projects/{pid}/runs", json={"request": f"tool number {i} that converts CSV to JSON"})
+        r = client().post(
+            f"/projects/{pid}/runs", json={"request": f"tool number {i} that converts CSV to JSON"}
+        )
         assert r.status_code == 202, r.text
         return pid, r.json()["id"], time.perf_counter() - t
 
@@ -83,7 +85,11 @@ def test_fifty_concurrent_runs_and_a_thousand_polls(start_server: Callable[..., 
 
     starts = [s for _, _, s in started]
     lat = [p for p, _ in polls]
-    print(f"\n[load] {RUNS} runs started: p50 {pct(starts, 50):.1f} ms, p95 {pct(starts, 95):.1f} ms, "
-          f"p99 {pct(starts, 99):.1f} ms")
-    print(f"[load] {POLLS} status polls in {poll_wall:.2f} s ({POLLS / poll_wall:.0f}/s): p50 {pct(lat, 50):.1f} ms, "
-          f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms")
+    print(
+        f"\n[load] {RUNS} runs started: p50 {pct(starts, 50):.1f} ms, p95 {pct(starts, 95):.1f} ms, "
+        f"p99 {pct(starts, 99):.1f} ms"
+    )
+    print(
+        f"[load] {POLLS} status polls in {poll_wall:.2f} s ({POLLS / poll_wall:.0f}/s): p50 {pct(lat, 50):.1f} ms, "
+        f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms"
+    )

@@ -29,7 +29,10 @@ def ledger(live_or_dir: Live | Path, user: str, run_id: str) -> list[dict[str, o
 def test_projects_runs_settings_and_artifacts_survive_a_restart(start_server: Callable[..., Live]) -> None:
     first = start_server()
     c = first.client()
-    c.post("/users/me/provider-settings", json={"llm_provider": "anthropic", "api_key": "sk-ant-api03-kept-000000000"})
+    c.post(
+        "/users/me/provider-settings",
+        json={"llm_provider": "anthropic", "api_key": "sk-ant-api03-kept-000000000"},
+    )
     pid = new_project(c)
     rid = c.post(f"/projects/{pid}/runs", json={"mode": "simulated"}).json()["id"]
     before = wait_run(c, pid, rid)
@@ -67,12 +70,16 @@ def _resume_and_check(c: httpx.Client, data_dir: Path, pid: str, rid: str) -> No
     assert final["status"] == "completed", final
     lines = ledger(data_dir, "default", rid)
     assert len(lines) == FULL_RUN_CALLS  # nothing finished before the stop was paid for again
-    assert lines[:len(done_before)] == done_before
+    assert lines[: len(done_before)] == done_before
     assert len({(x["agent"], x["step"]) for x in lines}) == FULL_RUN_CALLS
-    assert final["totals"]["calls"] == FULL_RUN_CALLS and all(a["status"] == "done" for a in final["agents"].values())
+    assert final["totals"]["calls"] == FULL_RUN_CALLS and all(
+        a["status"] == "done" for a in final["agents"].values()
+    )
 
 
-def test_a_run_in_flight_at_a_graceful_stop_is_interrupted_then_resumed(start_server: Callable[..., Live]) -> None:
+def test_a_run_in_flight_at_a_graceful_stop_is_interrupted_then_resumed(
+    start_server: Callable[..., Live],
+) -> None:
     first = start_server(no_auth=True, simulated_latency_s=0.2)
     c = first.client(token=None)
     pid = new_project(c)
@@ -85,12 +92,29 @@ def test_a_run_in_flight_at_a_graceful_stop_is_interrupted_then_resumed(start_se
 
 
 def test_a_run_in_flight_when_the_server_process_is_killed_is_interrupted_then_resumed(
-        start_server: Callable[..., Live], tmp_path: Path) -> None:
+    start_server: Callable[..., Live], tmp_path: Path
+) -> None:
     data_dir = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--no-auth", "--port", "0", "--data-dir", str(data_dir),
-                             "--simulated-latency", "0.2", "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--no-auth",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--simulated-latency",
+            "0.2",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
+
     def pump() -> None:
         for line in proc.stdout or []:
             lines.put(line)
@@ -123,7 +147,9 @@ def test_a_run_in_flight_when_the_server_process_is_killed_is_interrupted_then_r
     _resume_and_check(second.client(token=None), data_dir, pid, rid)
 
 
-def test_a_run_still_queued_at_a_stop_starts_from_scratch_on_resume(start_server: Callable[..., Live]) -> None:
+def test_a_run_still_queued_at_a_stop_starts_from_scratch_on_resume(
+    start_server: Callable[..., Live],
+) -> None:
     first = start_server(max_concurrent_runs=1, simulated_latency_s=0.2)
     c = first.client()
     pid = new_project(c)
@@ -140,5 +166,9 @@ def test_a_run_still_queued_at_a_stop_starts_from_scratch_on_resume(start_server
     assert not (second.data_dir / "runs" / "default" / queued).exists()
     assert c.post(f"/projects/{pid}/runs/{queued}/resume").status_code == 202
     done = wait_run(c, pid, queued)
-    assert done["status"] == "completed" and done["mode"] == "simulated" and list(done["agents"]) == ["architect"]
+    assert (
+        done["status"] == "completed"
+        and done["mode"] == "simulated"
+        and list(done["agents"]) == ["architect"]
+    )
     assert len(ledger(second, "default", queued)) == 2

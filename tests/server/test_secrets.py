@@ -22,7 +22,9 @@ def all_bytes_under(root: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
 
 
-def test_the_key_never_leaves_in_clear(start_server: Callable[..., Live], caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_never_leaves_in_clear(
+    start_server: Callable[..., Live], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     bodies: list[str] = []
     with FakeAnthropicServer(require_key=FAKE_KEY, responder=simulated_responder) as api:
@@ -32,7 +34,11 @@ def test_the_key_never_leaves_in_clear(start_server: Callable[..., Live], caplog
         def keep(r: object) -> None:
             bodies.append(r.text)  # type: ignore[attr-defined]
 
-        keep(r := c.post("/users/me/provider-settings", json={"llm_provider": "anthropic", "api_key": FAKE_KEY}))
+        keep(
+            r := c.post(
+                "/users/me/provider-settings", json={"llm_provider": "anthropic", "api_key": FAKE_KEY}
+            )
+        )
         assert r.status_code == 200 and r.json()["api_key_masked"] == "…0000"
         keep(c.get("/users/me/provider-settings"))
         pid = new_project(c)
@@ -45,7 +51,10 @@ def test_the_key_never_leaves_in_clear(start_server: Callable[..., Live], caplog
         keep(c.get(f"/projects/{pid}/runs/{rid}/artifacts"))
         keep(c.get(f"/projects/{pid}"))
         keep(c.get("/openapi.json"))
-        for bad in ({"llm_provider": FAKE_KEY, "api_key": FAKE_KEY}, {"llm_provider": "anthropic", "key": FAKE_KEY}):
+        for bad in (
+            {"llm_provider": FAKE_KEY, "api_key": FAKE_KEY},
+            {"llm_provider": "anthropic", "key": FAKE_KEY},
+        ):
             keep(c.post("/users/me/provider-settings", json=bad))
         live.stop()  # flush the index (WAL) to disk
 
@@ -61,9 +70,9 @@ def test_the_key_never_leaves_in_clear(start_server: Callable[..., Live], caplog
     assert stat.S_IMODE(data.stat().st_mode) & 0o077 == 0
 
 
-def test_the_secret_from_the_environment_and_a_changed_secret(start_server: Callable[..., Live],
-                                                              monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
+def test_the_secret_from_the_environment_and_a_changed_secret(
+    start_server: Callable[..., Live], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(ENV_VAR, Fernet.generate_key().decode())
     live = start_server()
     c = live.client()

@@ -13,8 +13,9 @@ from server_helpers import Live, new_project, wait_run
 AGENTS = {"architect", "data", "consensus", "developer", "qa", "documentarian", "reviewer", "steward"}
 
 
-def read_events(c: httpx.Client, path: str, *, last_id: int | None = None,
-                limit_s: float = 30.0) -> list[dict[str, Any]]:
+def read_events(
+    c: httpx.Client, path: str, *, last_id: int | None = None, limit_s: float = 30.0
+) -> list[dict[str, Any]]:
     """Parse the stream until it ends (the run finished), within ``limit_s``."""
     headers = {"Last-Event-ID": str(last_id)} if last_id is not None else {}
     events: list[dict[str, Any]] = []
@@ -36,7 +37,9 @@ def read_events(c: httpx.Client, path: str, *, last_id: int | None = None,
     return events
 
 
-def test_live_stream_until_run_finished_then_replay_and_last_event_id(start_server: Callable[..., Live]) -> None:
+def test_live_stream_until_run_finished_then_replay_and_last_event_id(
+    start_server: Callable[..., Live],
+) -> None:
     live = start_server(simulated_latency_s=0.02)
     c = live.client()
     pid = new_project(c)

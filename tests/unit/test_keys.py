@@ -27,7 +27,11 @@ def dotenv_file(tmp_path: Path) -> Path:
 def test_explicit_argument_wins(dotenv_file: Path) -> None:
     info = resolve_api_key(ARG_KEY, env={"ANTHROPIC_API_KEY": ENV_KEY}, dotenv_path=dotenv_file)
     assert info is not None
-    assert (info.source, info.source_detail, info.value.get_secret_value()) == ("argument", "argument", ARG_KEY)
+    assert (info.source, info.source_detail, info.value.get_secret_value()) == (
+        "argument",
+        "argument",
+        ARG_KEY,
+    )
 
 
 def test_secretstr_argument_is_accepted() -> None:
@@ -39,7 +43,10 @@ def test_environment_beats_dotenv(dotenv_file: Path) -> None:
     info = resolve_api_key(None, env={"ANTHROPIC_API_KEY": ENV_KEY}, dotenv_path=dotenv_file)
     assert info is not None
     assert (info.source, info.source_detail, info.value.get_secret_value()) == (
-        "environment", "ANTHROPIC_API_KEY", ENV_KEY)
+        "environment",
+        "ANTHROPIC_API_KEY",
+        ENV_KEY,
+    )
 
 
 def test_blank_values_count_as_absent(dotenv_file: Path) -> None:
@@ -53,8 +60,9 @@ def test_os_environ_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert info is not None and info.source == "environment"
 
 
-def test_dotenv_is_found_upwards_from_cwd_and_not_loaded(dotenv_file: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_is_found_upwards_from_cwd_and_not_loaded(
+    dotenv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nested = tmp_path / "project" / "notebooks"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)
@@ -88,13 +96,16 @@ def test_keyinfo_repr_and_str_hide_the_key() -> None:
     assert "environment variable ANTHROPIC_API_KEY" in info.description
 
 
-@pytest.mark.parametrize(("key", "masked"), [
-    (ENV_KEY, "…0002"),
-    (SecretStr(ENV_KEY), "…0002"),
-    ("short-key", "…"),
-    ("", "(empty)"),
-    (None, "(empty)"),
-])
+@pytest.mark.parametrize(
+    ("key", "masked"),
+    [
+        (ENV_KEY, "…0002"),
+        (SecretStr(ENV_KEY), "…0002"),
+        ("short-key", "…"),
+        ("", "(empty)"),
+        (None, "(empty)"),
+    ],
+)
 def test_mask_key_shows_at_most_four_characters(key: str | SecretStr | None, masked: str) -> None:
     assert mask_key(key) == masked
 
@@ -104,11 +115,14 @@ def test_anthropic_looking_keys_pass_the_format_check(key: str | SecretStr) -> N
     assert check_key_format(key) is None
 
 
-@pytest.mark.parametrize(("key", "needle"), [
-    ("sk-proj-openai-looking-key-1234", "sk-ant-"),
-    ("", "empty"),
-    (" sk-ant-api03-abcdef\n", "whitespace"),
-])
+@pytest.mark.parametrize(
+    ("key", "needle"),
+    [
+        ("sk-proj-openai-looking-key-1234", "sk-ant-"),
+        ("", "empty"),
+        (" sk-ant-api03-abcdef\n", "whitespace"),
+    ],
+)
 def test_odd_keys_get_a_warning_that_hides_the_key(key: str, needle: str) -> None:
     warning = check_key_format(key)
     assert warning is not None and needle in warning

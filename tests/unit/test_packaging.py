@@ -37,8 +37,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     script = (ROOT / ".ci" / "run").read_text()
     assert "quickstart:test" in script and "README.md" in script
     extracted = subprocess.run(
-        ["awk", "/<!-- quickstart:test -->/{found=1; next} found && /^```/{if (inblock) exit; inblock=1; next} "
-                "found && inblock {print}", str(ROOT / "README.md")], capture_output=True, text=True, check=True)
+        [
+            "awk",
+            "/<!-- quickstart:test -->/{found=1; next} found && /^```/{if (inblock) exit; inblock=1; next} "
+            "found && inblock {print}",
+            str(ROOT / "README.md"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     command = extracted.stdout.strip()
     assert "pip install" in command and "pytest" in command
 
@@ -50,23 +58,38 @@ def test_env_example_holds_only_a_placeholder() -> None:
 
 @pytest.mark.slow
 def test_built_wheel_runs_a_workflow_outside_the_checkout(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                          "-w", str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for needed in ("orchestrator_kit/prompts/architect.j2", "orchestrator_kit/prompts/_base.j2",
-                   "orchestrator_kit/prompts/simulated/developer_module.py.j2",
-                   "orchestrator_kit/llm/data/models.json"):
+    for needed in (
+        "orchestrator_kit/prompts/architect.j2",
+        "orchestrator_kit/prompts/_base.j2",
+        "orchestrator_kit/prompts/simulated/developer_module.py.j2",
+        "orchestrator_kit/llm/data/models.json",
+    ):
         assert needed in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = ("import orchestrator_kit as ok, pathlib, sys; "
-            "assert pathlib.Path(ok.__file__).is_relative_to(sys.argv[1]), ok.__file__; "
-            "r = ok.run_workflow('A CLI that converts CSV to JSON', mode='simulated', output_dir='runs'); "
-            "print(len(r.artifacts))")
+    code = (
+        "import orchestrator_kit as ok, pathlib, sys; "
+        "assert pathlib.Path(ok.__file__).is_relative_to(sys.argv[1]), ok.__file__; "
+        "r = ok.run_workflow('A CLI that converts CSV to JSON', mode='simulated', output_dir='runs'); "
+        "print(len(r.artifacts))"
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    run = subprocess.run([sys.executable, "-c", code, str(site)], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(site)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "9"

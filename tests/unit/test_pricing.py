@@ -35,14 +35,37 @@ D = Decimal
 M = 1_000_000
 
 SDK_MODEL_IDS = [
-    "claude-fable-5-2", "claude-mythos-5-2", "claude-haiku-5-5", "claude-sonnet-5-5", "claude-fable-5-1",
-    "claude-opus-5-5", "claude-mythos-5-1", "claude-sonnet-5", "claude-fable-5", "claude-mythos-5",
-    "claude-opus-5", "claude-opus-4-8", "claude-opus-4-7", "claude-mythos-preview", "claude-opus-4-6",
-    "claude-sonnet-4-6", "claude-haiku-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-5",
-    "claude-opus-4-5-20251101", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929",
+    "claude-fable-5-2",
+    "claude-mythos-5-2",
+    "claude-haiku-5-5",
+    "claude-sonnet-5-5",
+    "claude-fable-5-1",
+    "claude-opus-5-5",
+    "claude-mythos-5-1",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-opus-5",
+    "claude-opus-4-8",
+    "claude-opus-4-7",
+    "claude-mythos-preview",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+    "claude-opus-4-5",
+    "claude-opus-4-5-20251101",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-5-20250929",
 ]
-UNPRICED = ["claude-fable-5-2", "claude-mythos-5-2", "claude-mythos-5-1", "claude-fable-5", "claude-mythos-5",
-            "claude-mythos-preview"]
+UNPRICED = [
+    "claude-fable-5-2",
+    "claude-mythos-5-2",
+    "claude-mythos-5-1",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-mythos-preview",
+]
 
 # id: (input, output, cache_write_5m, cache_write_1h, cache_read), USD per million tokens
 EXPECTED_PRICES = {
@@ -64,6 +87,7 @@ EXPECTED_PRICES = {
 
 
 # ---------------------------------------------------------------- the table
+
 
 @pytest.mark.parametrize("model_id", SDK_MODEL_IDS)
 def test_every_sdk_model_id_is_in_the_table(model_id):
@@ -93,7 +117,9 @@ def test_json_prices_are_strings_not_floats():
 @pytest.mark.parametrize("model_id, expected", sorted(EXPECTED_PRICES.items()))
 def test_prices(model_id, expected):
     p = get_price(model_id)
-    assert (p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read) == tuple(D(x) for x in expected)
+    assert (p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read) == tuple(
+        D(x) for x in expected
+    )
     assert p.batch_discount == D("0.5")
     assert p.priced
 
@@ -112,11 +138,14 @@ def test_sonnet_5_5_third_party_cache_read_claim_only_in_notes():
     assert "0.10" in p.notes
 
 
-@pytest.mark.parametrize("alias, canonical", [
-    ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
-    ("claude-opus-4-5", "claude-opus-4-5-20251101"),
-    ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
-])
+@pytest.mark.parametrize(
+    "alias, canonical",
+    [
+        ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
+        ("claude-opus-4-5", "claude-opus-4-5-20251101"),
+        ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
+    ],
+)
 def test_alias_resolution(alias, canonical):
     assert get_price(alias) is get_price(canonical)
     assert get_price(alias).id == canonical
@@ -132,29 +161,42 @@ def test_retirement_dates():
 def test_duplicate_ids_are_rejected():
     entry = {"id": "a", "aliases": ["b"], "input": "1", "output": "2", "batch_discount": "0.5"}
     with pytest.raises(ValueError, match="'b'"):
-        PriceTable.from_dict({"version": "x", "as_of": None,
-                              "models": [entry, {**entry, "id": "b", "aliases": []}]})
+        PriceTable.from_dict(
+            {"version": "x", "as_of": None, "models": [entry, {**entry, "id": "b", "aliases": []}]}
+        )
 
 
 # ---------------------------------------------------------------- costs
 
-@pytest.mark.parametrize("model, usage, batch, expected_total", [
-    ("claude-sonnet-5-5", Usage(input_tokens=M, output_tokens=M), False, "12"),
-    ("claude-sonnet-5-5", Usage(input_tokens=M, output_tokens=M), True, "6"),
-    ("claude-sonnet-5-5", Usage(input_tokens=1000, output_tokens=500), False, "0.007"),
-    # 5m write 2.50 + 1h write 4 + read 0.20 per million
-    ("claude-sonnet-5-5", Usage(cache_write_5m_tokens=M, cache_write_1h_tokens=M, cache_read_tokens=M), False,
-     "6.70"),
-    ("claude-opus-5-5", Usage(input_tokens=10_000, cache_read_tokens=90_000, output_tokens=2_000), False,
-     "0.098"),  # 0.04 + 0.018 + 0.04
-    ("claude-haiku-4-5", Usage(input_tokens=M, output_tokens=M), True, "3"),
-    ("claude-opus-4-1", Usage(input_tokens=100, output_tokens=100), False, "0.009"),
-    # Haiku 5.5 at exactly 100k: standard tier; above: long-context tier
-    ("claude-haiku-5-5", Usage(input_tokens=100_000, output_tokens=M), False, "0.51"),
-    ("claude-haiku-5-5", Usage(input_tokens=100_001, output_tokens=M), False, "2.5500005"),
-    # 110k total input counting cache reads -> long-context tier: 50k x 0.50 + 60k x 0.05
-    ("claude-haiku-5-5", Usage(input_tokens=50_000, cache_read_tokens=60_000), False, "0.028"),
-])
+
+@pytest.mark.parametrize(
+    "model, usage, batch, expected_total",
+    [
+        ("claude-sonnet-5-5", Usage(input_tokens=M, output_tokens=M), False, "12"),
+        ("claude-sonnet-5-5", Usage(input_tokens=M, output_tokens=M), True, "6"),
+        ("claude-sonnet-5-5", Usage(input_tokens=1000, output_tokens=500), False, "0.007"),
+        # 5m write 2.50 + 1h write 4 + read 0.20 per million
+        (
+            "claude-sonnet-5-5",
+            Usage(cache_write_5m_tokens=M, cache_write_1h_tokens=M, cache_read_tokens=M),
+            False,
+            "6.70",
+        ),
+        (
+            "claude-opus-5-5",
+            Usage(input_tokens=10_000, cache_read_tokens=90_000, output_tokens=2_000),
+            False,
+            "0.098",
+        ),  # 0.04 + 0.018 + 0.04
+        ("claude-haiku-4-5", Usage(input_tokens=M, output_tokens=M), True, "3"),
+        ("claude-opus-4-1", Usage(input_tokens=100, output_tokens=100), False, "0.009"),
+        # Haiku 5.5 at exactly 100k: standard tier; above: long-context tier
+        ("claude-haiku-5-5", Usage(input_tokens=100_000, output_tokens=M), False, "0.51"),
+        ("claude-haiku-5-5", Usage(input_tokens=100_001, output_tokens=M), False, "2.5500005"),
+        # 110k total input counting cache reads -> long-context tier: 50k x 0.50 + 60k x 0.05
+        ("claude-haiku-5-5", Usage(input_tokens=50_000, cache_read_tokens=60_000), False, "0.028"),
+    ],
+)
 def test_cost_totals(model, usage, batch, expected_total):
     c = cost_of(usage, model, batch=batch)
     assert isinstance(c.total, Decimal)
@@ -163,18 +205,36 @@ def test_cost_totals(model, usage, batch, expected_total):
 
 
 def test_cost_parts_and_cache_savings():
-    usage = Usage(input_tokens=M, output_tokens=M, cache_write_5m_tokens=M, cache_write_1h_tokens=M,
-                  cache_read_tokens=4 * M)
+    usage = Usage(
+        input_tokens=M,
+        output_tokens=M,
+        cache_write_5m_tokens=M,
+        cache_write_1h_tokens=M,
+        cache_read_tokens=4 * M,
+    )
     c = cost_of(usage, "claude-sonnet-5-5")
     assert (c.input, c.output, c.cache_write_5m, c.cache_write_1h, c.cache_read) == (
-        D(2), D(10), D("2.5"), D(4), D("0.8"))
+        D(2),
+        D(10),
+        D("2.5"),
+        D(4),
+        D("0.8"),
+    )
     assert c.total == D("19.3")
     # reads saved 4 x (2 - 0.20) = 7.20; write premiums 0.50 + 2 -> 4.70
     assert c.cache_savings == D("4.7")
     assert not c.long_context and not c.batch
 
     b = cost_of(usage, "claude-sonnet-5-5", batch=True)
-    for part in ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "total", "cache_savings"):
+    for part in (
+        "input",
+        "output",
+        "cache_write_5m",
+        "cache_write_1h",
+        "cache_read",
+        "total",
+        "cache_savings",
+    ):
         assert getattr(b, part) * 2 == getattr(c, part), part
     assert b.batch
 
@@ -202,8 +262,13 @@ def test_unknown_cost_is_none_never_zero(model):
 
 
 def test_missing_cache_price_only_matters_when_used(monkeypatch):
-    table = PriceTable.from_dict({"version": "t", "as_of": "2026-11-01", "models": [
-        {"id": "m", "input": "1", "output": "2", "cache_read": None, "batch_discount": "0.5"}]})
+    table = PriceTable.from_dict(
+        {
+            "version": "t",
+            "as_of": "2026-11-01",
+            "models": [{"id": "m", "input": "1", "output": "2", "cache_read": None, "batch_discount": "0.5"}],
+        }
+    )
     p = table.get("m")
     assert isinstance(p, ModelPrice) and p.cache_read is None
     monkeypatch.setattr(pricing, "price_table", lambda: table)
@@ -228,6 +293,7 @@ def test_breakdowns_add():
 
 # ---------------------------------------------------------------- warnings and checks
 
+
 def test_guide_model_warns_with_its_retirement_date():
     msgs = model_warnings(GUIDE_MODEL, today=date(2026, 11, 26))
     assert len(msgs) == 1
@@ -238,11 +304,14 @@ def test_guide_model_warns_with_its_retirement_date():
         check_model("claude-sonnet-4-5", today=date(2026, 11, 26))
 
 
-@pytest.mark.parametrize("today, fragment", [
-    (date(2026, 11, 29), "in 1 day;"),
-    (date(2026, 11, 30), "today"),
-    (date(2026, 12, 1), "retired on 2026-11-30"),
-])
+@pytest.mark.parametrize(
+    "today, fragment",
+    [
+        (date(2026, 11, 29), "in 1 day;"),
+        (date(2026, 11, 30), "today"),
+        (date(2026, 12, 1), "retired on 2026-11-30"),
+    ],
+)
 def test_retirement_message_around_the_date(today, fragment):
     (msg,) = model_warnings(GUIDE_MODEL, today=today)
     assert fragment in msg
@@ -285,19 +354,23 @@ def test_unknown_id_allowed_warns_and_returns_none():
 
 # ---------------------------------------------------------------- formatting
 
-@pytest.mark.parametrize("value, text", [
-    (None, "unknown"),
-    (D("0"), "$0.00"),
-    (D("0.0123"), "$0.0123"),
-    (D("0.012345"), "$0.0123"),
-    (D("0.00005"), "$0.0001"),
-    (D("0.0000123"), "$0.000012"),
-    (D("0.5"), "$0.5000"),
-    (D("12"), "$12.00"),
-    (D("12.005"), "$12.01"),
-    (D("1234.5"), "$1,234.50"),
-    (D("-0.0123"), "-$0.0123"),
-])
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (None, "unknown"),
+        (D("0"), "$0.00"),
+        (D("0.0123"), "$0.0123"),
+        (D("0.012345"), "$0.0123"),
+        (D("0.00005"), "$0.0001"),
+        (D("0.0000123"), "$0.000012"),
+        (D("0.5"), "$0.5000"),
+        (D("12"), "$12.00"),
+        (D("12.005"), "$12.01"),
+        (D("1234.5"), "$1,234.50"),
+        (D("-0.0123"), "-$0.0123"),
+    ],
+)
 def test_format_usd(value, text):
     assert format_usd(value) == text
 

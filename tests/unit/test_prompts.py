@@ -19,19 +19,30 @@ REQUEST = "Build a CLI that converts CSV files to JSON, with a --pretty flag"
 
 
 def _inputs(role_id: str) -> list[Artifact]:
-    return [Artifact(filename=f"{up}_notes.md", agent=up, kind="markdown", content=f"UPSTREAM-{up.upper()}-BODY")
-            for up in get_role(role_id).consumes]
+    return [
+        Artifact(filename=f"{up}_notes.md", agent=up, kind="markdown", content=f"UPSTREAM-{up.upper()}-BODY")
+        for up in get_role(role_id).consumes
+    ]
 
 
 def _build(role_id: str, step: str, **extra: object) -> LLMRequest:
     variables: dict[str, object] = dict(project_name="csv2json", request=REQUEST, inputs=_inputs(role_id))
     variables.update(extra)
     if step == "act" and "plan" not in variables:
-        variables["plan"] = AgentPlan(agent=role_id, phase=get_role(role_id).phase, summary="PLAN-SUMMARY-TEXT",
-                                      steps=["step one", "step two"],
-                                      planned_artifacts=[{"filename": "out.md", "kind": "markdown", "purpose": "p"}])
-    return PromptBuilder(role_id).build(step, model=MODEL, max_tokens=1234,  # type: ignore[arg-type]
-                                        labels=RequestLabels(agent=role_id, step=step), **variables)
+        variables["plan"] = AgentPlan(
+            agent=role_id,
+            phase=get_role(role_id).phase,
+            summary="PLAN-SUMMARY-TEXT",
+            steps=["step one", "step two"],
+            planned_artifacts=[{"filename": "out.md", "kind": "markdown", "purpose": "p"}],
+        )
+    return PromptBuilder(role_id).build(
+        step,
+        model=MODEL,
+        max_tokens=1234,  # type: ignore[arg-type]
+        labels=RequestLabels(agent=role_id, step=step),
+        **variables,
+    )
 
 
 @pytest.mark.parametrize("step", ["plan", "act"])
@@ -78,8 +89,13 @@ def test_gate_and_score_roles_ask_for_their_extra_fields() -> None:
 
 
 def test_feedback_round_and_extra_instructions_reach_the_plan() -> None:
-    req = _build("architect", "plan", round=2, feedback=["REASON-ONE", "REASON-TWO"],
-                 extra_instructions="Prefer the standard library")
+    req = _build(
+        "architect",
+        "plan",
+        round=2,
+        feedback=["REASON-ONE", "REASON-TWO"],
+        extra_instructions="Prefer the standard library",
+    )
     user = req.messages[0].content
     assert "<round>2</round>" in user
     assert "- REASON-ONE" in user and "- REASON-TWO" in user
@@ -90,13 +106,23 @@ def test_feedback_round_and_extra_instructions_reach_the_plan() -> None:
 
 def test_cache_ttl_is_configurable() -> None:
     req = PromptBuilder("qa", cache_ttl="1h").build(
-        "plan", model=MODEL, max_tokens=10, labels=RequestLabels(), project_name="p", request=REQUEST, inputs=[])
+        "plan",
+        model=MODEL,
+        max_tokens=10,
+        labels=RequestLabels(),
+        project_name="p",
+        request=REQUEST,
+        inputs=[],
+    )
     assert [b.cache_ttl for b in req.system] == [None, "1h"]
 
 
 def test_rendering_is_deterministic() -> None:
     assert _build("reviewer", "act").request_hash() == _build("reviewer", "act").request_hash()
-    assert _build("reviewer", "act").request_hash() != _build("reviewer", "act", request=REQUEST + "!").request_hash()
+    assert (
+        _build("reviewer", "act").request_hash()
+        != _build("reviewer", "act", request=REQUEST + "!").request_hash()
+    )
 
 
 def test_reply_instruction_starts_its_own_line() -> None:
@@ -105,6 +131,7 @@ def test_reply_instruction_starts_its_own_line() -> None:
 
 
 # -- strictness ------------------------------------------------------------------------------------
+
 
 def test_missing_variable_raises_in_the_prompt_environment() -> None:
     env = _environment()
@@ -124,6 +151,7 @@ def test_role_template_with_a_missing_key_raises() -> None:
 
 
 # -- hashes and lookup -----------------------------------------------------------------------------
+
 
 def test_template_hashes_cover_every_role_and_the_base() -> None:
     hashes = template_hashes()
@@ -160,4 +188,3 @@ def test_a_request_mentioning_the_section_marker_reaches_the_model_whole() -> No
     request = "Document the <<<section:plan_request>>> marker format of our templates"
     req = _build("architect", "plan", request=request)
     assert request in req.system[1].text
-

@@ -18,18 +18,23 @@ from orchestrator_kit.errors import ConfigError, UnknownAgentError
 GUIDE_IDS = ("architect", "developer", "qa", "documentarian", "consensus", "steward", "reviewer", "data")
 
 
-@pytest.mark.parametrize(("module", "names"), [
-    ("orchestrator_kit.engine.engine", ["WorkflowEngine"]),
-    ("orchestrator_kit.engine.state_models",
-     ["AgentContext", "TaskDefinition", "ProjectState", "PhaseType", "AgentPlan", "AgentOutput"]),
-    ("orchestrator_kit.agents", ["create_agent"]),
-    ("orchestrator_kit.agents.llm_agent_mixin", ["LlmAgentMixin"]),
-    ("orchestrator_kit.agents.prompt_builder", ["PromptBuilder"]),
-    ("orchestrator_kit.agents.response_parser", ["ResponseParser"]),
-    ("orchestrator_kit.agents.factory", ["create_agent"]),
-    ("orchestrator_kit.llm", ["RetryConfig", "retry_async"]),
-    ("orchestrator_kit.llm.retry", ["RetryConfig", "retry_async"]),
-])
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("orchestrator_kit.engine.engine", ["WorkflowEngine"]),
+        (
+            "orchestrator_kit.engine.state_models",
+            ["AgentContext", "TaskDefinition", "ProjectState", "PhaseType", "AgentPlan", "AgentOutput"],
+        ),
+        ("orchestrator_kit.agents", ["create_agent"]),
+        ("orchestrator_kit.agents.llm_agent_mixin", ["LlmAgentMixin"]),
+        ("orchestrator_kit.agents.prompt_builder", ["PromptBuilder"]),
+        ("orchestrator_kit.agents.response_parser", ["ResponseParser"]),
+        ("orchestrator_kit.agents.factory", ["create_agent"]),
+        ("orchestrator_kit.llm", ["RetryConfig", "retry_async"]),
+        ("orchestrator_kit.llm.retry", ["RetryConfig", "retry_async"]),
+    ],
+)
 def test_the_guides_module_paths_import(module: str, names: list[str]) -> None:
     mod = importlib.import_module(module)
     for name in names:
@@ -44,8 +49,18 @@ def test_llm_agent_mixin_has_the_guides_methods() -> None:
         assert inspect.iscoroutinefunction(getattr(LlmAgentMixin, name)), name
     assert issubclass(Agent, LlmAgentMixin)
     assert list(inspect.signature(LlmAgentMixin._llm_plan).parameters) == [
-        "self", "task", "phase", "project_state", "context"]
-    assert list(inspect.signature(LlmAgentMixin._llm_act).parameters) == ["self", "plan", "project_state", "context"]
+        "self",
+        "task",
+        "phase",
+        "project_state",
+        "context",
+    ]
+    assert list(inspect.signature(LlmAgentMixin._llm_act).parameters) == [
+        "self",
+        "plan",
+        "project_state",
+        "context",
+    ]
 
 
 def test_agent_has_the_guides_sync_methods() -> None:
@@ -80,6 +95,7 @@ def test_top_level_lazy_names_resolve() -> None:
 
 # -- the factory -----------------------------------------------------------------------------------
 
+
 def test_create_agent_accepts_exactly_the_eight_ids() -> None:
     from orchestrator_kit.agents import available_agents, create_agent
 
@@ -90,8 +106,10 @@ def test_create_agent_accepts_exactly_the_eight_ids() -> None:
     assert create_agent("qa") is not create_agent("qa")
 
 
-@pytest.mark.parametrize("bad", ["Architect", "ARCHITECT", " architect", "architect ", "wizard", "", "arch",
-                                 "qa,developer", None, 3])
+@pytest.mark.parametrize(
+    "bad",
+    ["Architect", "ARCHITECT", " architect", "architect ", "wizard", "", "arch", "qa,developer", None, 3],
+)
 def test_create_agent_refuses_anything_else(bad: object) -> None:
     from orchestrator_kit.agents import create_agent
 
@@ -107,18 +125,22 @@ HEAVY = ("anthropic", "pandas", "matplotlib", "jinja2", "ipywidgets", "fastapi",
 
 
 def test_import_orchestrator_kit_stays_light() -> None:
-    code = ("import json, sys, orchestrator_kit; "
-            f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))")
+    code = (
+        "import json, sys, orchestrator_kit; "
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
 
 
 def test_engine_and_agents_do_not_pull_in_ui_report_or_sdk() -> None:
-    code = ("import json, sys; import orchestrator_kit.engine.engine, orchestrator_kit.agents, "
-            "orchestrator_kit.llm.simulated, orchestrator_kit.store.run_folder; "
-            "print(json.dumps([m for m in ('anthropic', 'pandas', 'matplotlib', 'ipywidgets', 'fastapi', "
-            "'orchestrator_kit.ui', 'orchestrator_kit.report', 'orchestrator_kit.server') if m in sys.modules]))")
+    code = (
+        "import json, sys; import orchestrator_kit.engine.engine, orchestrator_kit.agents, "
+        "orchestrator_kit.llm.simulated, orchestrator_kit.store.run_folder; "
+        "print(json.dumps([m for m in ('anthropic', 'pandas', 'matplotlib', 'ipywidgets', 'fastapi', "
+        "'orchestrator_kit.ui', 'orchestrator_kit.report', 'orchestrator_kit.server') if m in sys.modules]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []

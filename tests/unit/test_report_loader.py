@@ -45,22 +45,43 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
             mp.delenv(name, raising=False)
         sonnet = ok.run_workflow(REQUEST, project_name="csv2json", output_dir=runs, mode="simulated")
-        haiku = ok.run_workflow(REQUEST, project_name="csv2json", output_dir=runs, mode="simulated",
-                                model="claude-haiku-5-5", simulated_options={"consensus_rejections": 1})
+        haiku = ok.run_workflow(
+            REQUEST,
+            project_name="csv2json",
+            output_dir=runs,
+            mode="simulated",
+            model="claude-haiku-5-5",
+            simulated_options={"consensus_rejections": 1},
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnknownPriceWarning)
-            unpriced = ok.run_workflow(REQUEST, output_dir=runs, mode="simulated", model="claude-mythos-5",
-                                       allow_unknown_model=True, agents=["architect", "developer"])
+            unpriced = ok.run_workflow(
+                REQUEST,
+                output_dir=runs,
+                mode="simulated",
+                model="claude-mythos-5",
+                allow_unknown_model=True,
+                agents=["architect", "developer"],
+            )
         with FakeAnthropicServer(require_key=FAKE_KEY) as srv:  # default replies are plain text, not JSON
             mp.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
             mp.setenv("ANTHROPIC_BASE_URL", srv.base_url)
             with pytest.raises(ParseError):
                 ok.run_workflow(REQUEST, output_dir=runs, mode="real", agents=["architect"])
-    failed = next(p for p in runs.iterdir() if p.is_dir() and p.name not in
-                  {sonnet.run_id, haiku.run_id, unpriced.run_id})
+    failed = next(
+        p
+        for p in runs.iterdir()
+        if p.is_dir() and p.name not in {sonnet.run_id, haiku.run_id, unpriced.run_id}
+    )
     half = _half_finished(sonnet.run_dir, runs / "20990101T000000000000Z-aaaaaa")
-    return {"root": runs, "sonnet": sonnet.run_dir, "haiku": haiku.run_dir, "unpriced": unpriced.run_dir,
-            "failed": failed, "half": half}
+    return {
+        "root": runs,
+        "sonnet": sonnet.run_dir,
+        "haiku": haiku.run_dir,
+        "unpriced": unpriced.run_dir,
+        "failed": failed,
+        "half": half,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +113,14 @@ def test_zero_runs_give_empty_frames_with_columns(tmp_path: Path) -> None:
     assert list(empty.runs.columns) == list(RUN_COLUMNS)
     assert list(empty.artifacts.columns) == list(ARTIFACT_COLUMNS)
     assert empty.calls["total_tokens"].dtype == "int64"
-    for table in (tables.cost_by(empty.calls, "agent"), tables.tokens_by_kind(empty.calls, "phase"),
-                  tables.estimate_vs_actual(empty.runs), tables.score_vs_cost(empty.runs),
-                  tables.cache_savings(empty.calls), tables.wasted_spend(empty.calls)):
+    for table in (
+        tables.cost_by(empty.calls, "agent"),
+        tables.tokens_by_kind(empty.calls, "phase"),
+        tables.estimate_vs_actual(empty.runs),
+        tables.score_vs_cost(empty.runs),
+        tables.cache_savings(empty.calls),
+        tables.wasted_spend(empty.calls),
+    ):
         assert table.empty and len(table.columns) > 2
     assert tables.with_total(tables.cost_by(empty.calls)).empty
     fig = figures.cost_bar(tables.cost_by(empty.calls), "agent")
@@ -177,8 +203,16 @@ def test_wasted_spend_from_reasks(runs, root) -> None:
 def test_cost_by_agent_is_exact_and_shares_sum_to_100(runs, root) -> None:
     calls = runs.calls[runs.calls["run_id"] == root["sonnet"].name]
     t = tables.cost_by(calls, ["agent", "phase"])
-    assert list(t["agent"]) == ["architect", "data", "consensus", "developer", "qa", "documentarian",
-                                "reviewer", "steward"]
+    assert list(t["agent"]) == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
     summary = json.loads((root["sonnet"] / "summary.json").read_text())
     for r in t.itertuples():
         assert r.cost_usd_exact == summary["agents"][r.agent]["cost_usd"]
@@ -194,8 +228,18 @@ def test_tokens_by_kind_and_cache_savings(runs, root) -> None:
     summary = json.loads((root["sonnet"] / "summary.json").read_text())
     for kind in ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_read_tokens"):
         assert tok[kind].sum() == summary["totals"][kind]
-    assert (tok[["input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                 "cache_read_tokens"]].sum(axis=1) == tok["total_tokens"]).all()
+    assert (
+        tok[
+            [
+                "input_tokens",
+                "output_tokens",
+                "cache_write_5m_tokens",
+                "cache_write_1h_tokens",
+                "cache_read_tokens",
+            ]
+        ].sum(axis=1)
+        == tok["total_tokens"]
+    ).all()
     long = tables.tokens_long(calls, "agent")
     assert long["tokens"].sum() == summary["totals"]["total_tokens"]
     cache = tables.cache_savings(calls, "model").iloc[0]
@@ -214,8 +258,11 @@ def test_estimate_vs_actual_and_score_vs_cost(runs, root) -> None:
 
 def test_artifacts(runs, root) -> None:
     arts = runs.artifacts[runs.artifacts["run_id"] == root["sonnet"].name]
-    on_disk = sorted(p.relative_to(root["sonnet"] / "artifacts").as_posix()
-                     for p in (root["sonnet"] / "artifacts").rglob("*") if p.is_file())
+    on_disk = sorted(
+        p.relative_to(root["sonnet"] / "artifacts").as_posix()
+        for p in (root["sonnet"] / "artifacts").rglob("*")
+        if p.is_file()
+    )
     assert sorted(arts["agent"] + "/" + arts["filename"]) == on_disk
     dev = arts[arts["filename"] == "csv2json.py"].iloc[0]
     text = Path(dev["path"]).read_text()
@@ -228,11 +275,13 @@ def test_figures_are_built_without_pyplot(runs) -> None:
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    figs = [figures.cost_bar(tables.cost_by(runs.calls, "agent"), "agent"),
-            figures.tokens_stacked(tables.tokens_by_kind(runs.calls, "agent")),
-            figures.estimate_vs_actual(tables.estimate_vs_actual(runs.runs)),
-            figures.score_vs_cost(tables.score_vs_cost(runs.runs)),
-            figures.cumulative_spend(runs.calls)]
+    figs = [
+        figures.cost_bar(tables.cost_by(runs.calls, "agent"), "agent"),
+        figures.tokens_stacked(tables.tokens_by_kind(runs.calls, "agent")),
+        figures.estimate_vs_actual(tables.estimate_vs_actual(runs.runs)),
+        figures.score_vs_cost(tables.score_vs_cost(runs.runs)),
+        figures.cumulative_spend(runs.calls),
+    ]
     assert plt.get_fignums() == before
     for fig in figs:
         assert figures.to_png(fig).startswith(b"\x89PNG")

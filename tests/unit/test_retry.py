@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import FrozenInstanceError
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 import anthropic
 import httpx2
@@ -25,16 +25,29 @@ from orchestrator_kit.llm.retry import (
 
 REQUEST = httpx2.Request("POST", "http://127.0.0.1:9/v1/messages")
 STATUS_CLASSES: dict[int, type[anthropic.APIStatusError]] = {
-    400: anthropic.BadRequestError, 401: anthropic.AuthenticationError, 403: anthropic.PermissionDeniedError,
-    404: anthropic.NotFoundError, 408: anthropic.RequestTimeoutError, 409: anthropic.ConflictError,
-    413: anthropic.ContentTooLargeError, 422: anthropic.UnprocessableEntityError, 429: anthropic.RateLimitError,
-    500: anthropic.InternalServerError, 502: anthropic.InternalServerError,
-    503: anthropic.ServiceUnavailableError, 504: anthropic.GatewayTimeoutError, 529: anthropic.OverloadedError,
+    400: anthropic.BadRequestError,
+    401: anthropic.AuthenticationError,
+    403: anthropic.PermissionDeniedError,
+    404: anthropic.NotFoundError,
+    408: anthropic.RequestTimeoutError,
+    409: anthropic.ConflictError,
+    413: anthropic.ContentTooLargeError,
+    422: anthropic.UnprocessableEntityError,
+    429: anthropic.RateLimitError,
+    500: anthropic.InternalServerError,
+    502: anthropic.InternalServerError,
+    503: anthropic.ServiceUnavailableError,
+    504: anthropic.GatewayTimeoutError,
+    529: anthropic.OverloadedError,
 }
 
 
-def status_error(status: int, headers: dict[str, str] | None = None, error_type: str = "api_error",
-                 cls: type[anthropic.APIStatusError] | None = None) -> anthropic.APIStatusError:
+def status_error(
+    status: int,
+    headers: dict[str, str] | None = None,
+    error_type: str = "api_error",
+    cls: type[anthropic.APIStatusError] | None = None,
+) -> anthropic.APIStatusError:
     body = {"type": "error", "error": {"type": error_type, "message": "boom"}}
     response = httpx2.Response(status, headers=headers or {}, request=REQUEST, json=body)
     return (cls or STATUS_CLASSES.get(status, anthropic.APIStatusError))("boom", response=response, body=body)
@@ -70,14 +83,20 @@ NO_JITTER = RetryConfig(max_attempts=5, initial_delay=1.0, max_delay=10.0, expon
 
 def test_retry_config_defaults_and_frozen() -> None:
     config = RetryConfig()
-    assert (config.max_attempts, config.initial_delay, config.max_delay, config.exponential_base, config.jitter) == (
-        3, 2.0, 30.0, 2.0, True)
+    assert (
+        config.max_attempts,
+        config.initial_delay,
+        config.max_delay,
+        config.exponential_base,
+        config.jitter,
+    ) == (3, 2.0, 30.0, 2.0, True)
     with pytest.raises(FrozenInstanceError):
         config.max_attempts = 5  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"initial_delay": -1.0}, {"max_delay": -1.0},
-                                    {"exponential_base": 0.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"max_attempts": 0}, {"initial_delay": -1.0}, {"max_delay": -1.0}, {"exponential_base": 0.5}]
+)
 def test_retry_config_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         RetryConfig(**kwargs)  # type: ignore[arg-type]
@@ -110,13 +129,24 @@ def test_retry_after_ms_wins_over_retry_after() -> None:
 
 def test_retry_after_seconds_then_http_date() -> None:
     assert retry_after_seconds(status_error(429, {"retry-after": "1.5"})) == pytest.approx(1.5)
-    now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
-    later = format_datetime(datetime(2026, 11, 1, 12, 0, 20, tzinfo=timezone.utc), usegmt=True)
-    assert retry_after_seconds(status_error(429, {"retry-after": later}), now=now.timestamp()) == pytest.approx(20)
+    now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+    later = format_datetime(datetime(2026, 11, 1, 12, 0, 20, tzinfo=UTC), usegmt=True)
+    assert retry_after_seconds(
+        status_error(429, {"retry-after": later}), now=now.timestamp()
+    ) == pytest.approx(20)
 
 
-@pytest.mark.parametrize("headers", [{}, {"retry-after": "0"}, {"retry-after": "-3"}, {"retry-after": "soon"},
-                                     {"retry-after-ms": "x"}, {"retry-after-ms": "0"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"retry-after": "0"},
+        {"retry-after": "-3"},
+        {"retry-after": "soon"},
+        {"retry-after-ms": "x"},
+        {"retry-after-ms": "0"},
+    ],
+)
 def test_unusable_retry_after_counts_as_absent(headers: dict[str, str]) -> None:
     assert retry_after_seconds(status_error(429, headers)) is None
 
@@ -128,28 +158,43 @@ def test_retry_after_of_an_error_without_response_is_none() -> None:
 # -- what is retried ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("exc", [
-    *[status_error(s) for s in (408, 409, 429, 500, 502, 503, 504, 529)],
-    status_error(599, cls=anthropic.APIStatusError),
-    anthropic.APIConnectionError(request=REQUEST),
-    anthropic.APITimeoutError(request=REQUEST),
-    httpx2.ReadTimeout("stalled"),
-    httpx2.RemoteProtocolError("incomplete chunked read"),
-    httpx2.ConnectError("refused"),
-    json.JSONDecodeError("Expecting value", "{", 1),
-    status_error(200, error_type="overloaded_error", cls=anthropic.APIStatusError),  # event: error mid-stream
-    IncompleteResponse("stream ended without stop_reason"),
-], ids=lambda e: type(e).__name__ + str(getattr(e, "status_code", "")))
+@pytest.mark.parametrize(
+    "exc",
+    [
+        *[status_error(s) for s in (408, 409, 429, 500, 502, 503, 504, 529)],
+        status_error(599, cls=anthropic.APIStatusError),
+        anthropic.APIConnectionError(request=REQUEST),
+        anthropic.APITimeoutError(request=REQUEST),
+        httpx2.ReadTimeout("stalled"),
+        httpx2.RemoteProtocolError("incomplete chunked read"),
+        httpx2.ConnectError("refused"),
+        json.JSONDecodeError("Expecting value", "{", 1),
+        status_error(
+            200, error_type="overloaded_error", cls=anthropic.APIStatusError
+        ),  # event: error mid-stream
+        IncompleteResponse("stream ended without stop_reason"),
+    ],
+    ids=lambda e: type(e).__name__ + str(getattr(e, "status_code", "")),
+)
 def test_retryable(exc: BaseException) -> None:
     assert is_retryable(exc)
 
 
-@pytest.mark.parametrize("exc", [
-    *[status_error(s) for s in (400, 401, 403, 404, 413, 422)],
-    status_error(200, error_type="invalid_request_error", cls=anthropic.APIStatusError),
-    ConfigError("bad"), ParseError("bad"), BackendError("final"), RateLimited("slow down"),
-    ValueError("x"), KeyError("x"), AssertionError("x"),
-], ids=lambda e: type(e).__name__ + str(getattr(e, "status_code", "")))
+@pytest.mark.parametrize(
+    "exc",
+    [
+        *[status_error(s) for s in (400, 401, 403, 404, 413, 422)],
+        status_error(200, error_type="invalid_request_error", cls=anthropic.APIStatusError),
+        ConfigError("bad"),
+        ParseError("bad"),
+        BackendError("final"),
+        RateLimited("slow down"),
+        ValueError("x"),
+        KeyError("x"),
+        AssertionError("x"),
+    ],
+    ids=lambda e: type(e).__name__ + str(getattr(e, "status_code", "")),
+)
 def test_not_retryable(exc: BaseException) -> None:
     assert not is_retryable(exc)
 
@@ -160,8 +205,11 @@ def test_not_retryable(exc: BaseException) -> None:
 def test_retries_then_succeeds_with_backoff_and_reports_each_failure() -> None:
     errors = (status_error(529), anthropic.APIConnectionError(request=REQUEST))
     fn, sleeps, reported = Flaky(*errors), Sleeps(), []
-    result = asyncio.run(retry_async(fn, config=NO_JITTER, sleep=sleeps,
-                                     on_attempt_failed=lambda n, e, w: reported.append((n, e, w))))
+    result = asyncio.run(
+        retry_async(
+            fn, config=NO_JITTER, sleep=sleeps, on_attempt_failed=lambda n, e, w: reported.append((n, e, w))
+        )
+    )
     assert result == "ok"
     assert fn.calls == 3
     assert sleeps.calls == [1.0, 2.0]
@@ -185,8 +233,14 @@ def test_exhausted_attempts_reraise_the_last_error() -> None:
     last = status_error(529)
     fn, sleeps, reported = Flaky(status_error(529), status_error(529), last), Sleeps(), []
     with pytest.raises(anthropic.OverloadedError) as info:
-        asyncio.run(retry_async(fn, config=RetryConfig(max_attempts=3, jitter=False, initial_delay=0.5),
-                                sleep=sleeps, on_attempt_failed=lambda n, e, w: reported.append((n, w))))
+        asyncio.run(
+            retry_async(
+                fn,
+                config=RetryConfig(max_attempts=3, jitter=False, initial_delay=0.5),
+                sleep=sleeps,
+                on_attempt_failed=lambda n, e, w: reported.append((n, w)),
+            )
+        )
     assert info.value is last
     assert fn.calls == 3
     assert sleeps.calls == [0.5, 1.0]
@@ -197,8 +251,11 @@ def test_exhausted_attempts_reraise_the_last_error() -> None:
 def test_client_errors_are_never_retried(status: int) -> None:
     fn, sleeps, reported = Flaky(status_error(status)), Sleeps(), []
     with pytest.raises(anthropic.APIStatusError):
-        asyncio.run(retry_async(fn, config=NO_JITTER, sleep=sleeps,
-                                on_attempt_failed=lambda n, e, w: reported.append((n, w))))
+        asyncio.run(
+            retry_async(
+                fn, config=NO_JITTER, sleep=sleeps, on_attempt_failed=lambda n, e, w: reported.append((n, w))
+            )
+        )
     assert fn.calls == 1
     assert sleeps.calls == []
     assert reported == [(1, None)]

@@ -20,17 +20,32 @@ MODEL = "claude-sonnet-5-5"
 REQUEST = "Build a CLI that converts CSV to JSON"
 
 
-def _request(role_id: str, step: str = "act", *, request: str = REQUEST, project_name: str = "Untitled project",
-             round: int = 1, cache_ttl: str | None = "5m", model: str = MODEL) -> LLMRequest:
+def _request(
+    role_id: str,
+    step: str = "act",
+    *,
+    request: str = REQUEST,
+    project_name: str = "Untitled project",
+    round: int = 1,
+    cache_ttl: str | None = "5m",
+    model: str = MODEL,
+) -> LLMRequest:
     role = get_role(role_id)
     inputs = [Artifact(filename=f"{up}.md", agent=up, content=f"notes of {up}") for up in role.consumes]
     extra: dict[str, object] = {}
     if step == "act":
         extra["plan"] = AgentPlan(agent=role_id, phase=role.phase, summary="s", steps=["do it"])
     return PromptBuilder(role, cache_ttl=cache_ttl).build(  # type: ignore[arg-type]
-        step, model=model, max_tokens=role.default_max_tokens,  # type: ignore[arg-type]
+        step,
+        model=model,
+        max_tokens=role.default_max_tokens,  # type: ignore[arg-type]
         labels=RequestLabels(agent=role_id, phase=role.phase.value, step=step),
-        project_name=project_name, request=request, inputs=inputs, round=round, **extra)
+        project_name=project_name,
+        request=request,
+        inputs=inputs,
+        round=round,
+        **extra,
+    )
 
 
 def _complete(backend: SimulatedBackend, req: LLMRequest) -> Completion:
@@ -68,7 +83,9 @@ def test_act_output_parses_cleanly(role_id: str) -> None:
 @pytest.mark.parametrize("role_id", ROLE_IDS)
 def test_act_artifacts_mention_the_request(role_id: str) -> None:
     parsed = parse_act(SimulatedBackend().answer(_request(role_id)))
-    assert any(REQUEST in a.content for a in parsed.data.artifacts), [a.filename for a in parsed.data.artifacts]
+    assert any(REQUEST in a.content for a in parsed.data.artifacts), [
+        a.filename for a in parsed.data.artifacts
+    ]
 
 
 @pytest.mark.parametrize("role_id", ROLE_IDS)
@@ -87,10 +104,13 @@ DEVELOPER_CASES = {
     "accents-and-digits": ("Créer un outil de facturation", "2024 billing"),
     "backslashes": (r"Read Windows paths like C:\Users\data and convert them", "Untitled project"),
 }
+
+
 def _developer_files(case: str) -> dict[str, str]:
     request_text, project_name = DEVELOPER_CASES[case]
-    parsed = parse_act(SimulatedBackend().answer(_request("developer", request=request_text,
-                                                          project_name=project_name)))
+    parsed = parse_act(
+        SimulatedBackend().answer(_request("developer", request=request_text, project_name=project_name))
+    )
     return {a.filename: a.content for a in parsed.data.artifacts}
 
 
@@ -103,9 +123,24 @@ def generated_test_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str
         (root / case).mkdir()
         for name, content in _developer_files(case).items():
             (root / case / name).write_text(content, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", "-W", "error",
-                           "--continue-on-collection-errors", *DEVELOPER_CASES],
-                          cwd=root, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error",
+            "--continue-on-collection-errors",
+            *DEVELOPER_CASES,
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     results: dict[str, list[str]] = {case: [] for case in DEVELOPER_CASES}
     for line in proc.stdout.splitlines():
         outcome, _, nodeid = line.partition(" ")
@@ -114,10 +149,10 @@ def generated_test_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return results
 
 
-@pytest.mark.parametrize("case", [
-    c for c in DEVELOPER_CASES])
-def test_developer_output_is_valid_python_whose_tests_pass(case: str,
-                                                           generated_test_results: dict[str, list[str]]) -> None:
+@pytest.mark.parametrize("case", [c for c in DEVELOPER_CASES])
+def test_developer_output_is_valid_python_whose_tests_pass(
+    case: str, generated_test_results: dict[str, list[str]]
+) -> None:
     files = _developer_files(case)
     assert len(files) == 2
     (module,) = [f for f in files if not f.startswith("test_")]
@@ -150,7 +185,9 @@ def test_same_request_gives_identical_text() -> None:
 
 def test_different_requests_give_different_text() -> None:
     backend = SimulatedBackend()
-    assert backend.answer(_request("architect")) != backend.answer(_request("architect", request=REQUEST + " fast"))
+    assert backend.answer(_request("architect")) != backend.answer(
+        _request("architect", request=REQUEST + " fast")
+    )
 
 
 def test_consensus_rejections_reject_round_one_and_approve_round_two() -> None:
@@ -200,8 +237,10 @@ def test_one_hour_cache_writes_are_counted_as_such() -> None:
 
 
 def test_uncached_requests_have_no_cache_tokens() -> None:
-    for backend, req in ((SimulatedBackend(simulate_cache=False), _request("qa", "plan")),
-                         (SimulatedBackend(), _request("qa", "plan", cache_ttl=None))):
+    for backend, req in (
+        (SimulatedBackend(simulate_cache=False), _request("qa", "plan")),
+        (SimulatedBackend(), _request("qa", "plan", cache_ttl=None)),
+    ):
         usage = _complete(backend, req).usage
         usage_again = _complete(backend, req).usage
         for u in (usage, usage_again):

@@ -6,15 +6,23 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from orchestrator_kit.errors import ConfigError, NotARunError
 from orchestrator_kit.store.listing import list_runs
-from orchestrator_kit.store.run_folder import (CALLS, MANIFEST, RESPONSES, RunFolder, new_run_id, read_jsonl,
-                                               redact, write_json_atomic)
+from orchestrator_kit.store.run_folder import (
+    CALLS,
+    MANIFEST,
+    RESPONSES,
+    RunFolder,
+    new_run_id,
+    read_jsonl,
+    redact,
+    write_json_atomic,
+)
 
 KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 
@@ -30,8 +38,9 @@ def folder(tmp_path: Path) -> RunFolder:
 
 # -- run ids ---------------------------------------------------------------------------------------
 
+
 def test_run_ids_sort_by_time() -> None:
-    start = datetime(2026, 1, 31, 23, 59, 59, 999_990, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 31, 23, 59, 59, 999_990, tzinfo=UTC)
     stamps = [start + timedelta(microseconds=n * 7) for n in range(10)] + [start + timedelta(days=400)]
     ids = [new_run_id(t) for t in stamps]
     assert sorted(ids) == ids
@@ -54,8 +63,15 @@ print("\\n".join(ids + folders))
 
 def test_run_ids_are_unique_across_parallel_processes(tmp_path: Path) -> None:
     root = tmp_path / "shared-root"
-    procs = [subprocess.Popen([sys.executable, "-c", _ID_SCRIPT, str(root)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ID_SCRIPT, str(root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = []
     for p in procs:
         out, err = p.communicate(timeout=60)
@@ -73,6 +89,7 @@ def test_run_ids_are_unique_across_parallel_processes(tmp_path: Path) -> None:
 
 
 # -- atomic writes ---------------------------------------------------------------------------------
+
 
 def test_atomic_json_writes_leave_no_temp_files(tmp_path: Path) -> None:
     target = tmp_path / "doc" / "state.json"
@@ -125,14 +142,32 @@ def test_state_and_summary_round_trip(folder: RunFolder) -> None:
 
 # -- artifact paths --------------------------------------------------------------------------------
 
-UNSAFE_NAMES = ["../../x", "../x.md", "/etc/passwd", "a/../../b", "a/./b", "", ".", "..", "./x", "a//b",
-                "..\\..\\x", "C:\\evil.txt", ".hidden", "a/.hidden", "x" * 121, "dir/", "with space.md",
-                "nul\x00.md"]
+UNSAFE_NAMES = [
+    "../../x",
+    "../x.md",
+    "/etc/passwd",
+    "a/../../b",
+    "a/./b",
+    "",
+    ".",
+    "..",
+    "./x",
+    "a//b",
+    "..\\..\\x",
+    "C:\\evil.txt",
+    ".hidden",
+    "a/.hidden",
+    "x" * 121,
+    "dir/",
+    "with space.md",
+    "nul\x00.md",
+]
 
 
 @pytest.mark.parametrize("name", UNSAFE_NAMES)
-def test_unsafe_artifact_names_are_refused_and_nothing_is_written(tmp_path: Path, folder: RunFolder,
-                                                                  name: str) -> None:
+def test_unsafe_artifact_names_are_refused_and_nothing_is_written(
+    tmp_path: Path, folder: RunFolder, name: str
+) -> None:
     before = _tree(tmp_path)
     with pytest.raises(ConfigError):
         folder.write_artifact("developer", name, "pwned")
@@ -180,6 +215,7 @@ def test_artifact_newlines_are_kept_byte_for_byte(folder: RunFolder) -> None:
 
 # -- JSONL -----------------------------------------------------------------------------------------
 
+
 def test_read_jsonl_skips_a_torn_last_line(tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
     path.write_text('{"n": 1}\n{"n": 2}\n{"n": 3, "agent": "qa", "cost', encoding="utf-8")
@@ -209,6 +245,7 @@ def test_appends_are_one_line_per_record(folder: RunFolder) -> None:
 
 # -- opening ---------------------------------------------------------------------------------------
 
+
 def test_open_a_run_folder(folder: RunFolder) -> None:
     assert RunFolder.open(folder.path).run_id == folder.run_id
 
@@ -229,8 +266,11 @@ def test_open_a_non_run_folder_raises(tmp_path: Path, kind: str) -> None:
 
 def test_list_runs_reads_folders_oldest_first(tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    a = RunFolder.create(root, {"mode": "simulated", "project_name": "A"}, run_id=new_run_id(
-        datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    a = RunFolder.create(
+        root,
+        {"mode": "simulated", "project_name": "A"},
+        run_id=new_run_id(datetime(2026, 1, 1, tzinfo=UTC)),
+    )
     b = RunFolder.create(root, {"mode": "replay", "project_name": "B"})
     b.save_state({"status": "completed", "steps": {"qa": "done", "reviewer": "pending"}})
     b.write_summary({"totals": {"cost_usd": "0.25"}})
@@ -238,10 +278,13 @@ def test_list_runs_reads_folders_oldest_first(tmp_path: Path) -> None:
     rows = list_runs(root)
     assert [r["run_id"] for r in rows] == [a.run_id, b.run_id]
     assert rows[0]["status"] == "created" and rows[0]["cost"] == "unknown"
-    assert rows[1]["status"] == "completed" and rows[1]["agents_done"] == "1/2" and rows[1]["cost"] == "$0.2500"
+    assert (
+        rows[1]["status"] == "completed" and rows[1]["agents_done"] == "1/2" and rows[1]["cost"] == "$0.2500"
+    )
 
 
 # -- secrets ---------------------------------------------------------------------------------------
+
 
 def test_redact_replaces_key_shaped_strings() -> None:
     assert KEY not in redact(f"key={KEY}; again {KEY}")

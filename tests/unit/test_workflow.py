@@ -15,9 +15,18 @@ def _deps(wf: Workflow) -> dict[str, tuple[str, ...]]:
 
 # -- the default DAG -------------------------------------------------------------------------------
 
+
 def test_default_order_is_the_documented_chain() -> None:
-    assert DEFAULT_WORKFLOW.order() == ["architect", "data", "consensus", "developer", "qa", "documentarian",
-                                        "reviewer", "steward"]
+    assert DEFAULT_WORKFLOW.order() == [
+        "architect",
+        "data",
+        "consensus",
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+        "steward",
+    ]
 
 
 def test_default_workflow_has_every_role_once() -> None:
@@ -33,9 +42,15 @@ def test_default_order_respects_every_dependency() -> None:
 
 def test_default_dependencies() -> None:
     assert _deps(DEFAULT_WORKFLOW) == {
-        "architect": (), "data": ("architect",), "consensus": ("architect", "data"),
-        "developer": ("consensus",), "qa": ("developer",), "documentarian": ("developer",),
-        "reviewer": ("qa", "documentarian"), "steward": ("reviewer",)}
+        "architect": (),
+        "data": ("architect",),
+        "consensus": ("architect", "data"),
+        "developer": ("consensus",),
+        "qa": ("developer",),
+        "documentarian": ("developer",),
+        "reviewer": ("qa", "documentarian"),
+        "steward": ("reviewer",),
+    }
 
 
 def test_consensus_is_the_only_gate_and_sends_back_to_architect() -> None:
@@ -45,6 +60,7 @@ def test_consensus_is_the_only_gate_and_sends_back_to_architect() -> None:
 
 # -- subsets ---------------------------------------------------------------------------------------
 
+
 def test_subset_keeps_nearest_ancestors() -> None:
     wf = DEFAULT_WORKFLOW.subset(["architect", "developer"])
     assert wf.order() == ["architect", "developer"]
@@ -52,13 +68,20 @@ def test_subset_keeps_nearest_ancestors() -> None:
 
 
 def test_subset_order_of_arguments_does_not_matter() -> None:
-    assert _deps(DEFAULT_WORKFLOW.subset(["developer", "architect"])) == {"architect": (), "developer": ("architect",)}
+    assert _deps(DEFAULT_WORKFLOW.subset(["developer", "architect"])) == {
+        "architect": (),
+        "developer": ("architect",),
+    }
 
 
 def test_subset_joins_through_parallel_branches() -> None:
     wf = DEFAULT_WORKFLOW.subset(["developer", "qa", "documentarian", "steward"])
-    assert _deps(wf) == {"developer": (), "qa": ("developer",), "documentarian": ("developer",),
-                         "steward": ("qa", "documentarian")}
+    assert _deps(wf) == {
+        "developer": (),
+        "qa": ("developer",),
+        "documentarian": ("developer",),
+        "steward": ("qa", "documentarian"),
+    }
 
 
 def test_subset_of_one_agent() -> None:
@@ -110,6 +133,7 @@ def test_subset_of_nothing_is_an_error() -> None:
 
 # -- validation ------------------------------------------------------------------------------------
 
+
 def test_cycle_is_refused_naming_the_steps() -> None:
     with pytest.raises(ConfigError, match="cycle") as info:
         Workflow.from_dict({"architect": ["developer"], "developer": ["architect"], "qa": []})
@@ -133,8 +157,13 @@ def test_unknown_agent_in_a_custom_workflow() -> None:
 
 def test_gate_must_send_back_to_an_ancestor() -> None:
     with pytest.raises(ConfigError, match="ancestors"):
-        Workflow.from_dict({"architect": [], "developer": ["architect"],
-                            "consensus": {"after": ["architect"], "gate": {"send_back_to": "developer"}}})
+        Workflow.from_dict(
+            {
+                "architect": [],
+                "developer": ["architect"],
+                "consensus": {"after": ["architect"], "gate": {"send_back_to": "developer"}},
+            }
+        )
 
 
 def test_empty_workflow_is_refused() -> None:
@@ -144,12 +173,18 @@ def test_empty_workflow_is_refused() -> None:
 
 # -- queries ---------------------------------------------------------------------------------------
 
+
 def test_between_is_what_the_gate_reruns() -> None:
     assert DEFAULT_WORKFLOW.between("architect", "consensus") == ["architect", "data", "consensus"]
 
 
 def test_between_skips_steps_off_the_path() -> None:
-    assert DEFAULT_WORKFLOW.between("developer", "reviewer") == ["developer", "qa", "documentarian", "reviewer"]
+    assert DEFAULT_WORKFLOW.between("developer", "reviewer") == [
+        "developer",
+        "qa",
+        "documentarian",
+        "reviewer",
+    ]
     assert DEFAULT_WORKFLOW.between("qa", "steward") == ["qa", "reviewer", "steward"]
 
 
@@ -158,7 +193,7 @@ def test_between_adjacent_steps() -> None:
 
 
 def test_critical_path_takes_the_longest_branch() -> None:
-    unit = {a: 1.0 for a in DEFAULT_WORKFLOW.steps}
+    unit = dict.fromkeys(DEFAULT_WORKFLOW.steps, 1.0)
     assert DEFAULT_WORKFLOW.critical_path(unit) == 7.0  # qa and documentarian run side by side
     assert DEFAULT_WORKFLOW.critical_path({**unit, "qa": 5.0}) == 11.0
     assert DEFAULT_WORKFLOW.critical_path({**unit, "documentarian": 5.0}) == 11.0
@@ -171,17 +206,26 @@ def test_critical_path_missing_costs_count_as_zero() -> None:
 
 # -- custom DAGs -----------------------------------------------------------------------------------
 
+
 def test_custom_dag_from_lists() -> None:
-    wf = Workflow.from_dict({"developer": [], "qa": ["developer"], "documentarian": ["developer"],
-                             "reviewer": ["qa", "documentarian"]})
+    wf = Workflow.from_dict(
+        {
+            "developer": [],
+            "qa": ["developer"],
+            "documentarian": ["developer"],
+            "reviewer": ["qa", "documentarian"],
+        }
+    )
     assert wf.order() == ["developer", "qa", "documentarian", "reviewer"]
     assert wf.steps["reviewer"] == Step("reviewer", ("qa", "documentarian"), None)
 
 
 def test_custom_dag_with_a_gate_and_round_trip() -> None:
-    spec = {"architect": [], "consensus": {"after": ["architect"],
-                                           "gate": {"send_back_to": "architect", "max_rounds": 2}},
-            "developer": {"after": ["consensus"]}}
+    spec = {
+        "architect": [],
+        "consensus": {"after": ["architect"], "gate": {"send_back_to": "architect", "max_rounds": 2}},
+        "developer": {"after": ["consensus"]},
+    }
     wf = Workflow.from_dict(spec)
     assert wf.steps["consensus"].gate == Gate("architect", 2)
     assert wf.steps["developer"].gate is None
@@ -199,5 +243,6 @@ def test_a_gate_needs_at_least_one_round(rounds: int) -> None:
     with pytest.raises(ConfigError, match="at least 1 round"):
         DEFAULT_WORKFLOW.subset(list(DEFAULT_WORKFLOW.steps), max_rounds=rounds)
     with pytest.raises(ConfigError, match="at least 1 round"):
-        Workflow.from_dict({"architect": [], "consensus": {"after": ["architect"],
-                                                           "gate": {"max_rounds": rounds}}})
+        Workflow.from_dict(
+            {"architect": [], "consensus": {"after": ["architect"], "gate": {"max_rounds": rounds}}}
+        )
