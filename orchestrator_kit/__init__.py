@@ -13,8 +13,9 @@ from ._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run_workflow": "orchestrator_kit.engine.engine",
-    "arun_workflow": "orchestrator_kit.engine.engine",
+    "run_workflow": "orchestrator_kit.api",
+    "arun_workflow": "orchestrator_kit.api",
+    "evaluate_run": "orchestrator_kit.evaluate.checks",
     "resume": "orchestrator_kit.engine.engine",
     "WorkflowEngine": "orchestrator_kit.engine.engine",
     "RunResult": "orchestrator_kit.engine.result",
@@ -30,7 +31,9 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents.factory import create_agent
-    from .engine.engine import WorkflowEngine, arun_workflow, resume, run_workflow
+    from .api import arun_workflow, run_workflow
+    from .engine.engine import WorkflowEngine, resume
+    from .evaluate.checks import evaluate_run
     from .engine.estimate import estimate_run
     from .engine.result import RunResult
     from .records import AgentContext, AgentSettings, ProjectState, TaskDefinition

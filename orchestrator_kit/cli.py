@@ -148,6 +148,17 @@ def _report(a: argparse.Namespace) -> int:
     return 0
 
 
+@command("evaluate")
+def _evaluate(a: argparse.Namespace) -> int:
+    from .evaluate import Limits, evaluate_many, find_run_dirs
+    from .evaluate.text import evaluation_table
+
+    limits = Limits(wall_s=a.timeout)
+    results = evaluate_many(find_run_dirs(a.path), allow_model_code=a.allow_model_code, limits=limits)
+    print(evaluation_table(results))
+    return 1 if any("error" in r for r in results) else 0
+
+
 @command("serve")
 def _serve(a: argparse.Namespace) -> int:
     from .server.main import main as serve_main
@@ -219,6 +230,15 @@ def _build_parser() -> argparse.ArgumentParser:
     rp.add_argument("runs_dir")
     rp.add_argument("-o", "--output", default="report.html")
     rp.add_argument("--title", default=None)
+
+    ev = sub.add_parser("evaluate", help="measure generated code in a sandbox: imports, tests, completeness")
+    ev.add_argument("path", help="a run folder, a folder of runs, or a sweep folder")
+    ev.add_argument(
+        "--allow-model-code",
+        action="store_true",
+        help="also run code a model wrote (real/replay runs); simulated runs need no flag",
+    )
+    ev.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per sandboxed command")
 
     sv = sub.add_parser(
         "serve", help="start the HTTP API server (see: orchestrator-kit serve --help)", add_help=False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +42,12 @@ class RunResult:
     @property
     def review_score(self) -> float | None:
         return self.summary.get("review_score")
+
+    @property
+    def evaluation(self) -> dict[str, Any] | None:
+        """The run's ``evaluation.json`` (objective quality of its code), or None before evaluation."""
+        p = self.run_dir / "evaluation.json"
+        return json.loads(p.read_text("utf-8")) if p.is_file() else None
 
     def artifact(self, filename: str, agent: str | None = None) -> Artifact:
         for a in self.artifacts:

@@ -98,6 +98,27 @@ RUN_COLUMNS: dict[str, str] = {
     "error": "str",
     "path": "str",
 }
+# one row per evaluated run (evaluation.json); code columns are NA when the run had no code to evaluate
+EVALUATION_COLUMNS: dict[str, str] = {
+    "run_id": "str",
+    "mode": "str",
+    "applicable": "bool",
+    "imports_ok": "boolean",
+    "tests_collected": "Int64",
+    "tests_passed": "Int64",
+    "tests_failed": "Int64",
+    "tests_errors": "Int64",
+    "pass_rate": "float64",
+    "lines_of_code": "Int64",
+    "test_lines": "Int64",
+    "completeness": "float64",
+    "truncated": "int64",
+    "review_score": "float64",
+    "design_rounds": "Int64",
+    "stopped": "str",
+    "network_isolated": "boolean",
+    "evaluated_at": "datetime64[us, UTC]",
+}
 _KIND_BY_SUFFIX = {
     ".md": "markdown",
     ".py": "python",
@@ -119,6 +140,7 @@ class Runs:
     artifacts: pd.DataFrame
     runs: pd.DataFrame
     root: Path
+    evaluations: pd.DataFrame | None = None  # evaluation.json of each evaluated run (see EVALUATION_COLUMNS)
     skipped: list[str] = field(default_factory=list)  # folders that were not run folders, with why
 
     def __len__(self) -> int:
@@ -155,6 +177,8 @@ def _frame(rows: list[dict[str, Any]], schema: dict[str, str]) -> pd.DataFrame:
             df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
         elif dtype in ("float64", "Int64"):
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(dtype)
+        elif dtype == "boolean":
+            df[col] = df[col].astype("boolean")
         elif dtype == "bool":
             df[col] = df[col].fillna(False).astype(bool) if len(df) else df[col].astype(bool)
         else:
@@ -310,6 +334,7 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
     call_rows: list[dict[str, Any]] = []
     art_rows: list[dict[str, Any]] = []
     run_rows: list[dict[str, Any]] = []
+    eval_rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     for path in run_folders(root, missing_ok=missing_ok):
         folder = RunFolder(path)
@@ -325,13 +350,37 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
         arts = _artifact_rows(folder, state)
         art_rows.extend(arts)
         run_rows.append(_run_row(folder, manifest, state, summary, lines, len(arts)))
+        evaluation = _read_json(path / "evaluation.json")
+        if evaluation:
+            eval_rows.append(_evaluation_row(evaluation, folder.run_id))
     return Runs(
         calls=_frame(call_rows, CALL_COLUMNS),
         artifacts=_frame(art_rows, ARTIFACT_COLUMNS),
         runs=_frame(run_rows, RUN_COLUMNS),
         root=Path(root),
+        evaluations=_frame(eval_rows, EVALUATION_COLUMNS),
         skipped=skipped,
     )
 
 
-__all__ = ["ARTIFACT_COLUMNS", "CALL_COLUMNS", "RUN_COLUMNS", "Runs", "load_runs", "run_folders"]
+def _evaluation_row(e: dict[str, Any], run_id: str) -> dict[str, Any]:
+    collected, passed = e.get("tests_collected"), e.get("tests_passed")
+    return {
+        **{k: e.get(k) for k in EVALUATION_COLUMNS},
+        "run_id": e.get("run_id") or run_id,
+        "pass_rate": (passed or 0) / collected if collected else None,
+        "truncated": len(e.get("truncated") or []),
+        "stopped": "; ".join(e.get("stopped") or []),
+        "network_isolated": (e.get("isolation") or {}).get("network_isolated"),
+    }
+
+
+__all__ = [
+    "ARTIFACT_COLUMNS",
+    "CALL_COLUMNS",
+    "EVALUATION_COLUMNS",
+    "RUN_COLUMNS",
+    "Runs",
+    "load_runs",
+    "run_folders",
+]
