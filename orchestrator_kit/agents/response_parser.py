@@ -19,8 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from ..errors import ParseError
+from ..errors import ConfigError, ParseError
 from ..records import Decision, Score
+from ..store.artifact_paths import ArtifactNamer, artifact_relpath
 
 __all__ = [
     "MAX_ARTIFACT_CHARS",
@@ -295,12 +296,6 @@ def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
 
 # --- file names ---------------------------------------------------------------------------------
 
-_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
-)
-_MAX_COMPONENT, _MAX_DEPTH = 120, 5
 _KINDS = {
     ".py": "python",
     ".md": "markdown",
@@ -316,26 +311,12 @@ _KINDS = {
 
 
 def sanitize_filename(name: str) -> str:
-    """A relative POSIX path that cannot escape the run folder it is written under."""
-    parts: list[str] = []
-    for part in _DRIVE.sub("", name.replace("\\", "/")).split("/"):
-        part = _UNSAFE_CHARS.sub("_", part).lstrip(".")  # also drops "", "." and ".."
-        if not part:
-            continue
-        if part.split(".")[0].upper() in _RESERVED:
-            part = "_" + part
-        if len(part) > _MAX_COMPONENT:  # keep a short extension
-            stem, ext = posixpath.splitext(part)
-            ext = ext if len(ext) <= 16 else ""
-            part = stem[: _MAX_COMPONENT - len(ext)] + ext
-        parts.append(part)
-    if not parts:
-        raise ParseError(
-            f"artifact filename {name!r} has no safe characters; use a relative path such as 'docs/report.md'"
-        )
-    if len(parts) > _MAX_DEPTH:  # keep the top folders and the file name
-        parts = parts[: _MAX_DEPTH - 1] + parts[-1:]
-    return "/".join(parts)
+    """Where an artifact named ``name`` lands (see ``store.artifact_paths.artifact_relpath``, the one
+    authority the run folder checks against); ParseError when nothing safe is left."""
+    try:
+        return artifact_relpath(name)
+    except ConfigError as exc:
+        raise ParseError(str(exc)) from None
 
 
 def infer_kind(filename: str) -> str:
@@ -477,7 +458,7 @@ def parse_act(
     if not isinstance(raw_artifacts, list):
         raise ParseError(f"artifacts: expected {_ARTIFACTS_SHAPE}, got {_type(raw_artifacts)}")
     artifacts: list[ArtifactSpec] = []
-    seen: set[str] = set()  # case-insensitively, as on macOS and Windows
+    namer = ArtifactNamer()  # distinct paths, case-insensitively, as on macOS and Windows
     for n, item in enumerate(raw_artifacts):
         where = f"artifacts[{n}]"
         name, kind = _artifact_fields(item, where, notes)
@@ -489,13 +470,9 @@ def parse_act(
                 f"{where}.content: {len(content):,} chars is over the limit of "
                 f"{MAX_ARTIFACT_CHARS:,} chars (MAX_ARTIFACT_CHARS)"
             )
-        unique, count = name, 1
-        while unique.casefold() in seen:  # keep both: a-2.py, a-3.py, ...
-            count += 1
-            unique = "{0}-{2}{1}".format(*posixpath.splitext(name), count)
+        unique = namer.place(name)  # keep both: a-2.py, a-3.py, ...
         if unique != name:
             notes.append(f"{where}.filename: duplicate {name!r} renamed to {unique!r}")
-        seen.add(unique.casefold())
         artifacts.append(ArtifactSpec(filename=unique, kind=kind, content=content))
     decision = None if obj.get("decision") is None else _decision(obj["decision"], notes)
     if decision is None and require_decision:

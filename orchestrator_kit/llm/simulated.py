@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ..store.artifact_paths import is_reserved_name
 from .tokens import estimate_tokens
 from .types import Completion, LLMRequest, Usage
 
@@ -47,7 +48,57 @@ _DELIVERABLES: dict[str, list[tuple[str, str, str]]] = {
     "steward": [("hygiene_report.md", "markdown", "steward.md.j2")],
 }
 _STOPWORDS = frozenset(
-    ["a", "an", "and", "the", "of", "to", "for", "with", "in", "on", "by", "from", "into", "that", "this", "is", "are", "be", "as", "or", "it", "its", "we", "our", "you", "your", "build", "make", "create", "write", "design", "implement", "simple", "small", "tool", "app", "application", "system", "service", "which", "who", "what", "when", "where", "how", "should", "must", "can", "will"]
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "to",
+        "for",
+        "with",
+        "in",
+        "on",
+        "by",
+        "from",
+        "into",
+        "that",
+        "this",
+        "is",
+        "are",
+        "be",
+        "as",
+        "or",
+        "it",
+        "its",
+        "we",
+        "our",
+        "you",
+        "your",
+        "build",
+        "make",
+        "create",
+        "write",
+        "design",
+        "implement",
+        "simple",
+        "small",
+        "tool",
+        "app",
+        "application",
+        "system",
+        "service",
+        "which",
+        "who",
+        "what",
+        "when",
+        "where",
+        "how",
+        "should",
+        "must",
+        "can",
+        "will",
+    ]
 )
 
 
@@ -89,8 +140,14 @@ def _module_name(project_name: str, keywords: list[str]) -> str:
     if not slug or slug[0].isdigit() or slug in {"untitled_project", "project"}:
         slug = "_".join(keywords[:2])
     slug = slug[:40]
-    # a keyword (``lambda.py``) cannot be imported; a stdlib name (``csv.py``) shadows what pytest imports
-    if keyword.iskeyword(slug) or slug in sys.stdlib_module_names or slug in {"pytest", "conftest"}:
+    # a keyword (``lambda.py``) cannot be imported; a stdlib name (``csv.py``) shadows what pytest imports;
+    # a Windows device name (``con.py``) would be renamed where it lands, breaking ``import con``
+    if (
+        keyword.iskeyword(slug)
+        or slug in sys.stdlib_module_names
+        or slug in {"pytest", "conftest"}
+        or is_reserved_name(slug)
+    ):
         slug += "_app"
     return slug
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, NotARunError
+from .artifact_paths import check_relpath
 
 MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
@@ -32,7 +33,6 @@ MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "artifacts",
 )
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
-_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
 def redact(text: str) -> str:
@@ -192,15 +192,16 @@ class RunFolder:
 
     # -- artifacts ---------------------------------------------------------------------------
     def artifact_path(self, agent: str, filename: str) -> Path:
-        """The path an artifact is written to; refuses anything that would leave the folder."""
-        parts = [agent, *filename.replace("\\", "/").split("/")]
-        if not all(_SAFE_PART.match(p) for p in parts) or any(p in (".", "..") for p in parts):
+        """The path an artifact is written to. ``filename`` must already be where an artifact lands
+        (``artifact_paths.artifact_relpath`` leaves it unchanged); anything else is refused."""
+        if "/" in agent or "\\" in agent:
             raise ConfigError(
-                f"unsafe artifact path {agent}/{filename!r}; names must be relative and "
-                "use letters, digits, '.', '_' or '-'"
+                f"unsafe artifact folder {agent!r}; an agent id is one name such as 'developer'"
             )
+        check_relpath(agent, "artifact folder")
+        check_relpath(filename)
         base = (self.path / ARTIFACTS).resolve()
-        target = base.joinpath(*parts).resolve()
+        target = base.joinpath(agent, *filename.split("/")).resolve()
         if base not in target.parents:
             raise ConfigError(f"artifact path {filename!r} escapes the run folder")
         return target
