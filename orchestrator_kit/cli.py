@@ -58,6 +58,12 @@ def _print_progress(event: Any) -> None:
         print(f"  gate  {event.agent} sent the design back (round {event.data['round']})", file=sys.stderr)
     elif event.type == "agent_failed":
         print(f"  fail  {event.agent:<14} {event.data['type']}", file=sys.stderr)
+    elif event.type == "reuse_rejected":
+        print(
+            f"  ask   {event.agent}/{event.data['step']} again live: its recorded answer failed validation "
+            f"({event.data['reason'][:160]}); that wasted call stays in the ledger",
+            file=sys.stderr,
+        )
 
 
 @command("run")
@@ -94,6 +100,7 @@ def _resume(a: argparse.Namespace) -> int:
     if a.max_rounds is not None:
         overrides["max_rounds"] = a.max_rounds
     engine = WorkflowEngine.for_resume(a.run_dir, **overrides)
+    engine.subscribe(_print_progress, types=("reuse_rejected",))
     result = engine.resume(a.run_dir)
     print(result.table())
     print(f"run folder: {result.run_dir}")

@@ -2,7 +2,8 @@
 
 Ready steps run concurrently under one limiter; the budget is checked before every call;
 a checkpoint follows every agent; ``resume(run_dir)`` continues without repeating any paid call
-(completions already received are served from the run's own responses.jsonl).
+(completions already received are served from the run's own responses.jsonl, except those that fail
+validation: those are asked again live, with a ``reuse_rejected`` event).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..llm.backend import Backend
 from ..llm.gateway import ConcurrencyLimiter, Gateway
 from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
 from ..llm.selection import BackendChoice, select_backend
+from ..llm.types import Completion, LLMRequest
 from ..records import AgentContext, AgentSettings, ProjectState, TaskDefinition
 from ..store.run_folder import RunFolder, check_output_root
 from . import summary as summarize
@@ -280,9 +282,26 @@ class WorkflowEngine:
                 sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS),
             )
         recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)
-        gateway = Gateway(self.choice.backend, observer=recorder, limiter=self.limiter, paid=paid)
-        task = TaskDefinition(title=state.project_name, description=state.request)
         run_id = folder.run_id
+
+        def reuse_rejected(request: LLMRequest, completion: Completion, reason: str) -> None:
+            self.events.emit(
+                Event(
+                    "reuse_rejected",
+                    run_id,
+                    request.labels.agent,
+                    {"step": request.labels.step, "reason": reason, "request_id": completion.request_id},
+                )
+            )
+
+        gateway = Gateway(
+            self.choice.backend,
+            observer=recorder,
+            limiter=self.limiter,
+            paid=paid,
+            on_reuse_rejected=reuse_rejected,
+        )
+        task = TaskDefinition(title=state.project_name, description=state.request)
         started = time.time()
         save_checkpoint(folder, "running", steps, state)
         self.events.emit(

@@ -18,6 +18,7 @@ EventType = Literal[
     "call_started",
     "call_delta",
     "call_finished",
+    "reuse_rejected",
     "artifact_written",
     "agent_finished",
     "agent_failed",

@@ -1,22 +1,27 @@
 """The gateway every agent call passes: reuse of already-paid calls, the concurrency limit,
 the backend, output validation, and an observer (the engine's budget, ledger and events).
 
-The gateway knows nothing of runs or folders: the observer does that work.
+The gateway knows nothing of runs or folders: the observer does that work. On resume it serves
+completions already paid for, but only those that still validate: a recorded answer that fails
+validation (say, prose where JSON was asked) is never served as paid; the request is sent again, live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from ..errors import ParseError
 from .backend import Backend
 from .types import Completion, LLMRequest
 
 T = TypeVar("T")
+log = logging.getLogger("orchestrator_kit.gateway")
 
 
 class CallObserver(Protocol):
@@ -86,6 +91,7 @@ class Gateway:
         observer: CallObserver | None = None,
         limiter: ConcurrencyLimiter | None = None,
         paid: list[dict[str, Any]] | None = None,
+        on_reuse_rejected: Callable[[LLMRequest, Completion, str], None] | None = None,
     ) -> None:
         self.backend = backend
         self.observer = observer
@@ -94,6 +100,8 @@ class Gateway:
         self._paid: dict[str, deque[Completion]] = defaultdict(deque)
         for rec in paid or []:
             self._paid[rec["hash"]].append(Completion.model_validate(rec["completion"]))
+        self.on_reuse_rejected = on_reuse_rejected
+        self.reuse_rejected = 0  # paid completions that failed validation and were asked again live
 
     @property
     def mode(self) -> str:
@@ -108,23 +116,47 @@ class Gateway:
     ) -> tuple[Completion, T | None]:
         obs = self.observer
         h = request.request_hash()
-        reused = bool(self._paid.get(h))
-        if reused:
+        while self._paid.get(h):  # paid in an earlier process (resume): reuse it if it still validates
             completion = self._paid[h].popleft()
-        else:
-            if obs:
-                obs.before_call(request)
-            on_delta = (lambda text: obs.on_delta(request, text)) if obs and obs.wants_deltas() else None
-            started = time.perf_counter()
             try:
-                async with self.limiter:
-                    completion = await self.backend.complete(request, on_delta=on_delta)
-            except BaseException as exc:
-                if obs and isinstance(exc, Exception):
-                    obs.on_error(request, exc, time.perf_counter() - started)
-                raise
-            if obs:
-                obs.on_response(request, completion)
+                return completion, self._checked(request, completion, validate, status_of, reused=True)
+            except ParseError as exc:  # never serve a bad answer as paid: ask again, live
+                self.reuse_rejected += 1
+                reason = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "%s/%s: the recorded answer failed validation (%s); asking again live",
+                    request.labels.agent or "?",
+                    request.labels.step or "?",
+                    reason,
+                )
+                if self.on_reuse_rejected is not None:
+                    self.on_reuse_rejected(request, completion, reason)
+        if obs:
+            obs.before_call(request)
+        on_delta = (lambda text: obs.on_delta(request, text)) if obs and obs.wants_deltas() else None
+        started = time.perf_counter()
+        try:
+            async with self.limiter:
+                completion = await self.backend.complete(request, on_delta=on_delta)
+        except BaseException as exc:
+            if obs and isinstance(exc, Exception):
+                obs.on_error(request, exc, time.perf_counter() - started)
+            raise
+        if obs:
+            obs.on_response(request, completion)
+        return completion, self._checked(request, completion, validate, status_of, reused=False)
+
+    def _checked(
+        self,
+        request: LLMRequest,
+        completion: Completion,
+        validate: Callable[[Completion], T] | None,
+        status_of: Callable[[Completion], str] | None,
+        *,
+        reused: bool,
+    ) -> T | None:
+        """The validated value; the observer hears of the call either way (malformed: wasted)."""
+        obs = self.observer
         status = status_of(completion) if status_of else "ok"
         try:
             value = validate(completion) if validate else None
@@ -141,4 +173,4 @@ class Gateway:
             raise
         if obs:
             obs.after_call(request, completion, status=status, wasted=False, reused=reused, error=None)
-        return completion, value
+        return value
