@@ -511,6 +511,7 @@ class WorkflowEngine:
             ),
             "review_score": score.value if score else None,
             "artifacts": sum(len(v) for v in state.artifacts.values()),
+            **summarize.truncation(state.artifacts),
             "totals": summarize.totals(lines),
             "agents": summarize.per_agent(lines, self.workflow.order()),
             "budget": self.budget.to_dict(),

@@ -36,6 +36,11 @@ class RunResult:
         return [a for arts in self.project_state.artifacts.values() for a in arts]
 
     @property
+    def truncated_artifacts(self) -> list[str]:
+        """``agent/filename`` of every artifact cut off at max_tokens (its content is incomplete)."""
+        return [f"{a.agent}/{a.filename}" for a in self.artifacts if a.truncated]
+
+    @property
     def totals(self) -> dict[str, Any]:
         return self.summary.get("totals", {})
 
@@ -103,6 +108,12 @@ class RunResult:
                     if self.mode == "simulated"
                     else ""
                 )
+            )
+        cut = self.truncated_artifacts
+        if cut:
+            lines.append(
+                f"TRUNCATED: {len(cut)} artifact{'s' if len(cut) != 1 else ''} cut off at max_tokens, "
+                f"content incomplete: {', '.join(cut)} (raise that agent's max_tokens and run again)"
             )
         return "\n".join(lines)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+from ..records import Artifact
 
 TOKEN_KINDS = (
     "input_tokens",
@@ -50,3 +52,10 @@ def per_agent(lines: Iterable[dict[str, Any]], agents: Iterable[str]) -> dict[st
     for ln in lines:
         by.setdefault(ln.get("agent") or "?", []).append(ln)
     return {a: totals(ls) for a, ls in by.items()}
+
+
+def truncation(artifacts: Mapping[str, Sequence[Artifact]]) -> dict[str, Any]:
+    """The artifacts cut off at max_tokens (even after a continuation): their count and
+    ``agent/filename`` paths, for summary.json."""
+    cut = [f"{agent}/{a.filename}" for agent, arts in artifacts.items() for a in arts if a.truncated]
+    return {"artifacts_truncated": len(cut), "truncated_artifacts": cut}

@@ -90,6 +90,7 @@ RUN_COLUMNS: dict[str, str] = {
     "design_rounds": "Int64",
     "consensus_approved": "boolean",
     "artifacts": "int64",
+    "truncated_artifacts": "int64",
     "budget_usd": "float64",
     "estimate_low_usd": "float64",
     "estimate_usd": "float64",
@@ -159,7 +160,19 @@ class Runs:
         parts = ", ".join(f"{n} {s}" for s, n in status)
         return (
             f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} ({parts}); "
-            f"{len(self.calls)} ledger lines; mode: {modes or '?'}"
+            f"{len(self.calls)} ledger lines; mode: {modes or '?'}{self.truncation_note()}"
+        )
+
+    def truncation_note(self, shown: int = 5) -> str:
+        """'' when no artifact was cut off at max_tokens; else "; TRUNCATED: ..." naming them."""
+        cut = self.artifacts[self.artifacts["truncated"].astype(bool)]
+        if cut.empty:
+            return ""
+        names = [f"{r.run_id} {r.agent}/{r.filename}" for r in cut.itertuples()]
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        return (
+            f"; TRUNCATED: {len(names)} artifact{'s' if len(names) != 1 else ''} cut off at max_tokens, "
+            f"content incomplete: {', '.join(names[:shown])}{more}"
         )
 
     def __repr__(self) -> str:
@@ -262,7 +275,7 @@ def _run_row(
     state: dict[str, Any],
     summary: dict[str, Any],
     lines: list[dict[str, Any]],
-    n_artifacts: int,
+    arts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     t = totals(lines)
     ps = state.get("project_state") or {}
@@ -294,7 +307,8 @@ def _run_row(
         "review_score": score,
         "design_rounds": summary.get("design_rounds", ps.get("design_round")),
         "consensus_approved": approved,
-        "artifacts": n_artifacts,
+        "artifacts": len(arts),
+        "truncated_artifacts": sum(bool(a["truncated"]) for a in arts),
         "budget_usd": _float((manifest.get("budget") or {}).get("max_usd")),
         "estimate_low_usd": _float(low),
         "estimate_usd": _float(expected),
@@ -349,7 +363,7 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
         call_rows.extend(_call_row(ln, folder.run_id, mode) for ln in lines)
         arts = _artifact_rows(folder, state)
         art_rows.extend(arts)
-        run_rows.append(_run_row(folder, manifest, state, summary, lines, len(arts)))
+        run_rows.append(_run_row(folder, manifest, state, summary, lines, arts))
         evaluation = _read_json(path / "evaluation.json")
         if evaluation:
             eval_rows.append(_evaluation_row(evaluation, folder.run_id))

@@ -171,6 +171,7 @@ def run_overview(runs: pd.DataFrame) -> pd.DataFrame:
             "review_score",
             "design_rounds",
             "artifacts",
+            "truncated_artifacts",
             "duration_s",
         ]
     ].copy()
@@ -208,8 +209,8 @@ def with_total(table: pd.DataFrame, label: str = "total") -> pd.DataFrame:
 
 def styled(table: pd.DataFrame) -> Any:
     """``table`` for reading (a pandas Styler; the data is unchanged): dollars as ``$0.0712`` and an unknown
-    cost as "unknown", percents with one decimal, counts with thousands separators; no index and no
-    ``*_exact`` columns (they repeat the dollar columns as exact strings, for files)."""
+    cost as "unknown", percents with one decimal, counts with thousands separators, a cut-off artifact as
+    "TRUNCATED"; no index and no ``*_exact`` columns (they repeat the dollar columns as exact strings)."""
     import pandas as pd
 
     from ..money import format_usd
@@ -226,6 +227,9 @@ def styled(table: pd.DataFrame) -> Any:
     def number(v: object) -> str:
         return "" if pd.isna(v) else f"{v:,.2f}"
 
+    def truncated(v: object) -> str:
+        return "TRUNCATED" if v is not None and not pd.isna(v) and bool(v) else ""
+
     def text(v: object) -> str:
         return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
 
@@ -233,7 +237,9 @@ def styled(table: pd.DataFrame) -> Any:
     exact = [c for c in table.columns if c.endswith("_exact")]
     for col in table.columns:
         dtype = table[col].dtype
-        if col.endswith("_usd"):
+        if col == "truncated":  # cut off at max_tokens: the content is incomplete
+            formats[col] = truncated
+        elif col.endswith("_usd"):
             formats[col] = usd
         elif col.endswith("_pct"):
             formats[col] = pct
