@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             token=token,
             max_concurrent_runs=args.max_concurrent_runs,
             simulated_latency_s=args.latency,
+            max_queued_per_user=max(args.runs, 1),  # one user starts them all: measure, do not refuse
         )
     )
     local = threading.local()

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ class Authenticator:
 
         p = Path(path).expanduser()
         try:
+            mode = stat.S_IMODE(p.stat().st_mode)
+            if mode & 0o077:
+                raise ConfigError(
+                    f"the users file {str(p)!r} is readable by others (mode {mode:o}); it holds tokens: "
+                    f"run: chmod 600 {p}"
+                )
             doc = yaml.safe_load(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(

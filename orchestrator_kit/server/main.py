@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import ipaddress
 import json
 import os
 import sys
@@ -19,12 +18,15 @@ SETTINGS_ENV = "ORCHESTRATOR_KIT_SERVER_SETTINGS"  # used only to hand settings 
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """``localhost``, 127.0.0.0/8 or ::1 (IPv6 brackets allowed)."""
+    from .middleware import is_loopback as loopback
+
+    return loopback(host)
+
+
+def bind_address(host: str) -> str:
+    """The address to bind: IPv6 without its URL brackets (``[::1]`` -> ``::1``)."""
+    return host.strip().removeprefix("[").removesuffix("]")
 
 
 def check_bind(host: str, no_auth: bool) -> None:
@@ -37,10 +39,14 @@ def check_bind(host: str, no_auth: bool) -> None:
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
-    """uvicorn's logging config, plus our own logger on the same handler."""
+    """uvicorn's logging config, plus our own logger on the same handler; every handler redacts
+    key-shaped text."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "orchestrator_kit.server.logs.RedactFilter"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
     config["loggers"]["orchestrator_kit"] = {
         "handlers": ["default"],
         "level": level.upper(),
@@ -53,6 +59,7 @@ def banner(app: Any, host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}"
     auth, token = app.state.auth, app.state.token
+    generated = getattr(app.state, "token_generated", False)
     lines = [f"orchestrator_kit API server on {url}  (docs: {url}/docs)", f"    data: {app.state.data_dir}"]
     if not auth.enabled:
         lines += [
@@ -60,8 +67,13 @@ def banner(app: Any, host: str, port: int) -> str:
             f"{auth.implicit_user!r}",
             f"    try: curl {url}/projects",
         ]
-    elif token is not None:
+    elif token is not None and generated:
         lines += [f"    token: {token}", f"    try: curl -H 'Authorization: Bearer {token}' {url}/projects"]
+    elif token is not None:
+        lines += [
+            "    token: the one you set (not shown)",
+            f"    try: curl -H 'Authorization: Bearer <token>' {url}/projects",
+        ]
     else:
         lines += [f"    users: {', '.join(auth.users)} (tokens from the users file)"]
     return "\n".join(lines)
@@ -96,7 +108,7 @@ def make_server(
 
     config = uvicorn.Config(
         app,
-        host=host,
+        host=bind_address(host),
         port=port,
         log_level=log_level,
         log_config=logging_config,
@@ -127,7 +139,7 @@ class BackgroundServer:
         import threading
 
         server_options.setdefault("log_level", "warning")
-        self.app, self.host = app, host
+        self.app, self.host = app, bind_address(host)
         self.server = make_server(app, host, port, **server_options)
         self._thread = threading.Thread(target=self.server.run, name="orchestrator-kit-server", daemon=True)
         self._start_timeout, self._stop_timeout = start_timeout, stop_timeout
@@ -135,7 +147,8 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{shown}:{self.port}"
 
     def start(self) -> BackgroundServer:
         import time
@@ -180,11 +193,15 @@ def serve(
     max_body_bytes: int = 1 << 20,
     log_level: str = "info",
     max_concurrent_calls: int = 4,
+    allowed_hosts: Sequence[str] = (),
+    max_queued_per_user: int = 20,
+    body_timeout_s: float = 30.0,
 ) -> None:
     """Run the server until interrupted (Ctrl-C). Raises ConfigError for bad settings."""
     from .app import ServerSettings, create_app
 
     check_bind(host, no_auth)
+    host = bind_address(host)
     settings = ServerSettings(
         data_dir=Path(data_dir),
         no_auth=no_auth,
@@ -194,6 +211,9 @@ def serve(
         simulated_latency_s=simulated_latency_s,
         max_body_bytes=max_body_bytes,
         max_concurrent_calls=max_concurrent_calls,
+        allowed_hosts=_allowed(host, allowed_hosts),
+        max_queued_per_user=max_queued_per_user,
+        body_timeout_s=body_timeout_s,
     )
     if reload:
         _serve_with_reload(settings, host, port, log_level)
@@ -204,12 +224,22 @@ def serve(
     ).run()
 
 
+def _allowed(host: str, extra: Sequence[str]) -> tuple[str, ...]:
+    """Host names accepted in requests besides loopback ones: ``extra``, and the bound address when it
+    is one specific address (a wildcard such as 0.0.0.0 needs --allowed-hosts)."""
+    names = [h.strip() for item in extra for h in item.split(",") if h.strip()]
+    if host not in ("0.0.0.0", "::", "") and not is_loopback(host):
+        names.append(host)
+    return tuple(dict.fromkeys(names))
+
+
 def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from .auth import TOKEN_ENV, new_token
 
-    if not settings.no_auth and settings.users_file is None and not os.environ.get(TOKEN_ENV):
+    generated = not settings.no_auth and settings.users_file is None and not os.environ.get(TOKEN_ENV)
+    if generated:
         os.environ[TOKEN_ENV] = new_token()  # the same token across reloads
     os.environ[SETTINGS_ENV] = json.dumps(
         {
@@ -221,9 +251,12 @@ def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> N
             "simulated_latency_s": settings.simulated_latency_s,
             "max_body_bytes": settings.max_body_bytes,
             "max_concurrent_calls": settings.max_concurrent_calls,
+            "allowed_hosts": list(settings.allowed_hosts),
+            "max_queued_per_user": settings.max_queued_per_user,
+            "body_timeout_s": settings.body_timeout_s,
         }
     )
-    if os.environ.get(TOKEN_ENV) and not settings.no_auth and settings.users_file is None:
+    if generated:
         print(
             f"orchestrator_kit API server (reload) on http://{host}:{port}\n    token: {os.environ[TOKEN_ENV]}",
             flush=True,
@@ -247,6 +280,7 @@ def app_from_env() -> Any:
     raw = json.loads(os.environ[SETTINGS_ENV])
     for key in ("data_dir", "users_file"):
         raw[key] = None if raw[key] is None else Path(raw[key])
+    raw["allowed_hosts"] = tuple(raw.get("allowed_hosts") or ())
     return create_app(ServerSettings(**raw))
 
 
@@ -291,6 +325,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="delay each simulated call (demos); default 0",
     )
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body limit (default: 1 MiB)")
+    p.add_argument(
+        "--allowed-hosts",
+        action="append",
+        default=[],
+        metavar="NAME[,NAME...]",
+        help="Host/Origin names accepted besides loopback ones (this machine's name or address, a "
+        "proxy's public name; '*' for any); requests naming other hosts get 403 (DNS rebinding)",
+    )
+    p.add_argument(
+        "--max-queued-per-user",
+        type=int,
+        default=20,
+        help="runs one user may have waiting to start; more get 429 with Retry-After (default: 20)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a request body must arrive within this, else 408 (default: 30)",
+    )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
@@ -299,12 +354,20 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = build_parser(prog).parse_args(argv)
     try:
         if (
-            min(args.max_concurrent_runs, args.max_concurrent_calls, args.max_body_bytes) < 1
+            min(
+                args.max_concurrent_runs,
+                args.max_concurrent_calls,
+                args.max_body_bytes,
+                args.max_queued_per_user,
+            )
+            < 1
             or args.simulated_latency < 0
+            or args.body_timeout <= 0
         ):
             raise ConfigError(
-                "--max-concurrent-runs, --max-concurrent-calls and --max-body-bytes must be at least 1, "
-                "--simulated-latency at least 0"
+                "--max-concurrent-runs, --max-concurrent-calls, --max-body-bytes and "
+                "--max-queued-per-user must be at least 1, --simulated-latency at least 0, "
+                "--body-timeout more than 0"
             )
         serve(
             args.host,
@@ -319,6 +382,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             max_body_bytes=args.max_body_bytes,
             log_level=args.log_level,
             max_concurrent_calls=args.max_concurrent_calls,
+            allowed_hosts=args.allowed_hosts,
+            max_queued_per_user=args.max_queued_per_user,
+            body_timeout_s=args.body_timeout,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,124 +17,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import warnings
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from ..engine import summary as summarize
 from ..engine.engine import WorkflowEngine
 from ..engine.events import Event
 from ..engine.result import RunResult
 from ..errors import BudgetExceeded, ConfigError
 from ..llm.pricing import DEFAULT_MODEL
-from ..store.run_folder import RunFolder, new_run_id, read_jsonl, redact
-from .db import FINAL, IN_FLIGHT, Database
+from ..store.run_folder import RunFolder, new_run_id, redact
+from .db import IN_FLIGHT, Database
+from .failures import Conflict, DamagedRun, TooManyQueued, public_text
+from .index_sync import INDEX_ERRORS, INTERRUPTED, IndexSync, folder_truth
+from .scheduler import FairSlots
 from .schemas import RunIn
 from .secrets import KeyVault
+from .sse import RunHandle
+from .status import check_state, describe
 
 log = logging.getLogger("orchestrator_kit.server")
 RESUMABLE = ("interrupted", "failed", "budget_exceeded")
 KEY_SOURCE = "your provider settings (POST /users/me/provider-settings)"
-
-
-class Conflict(ConfigError):
-    """The request is valid but the resource's state forbids it (HTTP 409)."""
-
-
-class _Subscriber:
-    def __init__(self) -> None:
-        self.wake = asyncio.Event()
-        self.deltas: deque[dict[str, Any]] = deque(maxlen=256)
-
-
-class RunHandle:
-    """A run's live state in this process. All methods run in the server's event loop thread."""
-
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.history: list[dict[str, Any]] = []
-        self.running_agents: set[str] = set()
-        self.finished = False
-        self.final_status: str | None = None
-        self.task: asyncio.Task[None] | None = None
-        self._seq = 0
-        self._subs: set[_Subscriber] = set()
-
-    def publish(self, event: dict[str, Any]) -> None:
-        self._seq += 1
-        event = {"seq": self._seq, **event}
-        kind, agent = event["type"], event.get("agent")
-        if kind == "agent_started" and agent:
-            self.running_agents.add(agent)
-        elif kind in ("agent_finished", "agent_failed") and agent:
-            self.running_agents.discard(agent)
-        elif kind == "run_failed":
-            self.final_status = event["data"].get("status")
-        for sub in self._subs:
-            if kind == "call_delta":
-                sub.deltas.append(event)
-            sub.wake.set()
-        if kind != "call_delta":
-            self.history.append(event)
-
-    def restart(self) -> None:
-        self.finished, self.final_status = False, None
-        self.running_agents.clear()
-
-    def finish(self) -> None:
-        self.finished = True
-        self.running_agents.clear()
-        for sub in self._subs:
-            sub.wake.set()
-
-    async def stream(
-        self, after: int, closing: asyncio.Event, heartbeat_s: float
-    ) -> AsyncIterator[dict[str, Any] | None]:
-        """Events with ``seq > after``, then live ones until the run ends; None is a heartbeat."""
-        sub = _Subscriber()
-        self._subs.add(sub)
-        index = next((i for i, e in enumerate(self.history) if e["seq"] > after), len(self.history))
-        try:
-            while True:
-                sub.wake.clear()
-                batch = self.history[index:]
-                index += len(batch)
-                deltas = [d for d in sub.deltas if d["seq"] > after]
-                sub.deltas.clear()
-                for event in sorted(batch + deltas, key=lambda e: e["seq"]):
-                    yield event
-                if (self.finished and index == len(self.history)) or closing.is_set():
-                    return
-                waiters = [asyncio.ensure_future(sub.wake.wait()), asyncio.ensure_future(closing.wait())]
-                try:
-                    done, _ = await asyncio.wait(
-                        waiters, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
-                    )
-                finally:
-                    for w in waiters:
-                        w.cancel()
-                if not done:
-                    yield None
-        finally:
-            self._subs.discard(sub)
-
-
-def _compact(t: dict[str, Any]) -> dict[str, Any]:
-    """One agent's figures: calls, input tokens (cache writes and reads included), output, cost."""
-    return {
-        "calls": t["calls"],
-        "failed_attempts": t["failed_attempts"],
-        "input_tokens": t["total_tokens"] - t["output_tokens"],
-        "output_tokens": t["output_tokens"],
-        "cache_read_tokens": t["cache_read_tokens"],
-        "total_tokens": t["total_tokens"],
-        "cost_usd": t["cost_usd"],
-        "wasted_usd": t["wasted_usd"],
-    }
 
 
 class RunManager:
@@ -149,6 +58,7 @@ class RunManager:
         simulated_latency_s: float = 0.0,
         keep_finished: int = 256,
         max_concurrent_calls: int = 4,
+        max_queued_per_user: int = 20,
     ) -> None:
         if max_concurrent_runs < 1:
             raise ConfigError(f"max_concurrent_runs must be at least 1, got {max_concurrent_runs}")
@@ -159,37 +69,33 @@ class RunManager:
             raise ConfigError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
         self.max_concurrent_calls = max_concurrent_calls  # model calls in flight across all users' runs
         self.simulated_latency_s = simulated_latency_s
+        if max_queued_per_user < 1:
+            raise ConfigError(f"max_queued_per_user must be at least 1, got {max_queued_per_user}")
+        self.max_queued_per_user = max_queued_per_user
+        self._queued: Counter[str] = Counter()  # runs per user started here and waiting for a slot
+        self.index = IndexSync(db)
         self._keep_finished = keep_finished
         self._handles: dict[str, RunHandle] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: FairSlots | None = None
         self.closing: asyncio.Event | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> int:
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
-        self._slots = asyncio.Semaphore(self.max_concurrent_runs)
+        self._slots = FairSlots(self.max_concurrent_runs)
         self.closing = asyncio.Event()
         return self.reconcile()
 
     def reconcile(self) -> int:
-        """Runs left queued/running by a stopped server: finished per their folder, else interrupted."""
+        """Runs left queued/running by a stopped server: finished per their folder, else interrupted.
+        An index that cannot be written now is repaired on later reads (logged, not fatal)."""
         changed = 0
         for row in self.db.runs_with_status(IN_FLIGHT):
-            state = self._read_state(row)
-            status = str(state["status"]) if state.get("status") in FINAL else "interrupted"
-            error = state.get("error") or (
-                {
-                    "type": "Interrupted",
-                    "message": "the server stopped while this run "
-                    "was in flight; continue it with POST .../resume",
-                }
-                if status == "interrupted"
-                else None
-            )
-            self.db.update_run(row["id"], status, error=error)
+            status, error = folder_truth(self._read_state(row))
+            self.index.try_write(row["id"], status, error, strict=False)
             changed += 1
         if changed:
             log.warning(
@@ -275,6 +181,7 @@ class RunManager:
 
     def launch(self, user_id: str, project: dict[str, Any], body: RunIn) -> tuple[dict[str, Any], list[str]]:
         """Start a new run of ``project``; returns its index row and any warnings (e.g. a retiring model)."""
+        self._check_queue(user_id)
         engine, params, notes = self._prepare(user_id, project, body)
         run_id = new_run_id()
         row = self.db.create_run(
@@ -289,18 +196,31 @@ class RunManager:
         )
         self._start(
             run_id,
+            user_id,
             engine,
             lambda: engine.arun(params["request"], project_name=project["name"], run_id=run_id),
         )
         return row, notes
 
+    def _check_queue(self, user_id: str) -> None:
+        waiting = self._queued[user_id]
+        if waiting >= self.max_queued_per_user:
+            raise TooManyQueued(
+                f"you have {waiting} runs waiting to start, the most this server queues per user "
+                f"(--max-queued-per-user {self.max_queued_per_user}); retry when some have started",
+                retry_after_s=max(1, min(60, waiting // self.max_concurrent_runs)),
+            )
+
     def resume(
         self, user_id: str, project: dict[str, Any], row: dict[str, Any], budget_usd: Any = None
     ) -> dict[str, Any]:
+        row = self.settle(row, strict=True)  # a stale index is repaired first (or the write error shown)
         if row["status"] not in RESUMABLE:
             raise Conflict(
                 f"run {row['id']} is {row['status']}; only {', '.join(RESUMABLE)} runs can be resumed"
             )
+        self._check_queue(user_id)
+        self._read_state(row, strict=True)  # a damaged checkpoint is named now, not in the run
         run_id, run_dir = row["id"], self.data_dir / row["run_dir"]
         start: Callable[[], Awaitable[RunResult]]
         if not (run_dir / "manifest.json").is_file():  # interrupted before it started: start it now
@@ -338,13 +258,16 @@ class RunManager:
 
         if not self.db.claim_for_resume(run_id, RESUMABLE):
             raise Conflict(f"run {run_id} is already being resumed")
-        self._start(run_id, engine, start)
+        self._start(run_id, user_id, engine, start)
         fresh_row = self.db.get_run(user_id, project["id"], run_id)
         assert fresh_row is not None
         return fresh_row
 
-    def _start(self, run_id: str, engine: WorkflowEngine, start: Callable[[], Awaitable[RunResult]]) -> None:
+    def _start(
+        self, run_id: str, user_id: str, engine: WorkflowEngine, start: Callable[[], Awaitable[RunResult]]
+    ) -> None:
         assert self._loop is not None, "RunManager.start() was not called"
+        self._queued[user_id] += 1
         handle = self._handles.get(run_id) or RunHandle(run_id)
         handle.restart()
         self._handles[run_id] = handle
@@ -366,42 +289,71 @@ class RunManager:
                 self._loop.call_soon_threadsafe(handle.publish, record)
 
         engine.subscribe(on_event)
-        handle.task = self._loop.create_task(self._drive(handle, engine, start), name=f"run-{run_id}")
+        handle.task = self._loop.create_task(
+            self._drive(handle, user_id, engine, start), name=f"run-{run_id}"
+        )
 
     async def _drive(
-        self, handle: RunHandle, engine: WorkflowEngine, start: Callable[[], Awaitable[RunResult]]
+        self,
+        handle: RunHandle,
+        user_id: str,
+        engine: WorkflowEngine,
+        start: Callable[[], Awaitable[RunResult]],
     ) -> None:
+        """Wait for a slot (round robin by user), run, then end: the handle first (event streams end),
+        then the index (retried; the run folder stays the truth if the index cannot be written)."""
         assert self._slots is not None
-        status, error = "failed", None
+        run_id, status, error = handle.run_id, "failed", None
+        slot = False
         try:
-            async with self._slots:
-                self.db.update_run(handle.run_id, "running", clear_error=True)
-                result = await start()
-                status = result.status
+            try:
+                await self._slots.acquire(user_id)
+                slot = True
+            finally:
+                self._queued[user_id] -= 1
+            try:
+                self.db.update_run(run_id, "running", clear_error=True)
+            except INDEX_ERRORS as exc:  # the run goes on: its folder records it
+                log.error(
+                    "run %s: the index cannot record that it started (%s: %s)",
+                    run_id,
+                    type(exc).__name__,
+                    exc,
+                )
+            result = await start()
+            status = result.status
         except asyncio.CancelledError:
-            status = "interrupted"
-            error = {
-                "type": "Interrupted",
-                "message": "the server stopped while this run was in flight; "
-                "continue it with POST .../resume",
-            }
+            status, error = "interrupted", INTERRUPTED
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever ended the run is recorded as its end
             status = handle.final_status or (
                 "budget_exceeded" if isinstance(exc, BudgetExceeded) else "failed"
             )
-            error = {"type": type(exc).__name__, "message": redact(str(exc))}
+            error = {"type": type(exc).__name__, "message": public_text(str(exc), self.data_dir)}
+            log.warning("run %s %s: %s", run_id, status, error["message"])
         finally:
-            self.db.update_run(handle.run_id, status, error=error, clear_error=error is None)
-            handle.finish()
-            self._retire(handle.run_id)
-            log.info("run %s: %s", handle.run_id, status)
+            if slot:
+                self._slots.release()
+            if not handle.history or handle.history[-1]["type"] not in ("run_finished", "run_failed"):
+                # the engine could not say how it ended (e.g. its checkpoint failed on a full disk)
+                data = {**(error or {}), "status": status}
+                handle.publish(
+                    {"type": "run_failed", "run_id": run_id, "agent": None, "data": data, "ts": time.time()}
+                )
+            handle.finish(status, error)
+            self._retire(run_id)
+            log.info("run %s: %s", run_id, status)
             aclose = getattr(engine.choice.backend, "aclose", None)
             if aclose is not None:
                 try:
                     await aclose()
                 except Exception:  # pragma: no cover - closing an HTTP client
-                    log.debug("closing the backend of run %s failed", handle.run_id, exc_info=True)
+                    log.debug("closing the backend of run %s failed", run_id, exc_info=True)
+            if status == "interrupted":  # shutting down: one attempt, no waiting
+                self.index.pending[run_id] = (status, error)
+                self.index.try_write(run_id, status, error, strict=False)
+            else:
+                await self.index.write_final(run_id, status, error)
 
     def _retire(self, run_id: str) -> None:
         self._finished[run_id] = None
@@ -415,11 +367,44 @@ class RunManager:
     def handle(self, run_id: str) -> RunHandle | None:
         return self._handles.get(run_id)
 
-    def _read_state(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _read_state(self, row: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+        """The run's checkpoint; ``strict`` raises DamagedRun when it is not a checkpoint, else {}."""
+        where = row["run_dir"]
         try:
-            return RunFolder(self.data_dir / row["run_dir"]).load_state() or {}
-        except (OSError, ValueError):
+            doc = RunFolder(self.data_dir / where).load_state()
+        except OSError:
             return {}
+        except ValueError as exc:
+            if strict:
+                raise DamagedRun(
+                    f"{where}/state.json is damaged: it is not valid JSON ({exc}); restore it from a "
+                    "backup, or delete it to let resume start the run's agents again"
+                ) from None
+            return {}
+        try:
+            return check_state(doc, where)
+        except DamagedRun:
+            if strict:
+                raise
+            return {}
+
+    def truth(self, row: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | None:
+        """The real final state of a run its index row shows in flight, or None if it is in flight."""
+        handle = self._handles.get(row["id"])
+        if handle is not None and not handle.finished:
+            return None
+        if row["id"] in self.index.pending:
+            return self.index.pending[row["id"]]
+        if handle is not None and handle.final_status is not None:
+            return handle.final_status, handle.final_error
+        return folder_truth(self._read_state(row))
+
+    def settle(self, row: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+        """``row`` as it really is: a stale in-flight status (the index could not be written) is
+        replaced by the run's final state and written again (``strict``: raising if that fails)."""
+        if row["status"] not in IN_FLIGHT:
+            return row
+        return self.index.settle(row, self.truth(row), strict=strict)
 
     def folder(self, row: dict[str, Any]) -> RunFolder | None:
         path = self.data_dir / row["run_dir"]
@@ -427,51 +412,17 @@ class RunManager:
 
     def describe(self, row: dict[str, Any]) -> dict[str, Any]:
         """Status, per-agent progress, tokens and cost (the run folder, plus live agents)."""
-        state = self._read_state(row)
-        agents = list(row["params"]["agents"])
-        steps = dict(state.get("steps") or {})
-        live = row["status"] in IN_FLIGHT
+        row = self.settle(row)
         handle = self._handles.get(row["id"])
-        for agent in agents:
-            s = steps.get(agent, "pending")
-            if live and handle is not None and agent in handle.running_agents:
-                s = "running"
-            elif not live and s == "running":
-                s = "interrupted"
-            steps[agent] = s
-        calls = read_jsonl(self.data_dir / row["run_dir"] / "calls.jsonl")
-        per_agent = summarize.per_agent(calls, agents)
-        project_state = state.get("project_state") or {}
-        score = (project_state.get("scores") or {}).get("reviewer") or {}
-        base = f"/projects/{row['project_id']}/runs/{row['id']}"
-        return {
-            "id": row["id"],
-            "project_id": row["project_id"],
-            "status": row["status"],
-            "mode": row["mode"],
-            "model": row["model"],
-            "request": row["params"]["request"],
-            "agents": {
-                a: {"status": steps[a], **_compact(per_agent.get(a) or summarize.totals([]))} for a in agents
-            },
-            "totals": summarize.totals(calls),
-            "artifacts": sum(len(v) for v in (project_state.get("artifacts") or {}).values()),
-            "review_score": score.get("value"),
-            "error": row["error"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "links": {
-                "self": base,
-                "events": base + "/events",
-                "artifacts": base + "/artifacts",
-                "resume": base + "/resume",
-            },
-        }
+        running = handle.running_agents if handle is not None else ()
+        described = describe(row, self._read_state(row, strict=True), self.data_dir / row["run_dir"], running)
+        return described
 
     async def events(
         self, row: dict[str, Any], after: int = 0, heartbeat_s: float = 15.0
     ) -> AsyncIterator[dict[str, Any] | None]:
         assert self.closing is not None
+        row = self.settle(row)
         handle = self._handles.get(row["id"])
         if handle is not None:
             async for event in handle.stream(after, self.closing, heartbeat_s):

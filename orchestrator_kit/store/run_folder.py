@@ -33,6 +33,12 @@ MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "artifacts",
 )
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
+PRIVATE_DIR = 0o700  # a run folder holds prompts and answers: its folders and files are its owner's only
+PRIVATE_FILE = 0o600  # (files written through a temp file are 0600 already: mkstemp)
+
+
+def _private_open(path: str, flags: int) -> int:
+    return os.open(path, flags, PRIVATE_FILE)
 
 
 def redact(text: str) -> str:
@@ -119,7 +125,7 @@ class RunFolder:
         for _ in range(5):
             rid = run_id or new_run_id()
             try:
-                (root / rid).mkdir()
+                (root / rid).mkdir(mode=PRIVATE_DIR)
                 break
             except FileExistsError:
                 if run_id:
@@ -129,7 +135,7 @@ class RunFolder:
         else:  # pragma: no cover - five random collisions in a row
             raise ConfigError("could not allocate a unique run id; try again")
         folder = cls(root / rid)
-        (folder.path / ARTIFACTS).mkdir()
+        (folder.path / ARTIFACTS).mkdir(mode=PRIVATE_DIR)
         write_json_atomic(folder.path / MANIFEST, {**manifest, "run_id": rid})
         return folder
 
@@ -170,7 +176,7 @@ class RunFolder:
     def _append(self, name: str, record: dict[str, Any]) -> None:
         line = redact(json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":")))
         data = (line + "\n").encode("utf-8")
-        with self._lock, open(self.path / name, "a+b") as f:
+        with self._lock, open(self.path / name, "a+b", opener=_private_open) as f:
             end = f.seek(0, os.SEEK_END)
             if end:
                 f.seek(end - 1)
@@ -208,7 +214,7 @@ class RunFolder:
 
     def write_artifact(self, agent: str, filename: str, content: str) -> str:
         target = self.artifact_path(agent, filename)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

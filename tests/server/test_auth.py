@@ -46,6 +46,7 @@ def test_two_users_never_see_each_others_settings_projects_runs_or_artifacts(
         f"users:\n  alice: {{token: {ALICE}}}\n"
         f"  bob: {{token_sha256: {hashlib.sha256(BOB.encode()).hexdigest()}}}\n"
     )
+    users.chmod(0o600)
     live = start_server(users_file=users)
     alice, bob = live.client(ALICE), live.client(BOB)
     assert alice.get("/users/me").json()["user_id"] == "alice"
@@ -107,6 +108,7 @@ def test_bad_users_files_are_refused_clearly(doc: object, problem: str) -> None:
 def test_users_file_json_and_unreadable(tmp_path: Path) -> None:
     f = tmp_path / "users.json"
     f.write_text('{"carol": "carol-token-0000000000000"}')
+    f.chmod(0o600)
     auth = Authenticator.from_users_file(f)
     assert auth.user_for("Bearer carol-token-0000000000000") == "carol"
     assert auth.user_for("bearer carol-token-0000000000000") == "carol"
@@ -114,6 +116,7 @@ def test_users_file_json_and_unreadable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         Authenticator.from_users_file(tmp_path / "missing.yaml")
     (tmp_path / "bad.yaml").write_text("users: [unclosed")
+    (tmp_path / "bad.yaml").chmod(0o600)
     with pytest.raises(ConfigError, match="not valid YAML"):
         Authenticator.from_users_file(tmp_path / "bad.yaml")
 

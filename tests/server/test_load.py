@@ -23,7 +23,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def test_fifty_concurrent_runs_and_a_thousand_polls(start_server: Callable[..., Live]) -> None:
-    live = start_server(max_concurrent_runs=8)
+    live = start_server(max_concurrent_runs=8, max_queued_per_user=RUNS)
     local = threading.local()
     clients: list[httpx.Client] = []
     lock = threading.Lock()

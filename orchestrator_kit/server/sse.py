@@ -1,0 +1,94 @@
+"""A run's live event fan-out: numbered events kept for late subscribers (``call_delta`` text goes to live
+subscribers only), the agents running now, and the end of the stream when the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+class _Subscriber:
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.deltas: deque[dict[str, Any]] = deque(maxlen=256)
+
+
+class RunHandle:
+    """A run's live state in this process. All methods run in the server's event loop thread."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.history: list[dict[str, Any]] = []
+        self.running_agents: set[str] = set()
+        self.finished = False
+        self.final_status: str | None = None
+        self.final_error: dict[str, Any] | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._seq = 0
+        self._subs: set[_Subscriber] = set()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self._seq += 1
+        event = {"seq": self._seq, **event}
+        kind, agent = event["type"], event.get("agent")
+        if kind == "agent_started" and agent:
+            self.running_agents.add(agent)
+        elif kind in ("agent_finished", "agent_failed") and agent:
+            self.running_agents.discard(agent)
+        elif kind == "run_failed":
+            self.final_status = event["data"].get("status")
+        for sub in self._subs:
+            if kind == "call_delta":
+                sub.deltas.append(event)
+            sub.wake.set()
+        if kind != "call_delta":
+            self.history.append(event)
+
+    def restart(self) -> None:
+        self.finished, self.final_status, self.final_error = False, None, None
+        self.running_agents.clear()
+
+    def finish(self, status: str | None = None, error: dict[str, Any] | None = None) -> None:
+        """The run ended (``status``, ``error``: its final state); every stream ends after its backlog."""
+        self.finished = True
+        if status is not None:
+            self.final_status, self.final_error = status, error
+        self.running_agents.clear()
+        for sub in self._subs:
+            sub.wake.set()
+
+    async def stream(
+        self, after: int, closing: asyncio.Event, heartbeat_s: float
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """Events with ``seq > after``, then live ones until the run ends; None is a heartbeat."""
+        sub = _Subscriber()
+        self._subs.add(sub)
+        index = next((i for i, e in enumerate(self.history) if e["seq"] > after), len(self.history))
+        try:
+            while True:
+                sub.wake.clear()
+                batch = self.history[index:]
+                index += len(batch)
+                deltas = [d for d in sub.deltas if d["seq"] > after]
+                sub.deltas.clear()
+                for event in sorted(batch + deltas, key=lambda e: e["seq"]):
+                    yield event
+                if (self.finished and index == len(self.history)) or closing.is_set():
+                    return
+                waiters = [asyncio.ensure_future(sub.wake.wait()), asyncio.ensure_future(closing.wait())]
+                try:
+                    done, _ = await asyncio.wait(
+                        waiters, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    for w in waiters:
+                        w.cancel()
+                if not done:
+                    yield None
+        finally:
+            self._subs.discard(sub)
+
+
+__all__ = ["RunHandle"]
