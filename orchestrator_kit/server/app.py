@@ -36,7 +36,7 @@ from .docs import install_docs
 from .error_map import install_error_handlers
 from .logs import install_log_redaction
 from .middleware import BodyLimit, HostCheck
-from .permissions import make_private
+from .permissions import make_private, private_dir
 from .routers import events, projects
 from .routers import runs as run_routes
 from .runs import RunManager
@@ -51,14 +51,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     auth, token, generated = build_authenticator(settings)  # a bad users file fails before any write
     data_dir = Path(settings.data_dir).expanduser().resolve()
-    make_private(data_dir)
+    private_dir(data_dir)
     if not auth.enabled:
         log.warning(
             "authentication is OFF (--no-auth): every request acts as the single user %r; "
             "serve on a loopback address only",
             auth.implicit_user,
         )
-    vault = KeyVault.load(data_dir)
+    vault = KeyVault.load(data_dir)  # refuses a key file others can read: checked before the fix-up
+    make_private(data_dir)  # 0700 folders, 0600 files, whether or not they existed
     db = Database(data_dir / DB_FILE)
     for user in auth.users:
         db.ensure_user(user)

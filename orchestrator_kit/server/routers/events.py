@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import StreamingResponse
 
 from ...store.run_folder import redact
 from ..deps import DB, Runs, Settings, User, run_of
 
 router = APIRouter()
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
+
+
+def event_id(value: str | None) -> int:
+    """The number in a ``Last-Event-ID`` header (0 when absent); 400 unless 1-18 ASCII digits."""
+    if value is None or not value.strip():
+        return 0
+    if not _EVENT_ID.fullmatch(value.strip()):
+        raise HTTPException(
+            400,
+            "Last-Event-ID must be the id of an event this stream sent (1 to 18 digits 0-9); "
+            "omit it to start from the beginning",
+        )
+    return int(value)
 
 
 @router.get(
@@ -31,8 +46,8 @@ async def run_events(
     settings: Settings,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
+    after = event_id(last_event_id)
     row = run_of(db, user, project_id, run_id)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
 
     async def body() -> AsyncIterator[str]:
         async for event in runs.events(row, after, heartbeat_s=settings.sse_heartbeat_s):
