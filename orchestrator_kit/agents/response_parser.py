@@ -1,11 +1,14 @@
-"""Read an agent's JSON answer into typed records. Pure functions: no I/O, no global state.
+"""Read an agent's answer into typed records. Pure functions: no I/O, no global state.
 
-``extract_json`` finds the object in the text (bare, fenced, before or after prose, with ``` fences
-inside string values) and repairs what is safe to repair locally; ``parse_plan`` / ``parse_act`` then
-check every field. Each repair is a human-readable note in ``Parsed.repairs``. A note starting with
+``json_extract`` finds the JSON in the text (bare, fenced with any language tag, before or after prose,
+with ``` fences inside string values, several blocks) and repairs what is safe to repair locally;
+``shapes`` brings the many shapes models answer in (steps as objects, plans under ``tasks`` or
+``execution_summary``, artifacts as a dict of filename -> content, plain-text numbered plans, files
+as fenced code blocks...) to one canonical form; ``parse_plan`` / ``parse_act`` then check every
+field. Each repair or reading is a human-readable note in ``Parsed.repairs``. A note starting with
 ``"truncated:"`` means the response was cut off and closed here, so its last value (usually the last
-artifact's content) may be incomplete. Whatever cannot be repaired without inventing content raises
-``ParseError`` naming what was wrong and where, e.g. ``artifacts[1].content: expected a string, got int``.
+artifact's content) may be incomplete. When nothing usable is there, ``ParseError`` names what was
+missing or wrong and where, e.g. ``artifacts[1].content: expected a string, got int``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass
-from string import ascii_letters
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -22,6 +24,8 @@ from pydantic import BaseModel, Field
 from ..errors import ConfigError, ParseError
 from ..records import Decision, Score
 from ..store.artifact_paths import ArtifactNamer, artifact_relpath
+from . import shapes
+from .json_extract import MAX_RESPONSE_CHARS, Found, Scan, extract_json, preview, scan_json
 
 __all__ = [
     "MAX_ARTIFACT_CHARS",
@@ -42,7 +46,11 @@ __all__ = [
 ]
 
 MAX_ARTIFACT_CHARS = 1_000_000
-MAX_RESPONSE_CHARS = 5_000_000
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 class PlannedArtifact(BaseModel):
@@ -81,219 +89,6 @@ class Parsed(Generic[T]):
     repairs: tuple[str, ...] = ()
 
 
-# --- finding and repairing the JSON object ------------------------------------------------------
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-# Where an object (first key) or an array of objects may start. Prose braces like "{x}" are skipped
-# unseen: each failed decode costs O(position), so at most _MAX_FAILURES candidates may fail.
-_CANDIDATE = re.compile('\\{\\s*["\u201c\u201d]|\\[\\s*\\{')
-_MAX_FAILURES = 20
-_STRING_STOP = re.compile(r'["\\\x00-\x1f]')  # linear scans, no backtracking
-_SMART_STRING_STOP = re.compile('["\\\\\x00-\x1f\u201c\u201d]')
-_WORD = re.compile(r"[A-Za-z_]\w*")
-_PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
-_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_CLOSER = {"{": "}", "[": "]"}
-_DECODER = json.JSONDecoder()
-
-
-def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _to_text(raw: str | bytes, notes: list[str]) -> str:
-    """The response as stripped text without BOM or lone surrogates (never raises on bad bytes)."""
-    if isinstance(raw, (bytes, bytearray)):
-        try:
-            text = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError:
-            text = bytes(raw).decode("utf-8", errors="replace")
-            notes.append("invalid UTF-8 bytes replaced with U+FFFD")
-    elif isinstance(raw, str):
-        text = raw
-    else:
-        raise TypeError(f"expected the response as str or bytes, got {type(raw).__name__}")
-    if len(text) > MAX_RESPONSE_CHARS:
-        raise ParseError(
-            f"the response is {len(text):,} chars, over the limit of "
-            f"{MAX_RESPONSE_CHARS:,} (MAX_RESPONSE_CHARS)",
-            excerpt=text,
-        )
-    if _SURROGATES.search(text):
-        text = _SURROGATES.sub("\ufffd", text)
-        notes.append("lone surrogate characters replaced with U+FFFD")
-    text = text.strip()
-    if text.startswith("\ufeff"):
-        text = text[1:].strip()
-        notes.append("removed a byte-order mark (BOM)")
-    return text
-
-
-def _close(pieces: list[str], stack: tuple[str, ...] | list[str], in_string: bool) -> str:
-    text = ("".join(pieces) + ('"' if in_string else "")).rstrip()
-    return text.removesuffix(",") + "".join(_CLOSER[b] for b in reversed(stack))
-
-
-def _repair_at(text: str, start: int) -> tuple[dict[str, Any] | None, int, list[str]]:
-    """Repair the object at the '{' at ``start`` in one string-aware pass.
-
-    Returns the object (None if unrepairable), the end of its span and the repair notes.
-    """
-    out: list[str] = []  # the repaired copy, in pieces
-    stack: list[str] = []  # open brackets
-    notes: list[str] = []
-    cut: tuple[int, tuple[str, ...]] | None = None  # (len(out), open brackets) at the last comma
-    comma_at: int | None = None  # index in out of a comma not yet followed by a value
-    i, limit, in_string = start, len(text), False
-
-    while i < limit and (stack or i == start):
-        c = text[i]
-        if c in '"\u201c\u201d':
-            smart = c != '"'
-            if smart:
-                notes.append("replaced smart quotes with straight quotes")
-            stop = _SMART_STRING_STOP if smart else _STRING_STOP
-            out.append('"')
-            comma_at, in_string, i = None, True, i + 1
-            while in_string and i < limit:
-                m = stop.search(text, i)
-                j = m.start() if m else limit
-                out.append(text[i:j])
-                if m is None:
-                    i = limit
-                elif text[j] == "\\":
-                    if j + 1 < limit:  # a dangling backslash at the very end is dropped
-                        out.append(text[j : j + 2])
-                    i = j + 2
-                elif text[j] == '"' and smart:
-                    out.append('\\"')
-                    i = j + 1
-                elif text[j] in '"\u201c\u201d':
-                    out.append('"')
-                    in_string, i = False, j + 1
-                else:
-                    out.append(_CONTROL_ESCAPES.get(text[j], f"\\u{ord(text[j]):04x}"))
-                    notes.append("escaped raw control characters inside strings")
-                    i = j + 1
-            continue
-        if c in "{[":
-            stack.append(c)
-            comma_at = None
-        elif c in "}]":
-            if comma_at is not None:
-                out[comma_at], comma_at = "", None
-                notes.append("removed trailing commas")
-            if not stack or _CLOSER[stack.pop()] != c:
-                return None, i + 1, notes  # mismatched brackets
-        elif c == ",":
-            cut, comma_at = (len(out), tuple(stack)), len(out)
-        elif c == "`":  # a closing code fence: the JSON stopped before it
-            break
-        elif c in ascii_letters or c == "_":
-            word = _WORD.match(text, i).group()  # type: ignore[union-attr]
-            if word in _PY_LITERALS:
-                notes.append("converted Python literals True/False/None to JSON")
-            out.append(_PY_LITERALS.get(word, word))
-            comma_at, i = None, i + len(word)
-            continue
-        elif not c.isspace():
-            comma_at = None
-        out.append(c)
-        i += 1
-
-    notes = list(dict.fromkeys(notes))  # each kind of repair once
-    attempts = [("".join(out), notes)]
-    if stack:  # truncated: close what is open, else fall back to the last complete member
-        attempts = [
-            (
-                _close(out, stack, in_string),
-                notes
-                + [
-                    f"truncated: closed {len(stack)} open brackets",
-                    *(["truncated: closed an unterminated string"] if in_string else []),
-                ],
-            )
-        ]
-        if cut is not None:
-            attempts.append(
-                (
-                    _close(out[: cut[0]], cut[1], False),
-                    notes
-                    + [
-                        f"truncated: closed {len(cut[1])} open brackets",
-                        "truncated: dropped the incomplete last member",
-                    ],
-                )
-            )
-    for candidate, candidate_notes in attempts:
-        try:
-            return json.loads(candidate), i, candidate_notes
-        except (json.JSONDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-            continue
-    return None, i, notes
-
-
-def _preview(text: str) -> str:
-    return f"({len(text):,} chars, starts with: {text[:60]!r})"
-
-
-def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The JSON object in a response, and the notes of the local repairs that were needed."""
-    notes: list[str] = []
-    text = _to_text(text, notes)
-    try:  # the common case: the whole answer is the object
-        whole = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        pass
-    else:
-        if not isinstance(whole, dict):
-            raise ParseError(
-                f"the top level must be a JSON object, got {_type(whole)} {_preview(text)}", excerpt=text
-            )
-        return whole, tuple(notes)
-
-    # Try each candidate start: raw_decode is string-aware, so ``` inside string values cannot
-    # confuse it. Keep the largest; objects nested in one already found are skipped.
-    found: list[tuple[int, int, Any, list[str]]] = []  # (start, end, value, repair notes)
-    failure: tuple[int, int, str] | None = None  # (start, end, error) of the first broken object
-    pos = failures = 0
-    while failures < _MAX_FAILURES and (m := _CANDIDATE.search(text, pos)) is not None:
-        i = pos = m.start()
-        try:
-            value, end = _DECODER.raw_decode(text, i)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            failures += 1
-            if text[i] == "{":
-                value, end, repairs = _repair_at(text, i)
-                if value is not None:
-                    found.append((i, end, value, repairs))
-                    pos = end - 1
-                else:
-                    failure = failure or (i, end, str(exc) or type(exc).__name__)
-                    if end >= len(text):  # unclosed to the end: later objects would lie inside it
-                        break
-        else:
-            if isinstance(value, dict) or (
-                isinstance(value, list) and any(isinstance(x, dict) for x in value)
-            ):
-                found.append((i, end, value, []))
-                pos = end - 1
-        pos += 1
-
-    start, end, value, repairs = max(found, key=lambda f: f[1] - f[0], default=(0, 0, None, []))
-    if failure and (value is None or failure[0] < start < failure[1]):
-        raise ParseError(
-            f"invalid JSON starting at char {failure[0]} that local repair could not fix: "
-            f"{failure[2]} {_preview(text)}",
-            excerpt=text[failure[0] :],
-        )
-    if value is None:
-        raise ParseError(f"no JSON object found in the response {_preview(text)}", excerpt=text)
-    if not isinstance(value, dict):
-        raise ParseError(f"the top level must be a JSON object, got list {_preview(text)}", excerpt=text)
-    return value, tuple(notes + repairs)
-
-
 # --- file names ---------------------------------------------------------------------------------
 
 _KINDS = {
@@ -308,6 +103,20 @@ _KINDS = {
     ".toml": "toml",
     ".ipynb": "notebook",
 }
+_KIND_ALIASES = {
+    "py": "python",
+    "python3": "python",
+    "md": "markdown",
+    "yml": "yaml",
+    "txt": "text",
+    "plaintext": "text",
+    "plain": "text",
+    "sh": "shell",
+    "bash": "shell",
+    "js": "javascript",
+    "ts": "typescript",
+}
+_GENERIC_KINDS = frozenset({"file", "code", "document", "source", "artifact"})
 
 
 def sanitize_filename(name: str) -> str:
@@ -329,11 +138,15 @@ def infer_kind(filename: str) -> str:
 _DECISION_SHAPE = '{"approved": true|false, "reasons": [...]}'
 _SCORE_SHAPE = '{"value": 0..10, "reasons": [...]} or a number from 0 to 10'
 _ARTIFACTS_SHAPE = 'a list of {"filename": ..., "kind": ..., "content": ...} objects ([] for none)'
+_STEPS_SHAPE = 'a list of strings or of {"description": ...} objects'
 _SCORE_TEXT = re.compile(r"(-?\d{1,6}(?:\.\d{1,6})?)(?: ?/ ?10)?")  # "7", "7.5", "7/10", "7 / 10"
 _BOOLISH = {
-    **dict.fromkeys(("true", "yes", "approved", "approve", "pass", "passed"), True),
-    **dict.fromkeys(("false", "no", "rejected", "reject", "fail", "failed"), False),
+    **dict.fromkeys(("true", "yes", "approved", "approve", "pass", "passed", "accept", "accepted"), True),
+    **dict.fromkeys(
+        ("false", "no", "rejected", "reject", "fail", "failed", "revise", "changes requested"), False
+    ),
 }
+_REASON_KEYS = ("reasons", "rationale", "comments", "feedback", "issues", "justification")
 
 
 def _string(value: Any, where: str, notes: list[str]) -> str:
@@ -356,11 +169,32 @@ def _strings(value: Any, where: str, notes: list[str]) -> list[str]:
     return [_string(item, f"{where}[{n}]", notes) for n, item in enumerate(value)]
 
 
-def _summary(obj: dict[str, Any], notes: list[str]) -> str:
-    if obj.get("summary") is None:
+def _steps(value: Any, notes: list[str]) -> list[str]:
+    if value is None or isinstance(value, str):
+        return _strings(value, "steps", notes)
+    if not isinstance(value, list):
+        raise ParseError(f"steps: expected {_STEPS_SHAPE}, got {_type(value)}")
+    out = []
+    for n, item in enumerate(value):
+        if isinstance(item, dict):
+            text = shapes.step_text(item)
+            if text is None:
+                raise ParseError(
+                    f'steps[{n}]: a step object without text; expected a string or {{"description": ...}}'
+                )
+            out.append(_string(text, f"steps[{n}]", notes))
+        else:
+            out.append(_string(item, f"steps[{n}]", notes))
+    if any(isinstance(item, dict) for item in value):
+        notes.append("steps: read step objects as text")
+    return out
+
+
+def _summary(summary: Any, notes: list[str]) -> str:
+    if summary is None:
         notes.append('missing "summary": used ""')
         return ""
-    return _string(obj["summary"], "summary", notes)
+    return _string(summary, "summary", notes)
 
 
 def _decision(value: Any, notes: list[str]) -> Decision:
@@ -377,11 +211,40 @@ def _decision(value: Any, notes: list[str]) -> Decision:
             )
         notes.append(f"decision.approved: read {approved!r} as {str(_BOOLISH[key]).lower()}")
         approved = _BOOLISH[key]
-    return Decision(approved=approved, reasons=_strings(value.get("reasons"), "decision.reasons", notes))
+    reasons = shapes.lookup(value, _REASON_KEYS)[1]
+    return Decision(approved=approved, reasons=_strings(reasons, "decision.reasons", notes))
+
+
+def _decision_value(obj: dict[str, Any], notes: list[str]) -> Any:
+    """The decision in an act object, in the canonical {"approved", "reasons"} shape where possible."""
+    real, value = shapes.lookup(obj, ("decision", "verdict", "approval"))
+    if value is None and shapes.lookup(obj, ("approved",))[0] is not None:  # flattened into the top level
+        notes.append('read top-level "approved" as the decision')
+        return {
+            "approved": shapes.lookup(obj, ("approved",))[1],
+            "reasons": shapes.lookup(obj, _REASON_KEYS)[1],
+        }
+    if isinstance(value, (str, bool)) and (not isinstance(value, str) or value.strip().lower() in _BOOLISH):
+        notes.append(f'read "{real}": {value!r} as the decision')
+        return {"approved": value, "reasons": shapes.lookup(obj, _REASON_KEYS)[1]}
+    if isinstance(value, dict) and value.get("approved") is None:
+        alias, verdict = shapes.lookup(
+            value, ("approved", "approve", "status", "verdict", "decision", "outcome")
+        )
+        if verdict is not None:
+            notes.append(f'decision: read "{alias}" as "approved"')
+            return {**value, "approved": verdict}
+    return value
 
 
 def _score(value: Any, notes: list[str]) -> Score:
-    where, raw = ("score.value", value.get("value")) if isinstance(value, dict) else ("score", value)
+    if isinstance(value, dict):
+        alias, raw = shapes.lookup(value, ("value", "score", "rating", "overall", "total"))
+        where = "score.value"
+        if alias not in (None, "value"):
+            notes.append(f'score: read "{alias}" as "value"')
+    else:
+        where, raw = "score", value
     if isinstance(raw, str):  # "7", "7.5", "7/10"
         m = _SCORE_TEXT.fullmatch(raw.strip())
         if m is None:
@@ -395,66 +258,153 @@ def _score(value: Any, notes: list[str]) -> Score:
         raise ParseError(f"{where}: {problem}; expected {_SCORE_SHAPE}")
     if not 0 <= number <= 10:  # NaN fails too
         raise ParseError(f"{where}: {raw!r} is out of range 0..10")
-    reasons = _strings(value.get("reasons"), "score.reasons", notes) if isinstance(value, dict) else []
-    return Score(value=float(number), reasons=reasons)
+    reasons = shapes.lookup(value, _REASON_KEYS)[1] if isinstance(value, dict) else None
+    return Score(value=float(number), reasons=_strings(reasons, "score.reasons", notes))
+
+
+def _kind(raw: Any, name: str, where: str, notes: list[str]) -> str:
+    kind = "" if raw is None else _string(raw, f"{where}.kind", notes).strip()
+    alias = _KIND_ALIASES.get(kind.lower())
+    if alias:
+        notes.append(f"{where}.kind: read {kind!r} as {alias!r}")
+        return alias
+    if not kind or kind.lower() in _GENERIC_KINDS:
+        kind = infer_kind(name)
+        notes.append(f'{where}.kind: missing, inferred "{kind}" from the file name')
+    return kind
 
 
 def _artifact_fields(item: Any, where: str, notes: list[str]) -> tuple[str, str]:
     """The safe file name and the kind of one artifact entry (a dict)."""
     if not isinstance(item, dict):
         raise ParseError(f"{where}: expected an object, got {_type(item)}")
-    if item.get("filename") is None:
+    alias, raw = shapes.lookup(item, shapes.NAME_KEYS)
+    if raw is None:
         raise ParseError(f'{where}: missing "filename"')
-    raw_name = _string(item["filename"], f"{where}.filename", notes)
+    if alias != "filename":
+        notes.append(f'{where}: read "{alias}" as "filename"')
+    raw_name = _string(raw, f"{where}.filename", notes)
     try:
         name = sanitize_filename(raw_name)
     except ParseError as exc:
         raise ParseError(f"{where}.filename: {exc}") from None
     if name != raw_name:
         notes.append(f"{where}.filename: {raw_name!r} made safe as {name!r}")
-    kind = item.get("kind")
-    if kind is not None:
-        kind = _string(kind, f"{where}.kind", notes).strip()
-    if not kind:
-        kind = infer_kind(name)
-        notes.append(f'{where}.kind: missing, inferred "{kind}" from the file name')
-    return name, kind
+    return name, _kind(shapes.lookup(item, shapes.KIND_KEYS)[1], name, where, notes)
+
+
+def _content(item: dict[str, Any], name: str, where: str, notes: list[str]) -> str:
+    alias, raw = shapes.lookup(item, shapes.CONTENT_KEYS)
+    if raw is None:
+        raise ParseError(f'{where}: missing "content" (the file text is never invented)')
+    if alias != "content":
+        notes.append(f'{where}: read "{alias}" as "content"')
+    if isinstance(raw, list) and raw and all(isinstance(x, str) for x in raw):
+        notes.append(f"{where}.content: joined a list of lines")
+        raw = "\n".join(raw)
+    elif isinstance(raw, (dict, list)) and infer_kind(name) in ("json", "notebook"):
+        notes.append(f"{where}.content: wrote a JSON value as the file's text")
+        raw = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
+    content = _string(raw, f"{where}.content", notes)
+    if len(content) > MAX_ARTIFACT_CHARS:
+        raise ParseError(
+            f"{where}.content: {len(content):,} chars is over the limit of "
+            f"{MAX_ARTIFACT_CHARS:,} chars (MAX_ARTIFACT_CHARS)"
+        )
+    return content
+
+
+def _planned(value: Any, notes: list[str]) -> list[PlannedArtifact]:
+    if value is None:
+        return []
+    if isinstance(value, dict):  # filename -> purpose
+        notes.append("artifacts: read an object of filename -> purpose")
+        value = [{"filename": k, **(v if isinstance(v, dict) else {"purpose": v})} for k, v in value.items()]
+    if not isinstance(value, list):
+        raise ParseError(f"artifacts: expected a list of objects, got {_type(value)}")
+    out = []
+    for n, raw in enumerate(value):
+        where = f"artifacts[{n}]"
+        item = {"filename": raw} if isinstance(raw, str) else raw
+        if isinstance(raw, str):
+            notes.append(f"{where}: read a file name as a planned artifact")
+        name, kind = _artifact_fields(item, where, notes)
+        purpose = shapes.lookup(item, shapes.PURPOSE_KEYS)[1]
+        purpose = "" if purpose is None else _string(purpose, f"{where}.purpose", notes)
+        out.append(PlannedArtifact(filename=name, kind=kind, purpose=purpose))
+    return out
+
+
+# --- choosing what in the answer carries the data ----------------------------------------------------
+
+
+def _best(scan: Scan, shape: Any) -> tuple[Found, dict[str, Any], list[str]] | None:
+    """The largest JSON value found that has the shape (several fenced blocks: the one with the data)."""
+    best = None
+    for found in scan.found:
+        notes: list[str] = []
+        shaped = shape(found.value, notes)
+        if shaped is not None and (best is None or found.end - found.start > best[0].end - best[0].start):
+            best = (found, shaped, notes)
+    return best
+
+
+def _nothing_usable(scan: Scan, what: str, shape: str) -> ParseError:
+    error = scan.failure_error()
+    if error is not None and not scan.found:
+        return error
+    if scan.found:
+        return ParseError(f'missing "{what}": expected {shape}')
+    return ParseError(
+        f"no JSON object found in the response {preview(scan.text)}; expected {shape}", excerpt=scan.text
+    )
 
 
 # --- public parsers -----------------------------------------------------------------------------
 
 
 def parse_plan(text: str | bytes) -> Parsed[PlanData]:
-    """Read a plan: {"summary": str, "steps": [str], "artifacts": [{"filename", "kind", "purpose"}]}."""
-    obj, found_notes = extract_json(text)
-    notes = list(found_notes)
-    summary = _summary(obj, notes)
-    if obj.get("steps") is None:
-        raise ParseError('missing "steps": expected a list of strings')
-    steps = _strings(obj["steps"], "steps", notes)
-    raw_artifacts = [] if obj.get("artifacts") is None else obj["artifacts"]
-    if not isinstance(raw_artifacts, list):
-        raise ParseError(f"artifacts: expected a list of objects, got {_type(raw_artifacts)}")
-    artifacts = []
-    for n, item in enumerate(raw_artifacts):
-        where = f"artifacts[{n}]"
-        name, kind = _artifact_fields(item, where, notes)
-        purpose = item.get("purpose")
-        purpose = "" if purpose is None else _string(purpose, f"{where}.purpose", notes)
-        artifacts.append(PlannedArtifact(filename=name, kind=kind, purpose=purpose))
-    return Parsed(PlanData(summary=summary, steps=steps, artifacts=artifacts), tuple(notes))
+    """Read a plan: {"summary": str, "steps": [str], "artifacts": [{"filename", "kind", "purpose"}]},
+    or any shape listed in ``shapes`` that carries steps (also a plain numbered or bulleted list)."""
+    scan = scan_json(text)
+    notes = list(scan.notes)
+    best = _best(scan, shapes.plan_shape)
+    if best is not None:
+        found, shaped, shape_notes = best
+        notes += [*found.notes, *shape_notes]
+        summary = _summary(shaped["summary"], notes)
+        steps = _steps(shaped["steps"], notes)
+        artifacts = _planned(shaped["artifacts"], notes)
+        return Parsed(PlanData(summary=summary, steps=steps, artifacts=artifacts), tuple(notes))
+    prose, steps = shapes.text_steps(scan.text)
+    if not steps:
+        raise _nothing_usable(scan, "steps", _STEPS_SHAPE)
+    notes.append("read a plain-text numbered or bulleted plan")
+    summary = _summary(prose or None, notes)
+    return Parsed(PlanData(summary=summary, steps=[_string(s, "steps", notes) for s in steps]), tuple(notes))
 
 
 def parse_act(
     text: str | bytes, *, require_decision: bool = False, require_score: bool = False
 ) -> Parsed[ActData]:
-    """Read an act: {"summary", "artifacts": [{"filename", "kind", "content"}], "decision"?, "score"?}."""
-    obj, found_notes = extract_json(text)
-    notes = list(found_notes)
-    summary = _summary(obj, notes)
-    raw_artifacts = obj.get("artifacts")
-    if raw_artifacts is None:
-        raise ParseError(f'missing "artifacts": expected {_ARTIFACTS_SHAPE}')
+    """Read an act: {"summary", "artifacts": [{"filename", "kind", "content"}], "decision"?, "score"?},
+    or any shape listed in ``shapes`` that carries artifacts (also files as named fenced code blocks)."""
+    scan = scan_json(text)
+    notes = list(scan.notes)
+    best = _best(scan, shapes.act_shape)
+    if best is not None:
+        found, obj, shape_notes = best
+        notes += [*found.notes, *shape_notes]
+        raw_artifacts = obj["artifacts"]
+    else:
+        prose, raw_artifacts = shapes.fenced_files(scan.text)
+        if not raw_artifacts:
+            raise _nothing_usable(scan, "artifacts", _ARTIFACTS_SHAPE)
+        notes.append(f"read {len(raw_artifacts)} file(s) from fenced code blocks")
+        largest = max(scan.found, key=lambda f: f.end - f.start, default=None)
+        obj = dict(largest.value) if largest is not None and isinstance(largest.value, dict) else {}
+        obj.setdefault("summary", prose or None)
+    summary = _summary(obj.get("summary"), notes)
     if not isinstance(raw_artifacts, list):
         raise ParseError(f"artifacts: expected {_ARTIFACTS_SHAPE}, got {_type(raw_artifacts)}")
     artifacts: list[ArtifactSpec] = []
@@ -462,22 +412,19 @@ def parse_act(
     for n, item in enumerate(raw_artifacts):
         where = f"artifacts[{n}]"
         name, kind = _artifact_fields(item, where, notes)
-        if item.get("content") is None:
-            raise ParseError(f'{where}: missing "content" (the file text is never invented)')
-        content = _string(item["content"], f"{where}.content", notes)
-        if len(content) > MAX_ARTIFACT_CHARS:
-            raise ParseError(
-                f"{where}.content: {len(content):,} chars is over the limit of "
-                f"{MAX_ARTIFACT_CHARS:,} chars (MAX_ARTIFACT_CHARS)"
-            )
+        content = _content(item, name, where, notes)
         unique = namer.place(name)  # keep both: a-2.py, a-3.py, ...
         if unique != name:
             notes.append(f"{where}.filename: duplicate {name!r} renamed to {unique!r}")
         artifacts.append(ArtifactSpec(filename=unique, kind=kind, content=content))
-    decision = None if obj.get("decision") is None else _decision(obj["decision"], notes)
+    raw_decision = _decision_value(obj, notes)
+    decision = None if raw_decision is None else _decision(raw_decision, notes)
     if decision is None and require_decision:
         raise ParseError(f'missing "decision": expected {_DECISION_SHAPE}')
-    score = None if obj.get("score") is None else _score(obj["score"], notes)
+    alias, raw_score = shapes.lookup(obj, ("score", "rating", "qualityscore", "reviewscore", "overallscore"))
+    if alias not in (None, "score"):
+        notes.append(f'read "{alias}" as the score')
+    score = None if raw_score is None else _score(raw_score, notes)
     if score is None and require_score:
         raise ParseError(f'missing "score": expected {_SCORE_SHAPE}')
     data = ActData(summary=summary, artifacts=artifacts, decision=decision, score=score)
