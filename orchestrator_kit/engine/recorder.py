@@ -112,6 +112,7 @@ class RunRecorder:
                 latency_s=attempt.latency_s,
                 error=attempt.error,
                 status_code=attempt.status_code,
+                batch_id=attempt.batch_id,
             )
         record = self._line(
             request,
@@ -124,6 +125,7 @@ class RunRecorder:
             error=error,
             request_id=completion.request_id,
             stop_reason=completion.stop_reason,
+            batch_id=completion.batch_id,
         )
         self.bus.emit(
             Event(
@@ -159,6 +161,7 @@ class RunRecorder:
                 latency_s=float(a.get("latency_s") or 0.0),
                 error=str(a.get("error", type(error).__name__)),
                 status_code=a.get("status_code"),
+                batch_id=a.get("batch_id"),
             )
 
     # -- ledger ---------------------------------------------------------------------------------
@@ -176,8 +179,9 @@ class RunRecorder:
         status_code: int | None = None,
         request_id: str | None = None,
         stop_reason: str | None = None,
+        batch_id: str | None = None,
     ) -> dict[str, Any]:
-        breakdown = cost_of(usage, request.model)
+        breakdown = cost_of(usage, request.model, batch=batch_id is not None)
         cost = breakdown.total if breakdown else None
         tokens = usage.total_tokens
         self.budget.add(cost, tokens)
@@ -206,6 +210,7 @@ class RunRecorder:
             "stop_reason": stop_reason,
             "status_code": status_code,
             "error": error,
+            "batch_id": batch_id,
         }
         self.folder.append_call(record)
         return record

@@ -1,4 +1,5 @@
-"""The LLM layer: ONE backend seam (simulated | anthropic | replay), retry, pricing, tokens.
+"""The LLM layer: ONE backend seam (simulated | anthropic | batches | replay), retry, rate limits,
+pricing, tokens.
 
 Public names load lazily so importing a submodule does not pull in the SDK.
 """
@@ -22,6 +23,8 @@ _LAZY = {
     "register_backend": "backend",
     "SimulatedBackend": "simulated",
     "AnthropicBackend": "anthropic_backend",
+    "BatchesBackend": "batches",
+    "RateLimiter": "ratelimit",
     "ReplayBackend": "replay",
     "RecordingBackend": "replay",
     "select_backend": "selection",
@@ -36,8 +39,10 @@ __all__ = list(_LAZY)
 if TYPE_CHECKING:  # pragma: no cover
     from .anthropic_backend import AnthropicBackend
     from .backend import Backend, create_backend, register_backend
+    from .batches import BatchesBackend
     from .keys import resolve_api_key
     from .pricing import DEFAULT_MODEL, cost_of, price_table
+    from .ratelimit import RateLimiter
     from .replay import RecordingBackend, ReplayBackend
     from .retry import RetryConfig, retry_async
     from .selection import select_backend

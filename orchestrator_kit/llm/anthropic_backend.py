@@ -21,10 +21,13 @@ from ..errors import AuthError, BackendError, ConfigError, ConnectionFailed, Rat
 from .backend import DeltaCallback
 from .keys import KeyInfo, check_key_format, mask_key, resolve_api_key
 from .retry import IncompleteResponse, RetryConfig, retry_after_seconds, retry_async
+from .tokens import estimate_tokens
 from .types import Attempt, Completion, LLMRequest, StopReason, Usage
 
 if TYPE_CHECKING:
     import anthropic
+
+    from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 _STOP_REASONS = frozenset(get_args(StopReason))
@@ -79,6 +82,8 @@ class AnthropicBackend:
     is looked up as in ``keys.resolve_api_key`` (environment, then .env). ``key_source`` names where an
     explicit key came from, for error messages (e.g. "the password widget").
     Requests stream when ``max_tokens > stream_threshold`` or ``on_delta`` is given.
+    ``rate_limiter``: a ``RateLimiter`` every attempt waits on and reports back to (ratelimit headers,
+    429s); share one instance between all backends of a sweep.
     """
 
     mode = "real"
@@ -93,8 +98,11 @@ class AnthropicBackend:
         retry: RetryConfig | None = None,
         stream_threshold: int = 4096,
         key_source: str = "argument",
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._client = client
+        self.rate_limiter = rate_limiter
+        self._in_flight = 0
         self._base_url = base_url
         self._timeout = timeout
         self.retry = retry or RetryConfig()
@@ -158,8 +166,9 @@ class AnthropicBackend:
         return client
 
     async def aclose(self) -> None:
-        """Close the client this backend built for the running loop (an injected one is left open)."""
-        if self._client is None:
+        """Close the client this backend built for the running loop (an injected one is left open).
+        A no-op while calls are in flight: engines that share this backend close it as each finishes."""
+        if self._client is None and self._in_flight == 0:
             client = self._clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.close()
@@ -190,11 +199,39 @@ class AnthropicBackend:
 
         async def attempt() -> tuple[Any, str | None]:
             nonlocal attempt_started
+            limiter = self.rate_limiter
+            reservation = None
+            if limiter is not None:
+                reservation = await limiter.acquire(
+                    estimate_tokens(request.prompt_text()), request.max_tokens
+                )
             attempt_started = time.monotonic()
-            if streaming:
-                return await self._stream_once(client, params, on_delta)
-            return await self._create_once(client, params)
+            try:
+                if streaming:
+                    message, request_id, headers = await self._stream_once(client, params, on_delta)
+                else:
+                    message, request_id, headers = await self._create_once(
+                        client, params, raw=limiter is not None
+                    )
+            except Exception as exc:
+                if limiter is not None:
+                    limiter.observe_error(exc)
+                raise
+            except BaseException:
+                if limiter is not None:
+                    limiter.abandon()
+                raise
+            if limiter is not None:
+                used = usage_from_api(message.usage)
+                limiter.observe(
+                    headers,
+                    reservation,
+                    input_tokens=used.input_tokens + used.cache_write_5m_tokens + used.cache_write_1h_tokens,
+                    output_tokens=used.output_tokens,
+                )
+            return message, request_id
 
+        self._in_flight += 1
         try:
             message, request_id = await retry_async(attempt, config=self.retry, on_attempt_failed=record)
         except Exception as exc:
@@ -202,6 +239,8 @@ class AnthropicBackend:
             if final is exc:
                 raise
             raise final from _api_cause(exc)
+        finally:
+            self._in_flight -= 1
 
         stop_reason = message.stop_reason
         if stop_reason not in _STOP_REASONS:
@@ -225,12 +264,20 @@ class AnthropicBackend:
         )
 
     async def _create_once(
-        self, client: anthropic.AsyncAnthropic, params: dict[str, Any]
-    ) -> tuple[Any, str | None]:
+        self, client: anthropic.AsyncAnthropic, params: dict[str, Any], *, raw: bool = False
+    ) -> tuple[Any, str | None, Any]:
+        """(message, request id, response headers or None); ``raw`` reads the headers (SDK 2.x:
+        ``with_raw_response``)."""
         import anthropic
 
+        headers = None
         try:
-            message = await client.messages.create(**params)
+            if raw:
+                response = await client.messages.with_raw_response.create(**params)
+                headers = response.headers
+                message = await response.parse()
+            else:
+                message = await client.messages.create(**params)
         except json.JSONDecodeError as exc:
             raise IncompleteResponse(
                 f"the API answered with a body that is not valid JSON ({exc.msg})", status_code=200
@@ -243,11 +290,11 @@ class AnthropicBackend:
             raise IncompleteResponse(
                 "the API answered 200 with something that is not a complete message", status_code=200
             )
-        return message, getattr(message, "_request_id", None)
+        return message, getattr(message, "_request_id", None), headers
 
     async def _stream_once(
         self, client: anthropic.AsyncAnthropic, params: dict[str, Any], on_delta: DeltaCallback | None
-    ) -> tuple[Any, str | None]:
+    ) -> tuple[Any, str | None, Any]:
         import anthropic
         import httpx2
 
@@ -285,7 +332,7 @@ class AnthropicBackend:
                 status_code=200,
                 usage=message.usage,
             )
-        return message, stream.request_id
+        return message, stream.request_id, stream.response.headers
 
     def _final_error(
         self, exc: Exception, failed: list[Attempt], client: anthropic.AsyncAnthropic

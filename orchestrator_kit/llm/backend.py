@@ -12,7 +12,7 @@ DeltaCallback = Callable[[str], None]
 
 @runtime_checkable
 class Backend(Protocol):
-    """``complete(request) -> Completion``. Implementations: simulated, anthropic, replay.
+    """``complete(request) -> Completion``. Implementations: simulated, anthropic, batches, replay.
 
     ``on_delta``, when given, receives partial text as it streams (backends that do not
     stream may call it once with the whole text, or not at all).
@@ -63,9 +63,14 @@ def _ensure_builtin() -> None:
 
         return AnthropicBackend(**kw)  # type: ignore[arg-type]
 
+    def batches(**kw: object) -> Backend:
+        from .batches import BatchesBackend
+
+        return BatchesBackend(**kw)  # type: ignore[arg-type]
+
     def replay(**kw: object) -> Backend:
         from .replay import ReplayBackend
 
         return ReplayBackend(**kw)  # type: ignore[arg-type]
 
-    _REGISTRY.update(simulated=simulated, anthropic=anthropic, replay=replay)
+    _REGISTRY.update(simulated=simulated, anthropic=anthropic, batches=batches, replay=replay)

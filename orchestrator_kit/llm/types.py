@@ -108,6 +108,7 @@ class Attempt(_Frozen):
     latency_s: float = 0.0
     usage: Usage = Usage()  # tokens billed for the failed attempt, when known
     retry_after_s: float | None = None
+    batch_id: str | None = None  # the Message Batch the attempt went through, if any
 
 
 class Completion(_Frozen):
@@ -120,3 +121,4 @@ class Completion(_Frozen):
     latency_s: float = 0.0
     attempts: int = 1
     failed_attempts: tuple[Attempt, ...] = ()
+    batch_id: str | None = None  # set when answered through the Message Batches API (priced at batch rates)

@@ -9,13 +9,17 @@ Real HTTP (the real SDK talks to it over loopback), stdlib only::
         assert srv.count("/v1/messages") == 2
 
 Served: ``POST /v1/messages`` (JSON, or SSE when ``"stream": true``), ``POST /v1/messages/count_tokens``,
-and message batches (create, retrieve, list, cancel, results at a relative ``results_url``; a batch ends
-at once, each request answered by the responder). Request order: fixed latency, auth, the next matching
-scripted fault, validation (``strict``), then the route.
+and message batches (``_batches.py``: create, retrieve, list, cancel, results streamed as JSONL from a
+relative ``results_url``; a batch stays ``in_progress`` for ``batch_processing_s``, outcomes can be scripted
+with ``srv.batches.script_outcomes(...)``). ``rate_limits=RateLimits(rpm=60)`` enforces per-minute limits on
+``/v1/messages`` (``_ratelimits.py``: ratelimit headers, 429 + ``retry-after``; ``srv.rate_limited`` counts
+the 429s). Request order: fixed latency, auth, the next matching scripted fault, validation (``strict``),
+the rate limits, then the route.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -23,13 +27,14 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import _wire
+from ._batches import FakeBatches
 from ._faults import Fault, RecordedRequest
+from ._ratelimits import RateLimits, ServerRateLimiter
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 
@@ -85,9 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def start_chunked(self, headers: dict[str, str]) -> None:
+    def start_chunked(
+        self, headers: dict[str, str], content_type: str = "text/event-stream; charset=utf-8"
+    ) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         for name, value in headers.items():
@@ -125,6 +132,9 @@ class FakeAnthropicServer:
     ``require_key``: only this key is accepted (any other: 401 authentication_error).
     ``responder``: ``fn(body) -> str | message dict``; default a short deterministic reply.
     ``latency``: seconds added before every response (settable later as ``srv.latency``).
+    ``rate_limits``: per-minute limits to enforce (None: none, and no ratelimit headers).
+    ``batch_processing_s``: how long a new batch stays ``in_progress`` (settable later as
+    ``srv.batches.processing_s``).
     ``strict``: reject what API version 2026-10-21 rejects (``temperature``/``top_p``/``top_k``, a missing
     ``anthropic-version`` header, missing ``model``/``max_tokens``/``messages``) with a 400.
     """
@@ -138,6 +148,8 @@ class FakeAnthropicServer:
         strict: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        rate_limits: RateLimits | None = None,
+        batch_processing_s: float = 0.0,
     ) -> None:
         self.require_key = require_key
         self.responder: Responder | None = responder
@@ -148,8 +160,9 @@ class FakeAnthropicServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
-        self._batches: dict[str, dict[str, Any]] = {}
-        self._results: dict[str, bytes] = {}
+        self.batches = FakeBatches(lambda params: self._build_message(params, None))
+        self.batches.processing_s = batch_processing_s
+        self.rate_limiter = None if rate_limits is None else ServerRateLimiter(rate_limits)
         self._serial = 0
         self._cache = _wire.PromptCache()
         self._connections: set[socket.socket] = set()
@@ -185,10 +198,8 @@ class FakeAnthropicServer:
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if thread is not None:
             thread.join(timeout=2.0)
         self._httpd = None
@@ -219,6 +230,11 @@ class FakeAnthropicServer:
             self._faults.extend(faults)
 
     @property
+    def rate_limited(self) -> int:
+        """How many 429s the enforced rate limits have sent."""
+        return 0 if self.rate_limiter is None else self.rate_limiter.rejected
+
+    @property
     def pending_faults(self) -> int:
         with self._lock:
             return len(self._faults)
@@ -242,8 +258,7 @@ class FakeAnthropicServer:
         with self._lock:
             self._requests.clear()
             self._faults.clear()
-            self._batches.clear()
-            self._results.clear()
+        self.batches.reset()
         self._cache.clear()
 
     # -- internals -----------------------------------------------------------------------------------
@@ -339,18 +354,9 @@ class FakeAnthropicServer:
             return self._messages
         if r.method == "POST" and rest == ["count_tokens"]:
             return self._count_tokens
-        if rest[:1] != ["batches"]:
-            return None
-        if r.method == "POST" and rest == ["batches"]:
-            return self._batch_create
-        if r.method == "GET" and rest == ["batches"]:
-            return self._batch_list
-        if r.method == "GET" and len(rest) == 2:
-            return self._batch_get
-        if r.method == "POST" and len(rest) == 3 and rest[2] == "cancel":
-            return self._batch_cancel
-        if r.method == "GET" and len(rest) == 3 and rest[2] == "results":
-            return self._batch_results
+        batch_routes = {("POST", 1), ("GET", 1), ("GET", 2), ("POST", 3, "cancel"), ("GET", 3, "results")}
+        if rest[:1] == ["batches"] and ((r.method, len(rest), *rest[2:]) in batch_routes):
+            return self._batch
         return None
 
     def _build_message(self, params: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
@@ -389,6 +395,12 @@ class FakeAnthropicServer:
         ids = {"request-id": request_id}
         if (problem := _wire.invalid_request(r.headers, r.body, strict=self.strict)) is not None:
             return h.send_json(400, _wire.error_body(400, request_id, problem), ids)
+        if self.rate_limiter is not None:
+            retry_after, limit_headers = self.rate_limiter.admit(r.body)
+            ids.update(limit_headers)
+            if retry_after > 0:
+                ids["retry-after"] = f"{retry_after:g}"
+                return h.send_json(429, _wire.error_body(429, request_id), ids)
         streaming = r.body.get("stream") is True
         kind = fault.kind if fault is not None else None
         if kind == "malformed":
@@ -406,6 +418,9 @@ class FakeAnthropicServer:
         except Exception as exc:  # a bug in a user's responder: make it visible, not a hang
             text = f"fake server responder raised {type(exc).__name__}: {exc}"
             return h.send_json(500, _wire.error_body(500, request_id, text), ids)
+        if self.rate_limiter is not None:
+            used = int((message.get("usage") or {}).get("output_tokens") or 0)
+            self.rate_limiter.settle_output(int(r.body.get("max_tokens") or 0), used)
         if not streaming:
             return h.send_json(200, message, ids)
 
@@ -437,82 +452,28 @@ class FakeAnthropicServer:
         tokens = max(1, _wire.estimate_tokens(_wire.prompt_text(r.body)))
         h.send_json(200, {"input_tokens": tokens}, {"request-id": request_id})
 
-    def _batch_create(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
-        requests = r.body.get("requests") if isinstance(r.body, dict) else None
-        if not isinstance(requests, list) or not requests:
-            return h.send_json(400, _wire.error_body(400, request_id, "requests: Field required"))
-        lines: list[str] = []
-        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-        for item in requests:
-            custom_id = item.get("custom_id") if isinstance(item, dict) else None
-            params = item.get("params") if isinstance(item, dict) else None
+    def _batch(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
+        """Every ``/v1/messages/batches`` route (see ``_batches.FakeBatches``)."""
+        ids = {"request-id": request_id}
+        parts = r.path.strip("/").split("/")[3:]
+        if not parts:
+            if r.method == "POST":
+                return h.send_json(*self.batches.create(r.body, request_id), ids)
             try:
-                if not isinstance(params, dict):
-                    raise ValueError("params: Field required")
-                result: dict[str, Any] = {"type": "succeeded", "message": self._build_message(params, None)}
-                counts["succeeded"] += 1
-            except Exception as exc:
-                result = {"type": "errored", "error": _wire.error_body(400, request_id, str(exc))}
-                counts["errored"] += 1
-            lines.append(json.dumps({"custom_id": custom_id, "result": result}))
-        now = datetime.now(UTC)
-        batch_id = f"msgbatch_fake_{uuid.uuid4().hex[:20]}"
-        batch = {
-            "id": batch_id,
-            "type": "message_batch",
-            "processing_status": "ended",
-            "request_counts": counts,
-            "created_at": _wire.iso(now),
-            "ended_at": _wire.iso(now),
-            "expires_at": _wire.iso(now + timedelta(hours=24)),
-            "archived_at": None,
-            "cancel_initiated_at": None,
-            "results_url": f"/v1/messages/batches/{batch_id}/results",
-        }
-        with self._lock:
-            self._batches[batch_id] = batch
-            self._results[batch_id] = ("\n".join(lines) + "\n").encode("utf-8")
-        h.send_json(200, batch, {"request-id": request_id})
-
-    def _find_batch(self, h: _Handler, r: RecordedRequest, request_id: str) -> dict[str, Any] | None:
-        batch_id = r.path.strip("/").split("/")[3]
-        with self._lock:
-            batch = self._batches.get(batch_id)
+                limit = max(1, min(1000, int(r.query.get("limit", "20"))))
+            except ValueError:
+                return h.send_json(400, _wire.error_body(400, request_id, "limit: must be an integer"), ids)
+            return h.send_json(200, self.batches.list(limit, r.query.get("after_id")), ids)
+        batch = self.batches.cancel(parts[0]) if parts[1:] == ["cancel"] else self.batches.get(parts[0])
         if batch is None:
-            h.send_json(
-                404,
-                _wire.error_body(404, request_id, f"batch {batch_id} not found"),
-                {"request-id": request_id},
-            )
-        return batch
-
-    def _batch_get(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
-        if (batch := self._find_batch(h, r, request_id)) is not None:
-            h.send_json(200, batch, {"request-id": request_id})
-
-    def _batch_cancel(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
-        # Fake batches have already ended, so cancelling changes nothing (as with the real API).
-        self._batch_get(h, r, request_id, fault)
-
-    def _batch_list(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
-        try:
-            limit = max(1, min(1000, int(r.query.get("limit", "20"))))
-        except ValueError:
-            return h.send_json(400, _wire.error_body(400, request_id, "limit: must be an integer"))
-        with self._lock:
-            batches = list(reversed(self._batches.values()))
-        page = batches[:limit]
-        payload = {
-            "data": page,
-            "has_more": len(batches) > limit,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-        }
-        h.send_json(200, payload, {"request-id": request_id})
-
-    def _batch_results(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:
-        if self._find_batch(h, r, request_id) is None:
-            return
-        with self._lock:
-            data = self._results[r.path.strip("/").split("/")[3]]
-        h.send_json(200, None, {"request-id": request_id}, raw=data, content_type="application/x-jsonl")
+            return h.send_json(404, _wire.error_body(404, request_id, f"batch {parts[0]} not found"), ids)
+        if parts[1:] != ["results"]:
+            return h.send_json(200, batch, ids)
+        lines = self.batches.result_lines(parts[0])
+        if lines is None:
+            text = "the batch has not ended yet; its results_url is set once it has"
+            return h.send_json(400, _wire.error_body(400, request_id, text), ids)
+        h.start_chunked(ids, content_type="application/binary")
+        for line in lines:  # streamed line by line, as a large results file is
+            h.write_chunk(line)
+        h.end_chunked()

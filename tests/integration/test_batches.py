@@ -1,0 +1,303 @@
+"""BatchesBackend: the real SDK against the fake server's Message Batches API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from run_helpers import only_run, read_jsonl, read_state
+
+from orchestrator_kit.engine import WorkflowEngine
+from orchestrator_kit.errors import BackendError, ConfigError
+from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
+from orchestrator_kit.llm.batches import BatchesBackend, custom_id_for
+from orchestrator_kit.llm.retry import RetryConfig
+from orchestrator_kit.llm.types import LLMRequest, Message, RequestLabels
+from orchestrator_kit.testing import FakeAnthropicServer, simulated_responder
+
+KEY = "sk-ant-test-fake"
+AGENTS = ["architect", "developer", "reviewer"]
+QUICK_RETRY = RetryConfig(max_attempts=3, initial_delay=0.01, max_delay=1.0, jitter=False)
+
+
+def _backend(srv: FakeAnthropicServer, **kw: Any) -> BatchesBackend:
+    """A backend that builds (and, once idle, closes) its own SDK client for the fake server."""
+    options: dict[str, Any] = {"poll_initial_s": 0.02, "poll_max_s": 0.1, "retry": QUICK_RETRY}
+    options.update(kw)
+    return BatchesBackend(api_key=KEY, base_url=srv.base_url, **options)
+
+
+def _request(i: int, run: str | None = None) -> LLMRequest:
+    return LLMRequest(
+        model="claude-sonnet-5-5",
+        messages=(Message(role="user", content=f"question {i}"),),
+        max_tokens=64,
+        labels=RequestLabels(run_id=run or f"run{i}"),
+    )
+
+
+def _batch_creates(srv: FakeAnthropicServer) -> list[list[str]]:
+    """The custom_ids of every batch the server was asked to create, in order."""
+    return [
+        [item["custom_id"] for item in r.body["requests"]]
+        for r in srv.requests
+        if r.method == "POST" and r.path == "/v1/messages/batches"
+    ]
+
+
+def test_flushes_one_batch_when_every_active_run_waits() -> None:
+    async def scenario(srv: FakeAnthropicServer) -> list[int]:
+        backend = _backend(srv, active_runs=lambda: 3, max_wait_s=60)
+        seen: list[int] = []
+
+        async def late(i: int) -> Any:
+            await asyncio.sleep(0.15 * i)
+            seen.append(len(_batch_creates(srv)))  # batches created before this run started waiting
+            return await backend.complete(_request(i))
+
+        done = await asyncio.gather(*(late(i) for i in range(3)))
+        assert {c.batch_id for c in done} == {done[0].batch_id}
+        await backend.aclose()
+        return seen
+
+    with FakeAnthropicServer() as srv:
+        seen = asyncio.run(scenario(srv))
+        assert seen == [0, 0, 0]  # nothing went out while a run was still working
+        (only,) = _batch_creates(srv)
+        assert len(only) == 3
+        assert srv.count("/v1/messages") == 0  # no standard-price call
+
+
+def test_size_and_time_limits_flush_without_all_runs_waiting() -> None:
+    async def scenario(srv: FakeAnthropicServer) -> None:
+        backend = _backend(srv, active_runs=lambda: 10, max_batch_requests=2, max_wait_s=0.2)
+        await asyncio.gather(*(backend.complete(_request(i)) for i in range(3)))
+        await backend.aclose()
+
+    with FakeAnthropicServer() as srv:
+        asyncio.run(scenario(srv))
+        assert [len(b) for b in _batch_creates(srv)] == [2, 1]  # size limit, then the time limit
+
+
+def test_mixed_results_are_retried_in_a_later_batch() -> None:
+    async def scenario(srv: FakeAnthropicServer) -> list[Any]:
+        backend = _backend(srv, active_runs=lambda: 5, max_wait_s=0.3)
+        srv.batches.script_outcomes(
+            "succeeded", "errored", "expired", "canceled", "errored:invalid_request_error"
+        )
+        try:
+            return await asyncio.gather(
+                *(backend.complete(_request(i)) for i in range(5)), return_exceptions=True
+            )
+        finally:
+            await backend.aclose()
+
+    with FakeAnthropicServer(batch_processing_s=0.1) as srv:
+        ok, errored, expired, canceled, invalid = asyncio.run(scenario(srv))
+        creates = _batch_creates(srv)
+    first = ok.batch_id
+    assert ok.attempts == 1 and not ok.failed_attempts
+    for completion, error in (
+        (errored, "BatchRequestErrored(api_error)"),
+        (expired, "BatchRequestExpired"),
+        (canceled, "BatchRequestCanceled"),
+    ):
+        assert completion.attempts == 2
+        assert completion.batch_id not in (None, first)  # answered by a later batch
+        (attempt,) = completion.failed_attempts
+        assert (attempt.error, attempt.batch_id) == (error, first)
+    assert isinstance(invalid, BackendError) and "invalid_request_error" in str(invalid)
+    assert invalid.attempts[0]["batch_id"] == first  # not retried: one attempt
+    assert [len(b) for b in creates] == [5, 3]
+
+
+def test_retries_stop_at_max_attempts() -> None:
+    async def scenario(srv: FakeAnthropicServer) -> None:
+        backend = _backend(srv, max_wait_s=0.05, retry=RetryConfig(max_attempts=2, jitter=False))
+        srv.batches.script_outcomes("expired", "expired")
+        try:
+            await backend.complete(_request(0))
+        finally:
+            await backend.aclose()
+
+    with FakeAnthropicServer() as srv, pytest.raises(BackendError, match="expired .* after 2 attempts"):
+        asyncio.run(scenario(srv))
+
+
+def test_bad_settings_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="max_batch_requests"):
+        BatchesBackend(api_key=KEY, max_batch_requests=0)
+    with pytest.raises(ConfigError, match="poll_max_s"):
+        BatchesBackend(api_key=KEY, poll_initial_s=2, poll_max_s=1)
+
+
+def test_custom_ids_are_valid_and_deterministic() -> None:
+    import re
+
+    cid = custom_id_for("run-1", "a" * 64, 12)
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cid)
+    assert cid == custom_id_for("run-1", "a" * 64, 12) != custom_id_for("run-2", "a" * 64, 12)
+
+
+# -- whole workflows ---------------------------------------------------------------------------------
+
+
+async def _sweep(backend_for: Any, root: Path, n: int) -> list[Any]:
+    """n workflows at once in one event loop, one shared backend (what the sweep driver does)."""
+    tasks: list[asyncio.Task[Any]] = []
+    backend = backend_for(lambda: sum(not t.done() for t in tasks))
+    for i in range(n):
+        engine = WorkflowEngine(
+            backend=backend, agents=AGENTS, output_dir=root, max_concurrency=32, budget_usd=5
+        )
+        tasks.append(asyncio.create_task(engine.arun(f"a CLI tool number {i}", run_id=f"cell{i}")))
+    return await asyncio.gather(*tasks)
+
+
+def _total_cost(root: Path) -> Decimal:
+    return sum(
+        (Decimal(line["cost_usd"]) for p in sorted(root.iterdir()) for line in read_jsonl(p / "calls.jsonl")),
+        Decimal(0),
+    )
+
+
+def test_workflows_through_batches_cost_exactly_half(tmp_path: Path) -> None:
+    with FakeAnthropicServer(responder=simulated_responder()) as srv:
+        asyncio.run(
+            _sweep(lambda _active: AnthropicBackend(KEY, base_url=srv.base_url), tmp_path / "standard", 3)
+        )
+    with FakeAnthropicServer(responder=simulated_responder()) as srv:
+        results = asyncio.run(
+            _sweep(lambda active: _backend(srv, active_runs=active, max_wait_s=30), tmp_path / "batches", 3)
+        )
+        creates = _batch_creates(srv)
+        assert srv.count("/v1/messages") == 0
+    assert all(r.status == "completed" for r in results)
+    lines = [ln for p in (tmp_path / "batches").iterdir() for ln in read_jsonl(p / "calls.jsonl")]
+    assert lines and all(ln["batch_id"] for ln in lines)
+    # three workflows in lockstep: one batch per step of the (sequential) workflow, not one per call
+    assert len(creates) == len(AGENTS) * 2 and all(len(b) == 3 for b in creates)
+    standard, batched = _total_cost(tmp_path / "standard"), _total_cost(tmp_path / "batches")
+    assert standard > 0
+    assert batched == standard * Decimal("0.5")
+
+
+def test_failed_batch_attempt_is_a_wasted_ledger_line(tmp_path: Path) -> None:
+    with FakeAnthropicServer(responder=simulated_responder()) as srv:
+        srv.batches.script_outcomes("errored:overloaded_error")
+        asyncio.run(_sweep(lambda active: _backend(srv, active_runs=active), tmp_path, 1))
+    lines = read_jsonl(only_run(tmp_path) / "calls.jsonl")
+    failed = [ln for ln in lines if ln["status"] == "error"]
+    assert len(failed) == 1 and failed[0]["wasted"] is True
+    assert failed[0]["error"] == "BatchRequestErrored(overloaded_error)"
+    assert failed[0]["batch_id"] and Decimal(failed[0]["cost_usd"]) == 0
+    assert (
+        failed[0]["request_hash"] == lines[1]["request_hash"]
+        and lines[1]["batch_id"] != failed[0]["batch_id"]
+    )
+
+
+# -- crash, resume, cancel ---------------------------------------------------------------------------
+
+
+def _journal(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+async def _start_and_crash(srv: FakeAnthropicServer, root: Path, journal: Path) -> None:
+    """Start one workflow; cancel it (a crash) once its first batch id is journaled."""
+    backend = _backend(srv, journal=journal, active_runs=lambda: 1)
+    engine = WorkflowEngine(backend=backend, agents=AGENTS, output_dir=root, max_concurrency=8)
+    task = asyncio.create_task(engine.arun("a CLI tool", run_id="cell0"))
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if journal.exists():
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await backend.aclose(force=True)  # what the end of a killed process does to its sockets
+
+
+def test_resume_reattaches_to_the_journaled_batch_and_never_resubmits(tmp_path: Path) -> None:
+    journal = tmp_path / "sweep" / "batches.jsonl"
+    root = tmp_path / "runs"
+    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=0.5) as srv:
+        asyncio.run(_start_and_crash(srv, root, journal))
+        (submitted,) = _journal(journal)
+        assert submitted["event"] == "submitted"
+        (in_flight,) = submitted["custom_ids"]
+        assert srv.batches.get(submitted["batch_id"])["processing_status"] == "in_progress"
+        run_dir = only_run(root)
+        assert read_state(run_dir)["status"] == "interrupted"
+
+        async def resume() -> Any:
+            backend = _backend(srv, journal=journal, active_runs=lambda: 1)
+            assert backend.in_flight() == [submitted["batch_id"]]
+            result = await WorkflowEngine.for_resume(run_dir, backend=backend).aresume(run_dir)
+            assert backend.stats["reattached"] == 1
+            return result
+
+        result = asyncio.run(resume())
+        creates = _batch_creates(srv)
+    assert result.status == "completed"
+    assert sum(ids.count(in_flight) for ids in creates) == 1  # submitted once, before the crash
+    lines = read_jsonl(run_dir / "calls.jsonl")
+    assert lines[0]["batch_id"] == submitted["batch_id"]
+    events = [e["event"] for e in _journal(journal)]
+    assert events.count("submitted") == len(creates) and events.count("ended") == len(creates)
+
+
+def test_results_of_an_ended_batch_survive_the_crash(tmp_path: Path) -> None:
+    """The batch ended while nobody was polling: a resume fetches its paid answer, pays nothing twice."""
+    journal = tmp_path / "batches.jsonl"
+    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=0.3) as srv:
+        asyncio.run(_start_and_crash(srv, tmp_path / "runs", journal))
+        (submitted,) = _journal(journal)
+        run_dir = only_run(tmp_path / "runs")
+        import time
+
+        time.sleep(0.4)  # the batch ends meanwhile
+        backend = _backend(srv, journal=journal, active_runs=lambda: 1)
+        result = WorkflowEngine.for_resume(run_dir, backend=backend).resume(run_dir)
+        creates = _batch_creates(srv)
+    assert result.status == "completed"
+    assert sum(ids.count(next(iter(submitted["custom_ids"]))) for ids in creates) == 1
+    assert (journal.with_suffix(".results") / f"{submitted['batch_id']}.jsonl").is_file()
+
+
+def test_cancel_inflight_cancels_and_keeps_what_was_paid(tmp_path: Path) -> None:
+    journal = tmp_path / "batches.jsonl"
+    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=30) as srv:
+        asyncio.run(_start_and_crash(srv, tmp_path / "runs", journal))
+        (submitted,) = _journal(journal)
+
+        async def cancel() -> dict[str, dict[str, int]]:
+            backend = _backend(srv, journal=journal)
+            try:
+                return await backend.cancel_inflight()
+            finally:
+                await backend.aclose()
+
+        summary = asyncio.run(cancel())
+        assert summary == {submitted["batch_id"]: {"canceled": 1}}
+        assert srv.count(f"/v1/messages/batches/{submitted['batch_id']}/cancel") == 1
+        assert srv.batches.get(submitted["batch_id"])["processing_status"] == "ended"
+        assert [e["event"] for e in _journal(journal)] == ["submitted", "cancel_requested", "ended"]
+        assert _backend(srv, journal=journal).in_flight() == []
+        # a later resume resubmits the canceled request in a new batch and finishes
+        srv.batches.processing_s = 0.0
+        run_dir = only_run(tmp_path / "runs")
+        backend = _backend(srv, journal=journal, active_runs=lambda: 1)
+        result = WorkflowEngine.for_resume(run_dir, backend=backend).resume(run_dir)
+    assert result.status == "completed"
+    first = read_jsonl(run_dir / "calls.jsonl")[0]
+    assert (first["status"], first["error"], first["batch_id"]) == (
+        "error",
+        "BatchRequestCanceled",
+        submitted["batch_id"],
+    )
