@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
@@ -65,6 +66,14 @@ def custom_id_for(run_key: str, request_hash: str, occurrence: int) -> str:
     """The deterministic custom_id of the ``occurrence``-th asking of a request in a run."""
     digest = hashlib.sha256(f"{run_key}\n{request_hash}".encode()).hexdigest()[:48]
     return f"r{digest}-{occurrence}"
+
+
+async def _retrieve(client: anthropic.AsyncAnthropic, *, batch_id: str) -> Any:
+    return await client.messages.batches.retrieve(batch_id)
+
+
+async def _cancel(client: anthropic.AsyncAnthropic, *, batch_id: str) -> Any:
+    return await client.messages.batches.cancel(batch_id)
 
 
 @dataclass
@@ -234,9 +243,7 @@ class BatchesBackend:
                 f"Message Batch {outcome.batch_id} returned an unknown stop_reason {message.stop_reason!r}",
                 attempts=[a.model_dump() for a in failed],
             )
-        text = "".join(
-            block.text for block in message.content or [] if getattr(block, "type", None) == "text"
-        )
+        text = "".join(getattr(block, "text", "") for block in message.content or [] if block.type == "text")
         return Completion(
             text=text,
             stop_reason=message.stop_reason,
@@ -363,7 +370,7 @@ class BatchesBackend:
         delay = self.poll_initial_s
         try:
             while True:
-                batch = await self._api_call(lambda c: c.messages.batches.retrieve(batch_id))
+                batch = await self._api_call(functools.partial(_retrieve, batch_id=batch_id))
                 self.stats["polls"] += 1
                 if batch.processing_status == "ended":
                     break
@@ -445,9 +452,9 @@ class BatchesBackend:
         self._bind_loop()
         ids = self.in_flight()
         for batch_id in ids:
-            batch = await self._api_call(lambda c, b=batch_id: c.messages.batches.retrieve(b))
+            batch = await self._api_call(functools.partial(_retrieve, batch_id=batch_id))
             if batch.processing_status == "in_progress":
-                await self._api_call(lambda c, b=batch_id: c.messages.batches.cancel(b))
+                await self._api_call(functools.partial(_cancel, batch_id=batch_id))
             self.journal.cancel_requested(batch_id)
         if wait:
             for batch_id in ids:

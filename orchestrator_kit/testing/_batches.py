@@ -84,7 +84,7 @@ class FakeBatches:
     def __init__(self, build_message: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self._build = build_message
         self.processing_s = 0.0
-        self.cancel_s = 0.0
+        self.cancel_s = 0.05  # a canceled batch shows "canceling" this long before it ends
         self._lock = threading.Lock()
         self._outcomes: deque[str] = deque()
         self._batches: dict[str, _Batch] = {}
@@ -169,7 +169,8 @@ class FakeBatches:
                 batch.canceled_at = now
         return None if batch is None else batch.to_dict(now)
 
-    def list(self, limit: int, after_id: str | None) -> dict[str, Any]:
+    def page(self, limit: int, after_id: str | None) -> dict[str, Any]:
+        """One page of the batch list, newest first (``after_id``: the page after that batch)."""
         now = time.monotonic()
         with self._lock:
             batches = list(reversed(self._batches.values()))

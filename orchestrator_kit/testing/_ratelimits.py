@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from . import _wire
 
@@ -66,12 +67,13 @@ class ServerRateLimiter:
         self.rejected = 0
         self.admitted = 0
 
-    def admit(self, body: dict[str, object]) -> tuple[float, dict[str, str]]:
+    def admit(self, body: dict[str, Any]) -> tuple[float, dict[str, str]]:
         """(0, headers) when admitted (and charged), else (retry-after seconds, headers)."""
+        max_tokens = body.get("max_tokens")
         needs = {
             "rpm": 1.0,
             "itpm": float(max(1, _wire.estimate_tokens(_wire.prompt_text(body)))),
-            "otpm": float(body.get("max_tokens") or 0) if isinstance(body.get("max_tokens"), int) else 0.0,
+            "otpm": float(max_tokens) if isinstance(max_tokens, int) else 0.0,
         }
         now = time.monotonic()
         with self._lock:

@@ -463,7 +463,7 @@ class FakeAnthropicServer:
                 limit = max(1, min(1000, int(r.query.get("limit", "20"))))
             except ValueError:
                 return h.send_json(400, _wire.error_body(400, request_id, "limit: must be an integer"), ids)
-            return h.send_json(200, self.batches.list(limit, r.query.get("after_id")), ids)
+            return h.send_json(200, self.batches.page(limit, r.query.get("after_id")), ids)
         batch = self.batches.cancel(parts[0]) if parts[1:] == ["cancel"] else self.batches.get(parts[0])
         if batch is None:
             return h.send_json(404, _wire.error_body(404, request_id, f"batch {parts[0]} not found"), ids)

@@ -124,7 +124,7 @@ def test_retries_stop_at_max_attempts() -> None:
         finally:
             await backend.aclose()
 
-    with FakeAnthropicServer() as srv, pytest.raises(BackendError, match="expired .* after 2 attempts"):
+    with FakeAnthropicServer() as srv, pytest.raises(BackendError, match=r"expired .* after 2 attempts"):
         asyncio.run(scenario(srv))
 
 
@@ -215,7 +215,7 @@ async def _start_and_crash(srv: FakeAnthropicServer, root: Path, journal: Path) 
     task = asyncio.create_task(engine.arun("a CLI tool", run_id="cell0"))
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if journal.exists():
+        if journal.exists():  # noqa: ASYNC240 - a test polling a file
             break
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -226,8 +226,9 @@ async def _start_and_crash(srv: FakeAnthropicServer, root: Path, journal: Path) 
 def test_resume_reattaches_to_the_journaled_batch_and_never_resubmits(tmp_path: Path) -> None:
     journal = tmp_path / "sweep" / "batches.jsonl"
     root = tmp_path / "runs"
-    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=0.5) as srv:
+    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=2.0) as srv:
         asyncio.run(_start_and_crash(srv, root, journal))
+        srv.batches.processing_s = 0.0  # later batches end at once
         (submitted,) = _journal(journal)
         assert submitted["event"] == "submitted"
         (in_flight,) = submitted["custom_ids"]
@@ -301,3 +302,43 @@ def test_cancel_inflight_cancels_and_keeps_what_was_paid(tmp_path: Path) -> None
         "BatchRequestCanceled",
         submitted["batch_id"],
     )
+
+
+# -- the fake server's batches ---------------------------------------------------------------------
+
+
+def test_fake_batches_take_time_and_a_cancel_keeps_what_was_answered() -> None:
+    import time
+
+    import anthropic
+
+    with FakeAnthropicServer(batch_processing_s=2.0) as srv:
+        client = anthropic.Anthropic(api_key=KEY, base_url=srv.base_url, max_retries=0)
+        params = {
+            "model": "claude-sonnet-5-5",
+            "max_tokens": 16,
+            "messages": [{"role": "user", "content": "x"}],
+        }
+        batch = client.messages.batches.create(
+            requests=[{"custom_id": "first", "params": params}, {"custom_id": "second", "params": params}]  # type: ignore[list-item,typeddict-item]
+        )
+        assert batch.processing_status == "in_progress" and batch.results_url is None
+        assert batch.request_counts.processing == 2
+        time.sleep(1.4)  # the first request is answered at 1.0 s, the second would be at 2.0 s
+        assert client.messages.batches.cancel(batch.id).processing_status == "canceling"
+        time.sleep(0.1)
+        ended = client.messages.batches.retrieve(batch.id)
+        assert ended.processing_status == "ended"
+        assert (ended.request_counts.succeeded, ended.request_counts.canceled) == (1, 1)
+        results = list(client.messages.batches.results(batch.id))
+        assert [r.custom_id for r in results] == ["second", "first"]  # not in request order
+        assert {r.custom_id: r.result.type for r in results} == {"first": "succeeded", "second": "canceled"}
+        other = client.messages.batches.create(requests=[{"custom_id": "x", "params": params}])  # type: ignore[list-item,typeddict-item]
+        page = client.messages.batches.list(limit=1)
+        assert [b.id for b in page.data] == [other.id] and page.has_more
+        assert [b.id for b in client.messages.batches.list(limit=1, after_id=other.id).data] == [batch.id]
+        with pytest.raises(anthropic.BadRequestError, match="unique"):
+            client.messages.batches.create(
+                requests=[{"custom_id": "d", "params": params}, {"custom_id": "d", "params": params}]  # type: ignore[list-item,typeddict-item]
+            )
+        client.close()

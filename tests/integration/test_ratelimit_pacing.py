@@ -1,0 +1,80 @@
+"""Rate limits: the fake server enforces them (headers, 429 + retry-after); the RateLimiter paces under them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anthropic
+import pytest
+
+from orchestrator_kit.errors import RateLimited
+from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
+from orchestrator_kit.llm.ratelimit import RateLimiter
+from orchestrator_kit.llm.retry import RetryConfig
+from orchestrator_kit.llm.types import LLMRequest, Message
+from orchestrator_kit.testing import FakeAnthropicServer, RateLimits
+
+KEY = "sk-ant-test-fake"
+
+
+def _request(i: int) -> LLMRequest:
+    return LLMRequest(
+        model="claude-sonnet-5-5", messages=(Message(role="user", content=f"hello {i}"),), max_tokens=16
+    )
+
+
+def test_fake_server_sends_ratelimit_headers_and_429_beyond_the_limit() -> None:
+    with FakeAnthropicServer(rate_limits=RateLimits(rpm=2, otpm=1000)) as srv:
+        client = anthropic.Anthropic(api_key=KEY, base_url=srv.base_url, max_retries=0)
+        params = {
+            "model": "claude-sonnet-5-5",
+            "max_tokens": 16,
+            "messages": [{"role": "user", "content": "x"}],
+        }
+        first = client.messages.with_raw_response.create(**params)  # type: ignore[call-overload]
+        assert first.headers["anthropic-ratelimit-requests-limit"] == "2"
+        assert first.headers["anthropic-ratelimit-requests-remaining"] == "1"
+        assert first.headers["anthropic-ratelimit-output-tokens-limit"] == "1000"
+        assert first.headers["anthropic-ratelimit-requests-reset"].endswith("Z")
+        client.messages.create(**params)  # type: ignore[call-overload]
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            client.messages.create(**params)  # type: ignore[call-overload]
+        assert int(caught.value.response.headers["retry-after"]) >= 1
+        assert caught.value.response.headers["anthropic-ratelimit-requests-remaining"] == "0"
+        client.close()
+        assert srv.rate_limited == 1
+
+
+def _burst(srv: FakeAnthropicServer, n: int, limiter: RateLimiter | None) -> list[object]:
+    backend = AnthropicBackend(
+        KEY,
+        base_url=srv.base_url,
+        rate_limiter=limiter,
+        retry=RetryConfig(max_attempts=6, initial_delay=0.1, max_delay=5.0, jitter=False),
+    )
+
+    async def run() -> list[object]:
+        try:
+            return await asyncio.gather(
+                *(backend.complete(_request(i)) for i in range(n)), return_exceptions=True
+            )
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(run())
+
+
+def test_pacing_avoids_the_429s_that_an_unpaced_burst_gets() -> None:
+    """60 requests a minute enforced; 63 calls at once. Counts of 429s, not times, are compared."""
+    with FakeAnthropicServer(rate_limits=RateLimits(rpm=60)) as srv:
+        unpaced = _burst(srv, 63, None)
+        bounced = srv.rate_limited
+    with FakeAnthropicServer(rate_limits=RateLimits(rpm=60)) as srv:
+        limiter = RateLimiter()
+        paced = _burst(srv, 63, limiter)
+        paced_bounced = srv.rate_limited
+    assert not any(isinstance(r, BaseException) for r in paced)
+    assert all(not isinstance(r, BaseException) or isinstance(r, RateLimited) for r in unpaced)
+    assert bounced >= 3  # the three beyond the bucket, at least once each
+    assert paced_bounced <= 1 < bounced
+    assert limiter.stats["waited"] >= 3 and limiter.stats["rate_limited"] == paced_bounced
