@@ -431,11 +431,18 @@ class BatchesBackend:
             if limiter is not None:
                 await limiter.acquire()
             try:
-                return await fn(client)
+                result = await fn(client)
             except Exception as exc:
                 if limiter is not None:
                     limiter.observe_error(exc)
                 raise
+            except BaseException:
+                if limiter is not None:
+                    limiter.abandon()
+                raise
+            if limiter is not None:
+                limiter.observe(None)  # answered: the probe is over (these calls' headers are not read)
+            return result
 
         return await retry_async(once, config=self.retry)
 

@@ -88,6 +88,15 @@ class ServerRateLimiter:
             self.admitted += 1
             return 0.0, self._headers(now)
 
+    def consume(self, *, requests: int = 0, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        """Charge usage made elsewhere (another process of the same organisation)."""
+        now = time.monotonic()
+        with self._lock:
+            for key, amount in (("rpm", requests), ("itpm", input_tokens), ("otpm", output_tokens)):
+                if (bucket := self._buckets.get(key)) is not None:
+                    bucket.refill(now)
+                    bucket.level = max(0.0, bucket.level - amount)
+
     def settle_output(self, reserved: int, actual: int) -> None:
         """Give back the output tokens reserved at admission but not produced."""
         bucket = self._buckets.get("otpm")

@@ -342,3 +342,23 @@ def test_fake_batches_take_time_and_a_cancel_keeps_what_was_answered() -> None:
                 requests=[{"custom_id": "d", "params": params}, {"custom_id": "d", "params": params}]  # type: ignore[list-item,typeddict-item]
             )
         client.close()
+
+
+def test_batch_endpoint_calls_go_through_the_rate_limiter() -> None:
+    from orchestrator_kit.llm.ratelimit import RateLimiter
+
+    limiter = RateLimiter()
+
+    async def scenario(srv: FakeAnthropicServer) -> None:
+        backend = _backend(srv, max_wait_s=0.05, rate_limiter=limiter)
+        try:
+            await asyncio.gather(*(backend.complete(_request(i)) for i in range(2)))
+        finally:
+            await backend.aclose()
+
+    with FakeAnthropicServer(batch_processing_s=0.2) as srv:
+        asyncio.run(asyncio.wait_for(scenario(srv), timeout=30))
+        results = sum(r.path.endswith("/results") for r in srv.requests)
+        assert results == 1
+        # create, polls and results (which the SDK makes as a retrieve then a GET): each call admitted once
+        assert limiter.stats["admitted"] == srv.count(None) - results
