@@ -53,6 +53,7 @@ CALL_COLUMNS: dict[str, str] = {
     "stop_reason": "str",
     "status_code": "float64",
     "error": "str",
+    "batch_id": "str",  # the Message Batch that answered the call (priced at batch rates), else NA
 }
 ARTIFACT_COLUMNS: dict[str, str] = {
     "run_id": "str",

@@ -179,6 +179,10 @@ def test_workflows_through_batches_cost_exactly_half(tmp_path: Path) -> None:
     assert all(r.status == "completed" for r in results)
     lines = [ln for p in (tmp_path / "batches").iterdir() for ln in read_jsonl(p / "calls.jsonl")]
     assert lines and all(ln["batch_id"] for ln in lines)
+    from orchestrator_kit.report import load_runs
+
+    calls = load_runs(tmp_path / "batches").calls
+    assert calls["batch_id"].notna().all() and load_runs(tmp_path / "standard").calls["batch_id"].isna().all()
     # three workflows in lockstep: one batch per step of the (sequential) workflow, not one per call
     assert len(creates) == len(AGENTS) * 2 and all(len(b) == 3 for b in creates)
     standard, batched = _total_cost(tmp_path / "standard"), _total_cost(tmp_path / "batches")
