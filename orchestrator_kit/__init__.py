@@ -26,6 +26,8 @@ _LAZY = {
     "AgentSettings": "orchestrator_kit.records",
     "estimate_run": "orchestrator_kit.engine.estimate",
     "load_runs": "orchestrator_kit.report.loader",
+    "run_sweep": "orchestrator_kit.sweep.driver",
+    "resume_sweep": "orchestrator_kit.sweep.driver",
 }
 __all__ = ["__version__", *_LAZY]
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.result import RunResult
     from .records import AgentContext, AgentSettings, ProjectState, TaskDefinition
     from .report.loader import load_runs
+    from .sweep.driver import resume_sweep, run_sweep
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -91,7 +91,10 @@ def _run(a: argparse.Namespace) -> int:
 @command("resume")
 def _resume(a: argparse.Namespace) -> int:
     from .engine.engine import WorkflowEngine
+    from .sweep.folder import is_sweep
 
+    if is_sweep(a.run_dir):
+        return _resume_sweep(a)
     overrides: dict[str, Any] = {}
     if a.budget is not None:
         overrides["budget_usd"] = a.budget
@@ -137,13 +140,39 @@ def _runs(a: argparse.Namespace) -> int:
     return 0
 
 
+def _resume_sweep(a: argparse.Namespace) -> int:
+    from .sweep.driver import resume_sweep
+
+    for name in ("budget_tokens", "max_rounds"):
+        if getattr(a, name) is not None:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} applies to one run; a sweep's cells take theirs from its grid"
+            )
+    result = resume_sweep(
+        a.run_dir,
+        budget_usd=a.budget,
+        render=False if a.no_render else None,
+        dask=a.dask,
+        progress=not a.quiet,
+    )
+    print(result)
+    return 0 if not result.failed else 1
+
+
 @command("batch")
 def _batch(a: argparse.Namespace) -> int:
-    from .batch import run_grid
+    from .sweep.driver import run_sweep
 
-    result = run_grid(a.grid, a.output, workers=a.workers, progress=not a.quiet)
+    result = run_sweep(
+        a.grid,
+        a.output,
+        budget_usd=a.budget,
+        render=False if a.no_render else None,
+        dask=a.dask,
+        progress=not a.quiet,
+    )
     print(result)
-    return 0 if not getattr(result, "failed", None) else 1
+    return 0 if not result.failed else 1
 
 
 @command("report")
@@ -217,21 +246,38 @@ def _build_parser() -> argparse.ArgumentParser:
     run_options(e)
     e.add_argument("--json", action="store_true")
 
-    rs = sub.add_parser("resume", help="continue a failed or interrupted run without repeating paid calls")
-    rs.add_argument("run_dir")
+    def sweep_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--no-render", action="store_true", help="sweeps: skip rendering cell notebooks")
+        sp.add_argument(
+            "--dask",
+            default=None,
+            metavar="ADDRESS",
+            help="sweeps: render on a Dask cluster (tcp://HOST:PORT, or 'local'); needs [dask]",
+        )
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    rs = sub.add_parser(
+        "resume", help="continue a failed or interrupted run, or sweep folder, without repeating paid calls"
+    )
+    rs.add_argument("run_dir", help="a run folder, or a sweep folder (orchestrator-kit batch -o DIR)")
     rs.add_argument("--budget", type=float, default=None, help="a new (larger) dollar cap")
     rs.add_argument("--budget-tokens", type=int, default=None)
     rs.add_argument("--max-rounds", type=int, default=None, help="allow more consensus gate rounds")
+    sweep_options(rs)
 
     ls = sub.add_parser("runs", help="list run folders")
     ls.add_argument("root", nargs="?", default="runs")
     ls.add_argument("--json", action="store_true")
 
-    b = sub.add_parser("batch", help="run a grid of workflow notebooks through papermill")
-    b.add_argument("grid", help="GRID.yaml: requests x models x settings")
-    b.add_argument("-o", "--output", default="out/batch")
-    b.add_argument("--workers", type=int, default=2)
-    b.add_argument("-q", "--quiet", action="store_true")
+    b = sub.add_parser(
+        "batch", help="run a sweep: every cell of a grid at once, each cell's notebook rendered from its run"
+    )
+    b.add_argument("grid", help="GRID.yaml: requests x models x settings x repeats")
+    b.add_argument("-o", "--output", default="out/sweep", help="the sweep folder (must not hold a sweep)")
+    b.add_argument(
+        "--budget", type=float, default=None, help="the whole sweep's dollar cap (overrides the grid's)"
+    )
+    sweep_options(b)
 
     rp = sub.add_parser("report", help="cost-analysis report of run folders as self-contained HTML")
     rp.add_argument("runs_dir")

@@ -69,6 +69,7 @@ WORKFLOW_PARAMS: tuple[Param, ...] = (
         "allow_unknown_model", bool, False, "allow a model missing from the price table (its cost is unknown)"
     ),
     Param("write_outputs", bool, True, "write tables (Parquet, CSV) and figures (PNG) into the run folder"),
+    Param("run_dir", str, "", "a finished run folder to tabulate instead of running ($0; sweeps set it)"),
 )
 PARAMS_BY_NAME = {p.name: p for p in WORKFLOW_PARAMS}
 MODES = ("simulated", "auto", "real", "replay")
@@ -135,6 +136,7 @@ class WorkflowParams:
     run_id: str = ""
     allow_unknown_model: bool = False
     write_outputs: bool = True
+    run_dir: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,13 +161,33 @@ class WorkflowParams:
         return opts
 
     def run(self, subscribers: Iterable[Callable[[Any], None]] = ()) -> Any:
-        """Run the workflow; returns its RunResult (raises as the engine does, the run checkpointed)."""
+        """Run the workflow; returns its RunResult (raises as the engine does, the run checkpointed).
+        With ``run_dir`` set, loads that finished run instead (no call, $0)."""
         from .engine.engine import WorkflowEngine
+
+        if self.run_dir:
+            return load_finished_run(self.run_dir)
 
         engine = WorkflowEngine(**self.engine_options())
         for fn in subscribers:
             engine.subscribe(fn)
         return engine.run(self.request, project_name=self.project_name, run_id=self.run_id or None)
+
+
+def load_finished_run(run_dir: str | Path) -> Any:
+    """The RunResult of a completed run folder; a run that did not complete is an error that says
+    how to continue it (tables of half a run would mislead)."""
+    from .engine.result import RunResult
+    from .errors import RunFailed
+
+    result = RunResult.load(run_dir)
+    if result.status != "completed":
+        raise RunFailed(
+            f"run folder {run_dir} is {result.status}, not completed; "
+            f"continue it first: orchestrator-kit resume {run_dir}",
+            run_dir=str(run_dir),
+        )
+    return result
 
 
 def _check_agents(agents: list[Any]) -> list[str]:
@@ -285,6 +307,7 @@ __all__ = [
     "WORKFLOW_PARAMS",
     "Param",
     "WorkflowParams",
+    "load_finished_run",
     "notebook_path",
     "parameters_source",
     "validate_workflow_params",

@@ -57,11 +57,18 @@ def _worst_cost(request: LLMRequest, input_tokens: int) -> Decimal | None:
 
 class BudgetTracker:
     """Spent so far, plus the worst case of every call in flight (checked but not yet answered):
-    concurrent calls each see the others' worst case, so together they cannot pass the cap."""
+    concurrent calls each see the others' worst case, so together they cannot pass the cap.
 
-    def __init__(self, budget: Budget, *, run_dir: str | None = None) -> None:
+    ``parent``: a tracker shared by several runs (a sweep's whole budget): every check, spend and
+    release also goes there, so the runs together stay under its cap as well as each under its own.
+    """
+
+    def __init__(
+        self, budget: Budget, *, run_dir: str | None = None, parent: BudgetTracker | None = None
+    ) -> None:
         self.budget = budget
         self.run_dir = run_dir
+        self.parent = parent
         self.spent_usd = Decimal(0)
         self.spent_tokens = 0
         self.reserved_usd = Decimal(0)
@@ -71,6 +78,8 @@ class BudgetTracker:
     def add(self, cost: Decimal | None, tokens: int) -> None:
         self.spent_usd += cost or Decimal(0)
         self.spent_tokens += tokens
+        if self.parent is not None:
+            self.parent.add(cost, tokens)
 
     def release(self, request: LLMRequest) -> None:
         """The call was answered or failed: its worst case no longer counts (no-op if none was held)."""
@@ -79,11 +88,15 @@ class BudgetTracker:
             usd, tokens = held.pop()
             self.reserved_usd -= usd
             self.reserved_tokens -= tokens
+        if self.parent is not None:
+            self.parent.release(request)
 
     def check(self, request: LLMRequest) -> None:
         """Raise BudgetExceeded if the call could pass the cap; otherwise hold its worst case until released."""
         b = self.budget
         if b.unlimited:
+            if self.parent is not None:
+                self.parent.check(request)
             return
         input_tokens = estimate_tokens(request.prompt_text())
         worst_tokens = input_tokens + request.max_tokens
@@ -128,6 +141,8 @@ class BudgetTracker:
                     cap=b.max_usd,
                     run_dir=self.run_dir,
                 )
+        if self.parent is not None:
+            self.parent.check(request)  # raises, or holds the worst case there too
         self._holds.setdefault(request.request_hash(), []).append((worst, worst_tokens))
         self.reserved_usd += worst
         self.reserved_tokens += worst_tokens

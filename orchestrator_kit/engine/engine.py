@@ -73,6 +73,7 @@ class WorkflowEngine:
         limiter: ConcurrencyLimiter | None = None,
         allow_unknown_model: bool = False,
         cache_ttl: str | None = "5m",
+        shared_budget: BudgetTracker | None = None,
     ) -> None:
         if cache_ttl not in ("5m", "1h", None):
             raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
@@ -116,6 +117,7 @@ class WorkflowEngine:
         self.replay_from = replay_from
         self.simulated_options = dict(simulated_options or {})
         self.limiter = limiter or shared_limiter(max_concurrency)
+        self.shared_budget = shared_budget  # e.g. a sweep's whole budget, checked with the run's own
         self.events = EventBus()
         self._agents: dict[str, Agent] = {}
         self._active_runs = 0
@@ -274,7 +276,7 @@ class WorkflowEngine:
         paid: list[dict[str, Any]],
         spent: list[dict[str, Any]],
     ) -> RunResult:
-        tracker = BudgetTracker(self.budget, run_dir=str(folder.path))
+        tracker = BudgetTracker(self.budget, run_dir=str(folder.path), parent=self.shared_budget)
         for line in spent:  # a resumed run has already spent this
             cost = line.get("cost_usd")
             tracker.add(

@@ -18,6 +18,7 @@ _LAZY = {
     "AgentPanel": "agent_panel",
     "RunPanel": "run_panel",
     "ResultsPanel": "results",
+    "SweepProgressWidget": "sweep_progress",
 }
 __all__ = list(_LAZY)
 
@@ -27,5 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .key_widget import ApiKeyWidget
     from .results import ResultsPanel
     from .run_panel import RunPanel
+    from .sweep_progress import SweepProgressWidget
 
 __getattr__ = lazy_exports(__name__, _LAZY)

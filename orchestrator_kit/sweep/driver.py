@@ -1,0 +1,409 @@
+"""The sweep driver: every cell's workflow at once, in one asyncio process.
+
+One shared backend, one ConcurrencyLimiter and one whole-sweep BudgetTracker serve every cell's
+``WorkflowEngine`` (one asyncio task per cell): a failed cell is recorded and the others go on.
+As each cell completes, its workflow notebook is rendered on an executor (local processes or Dask).
+``sweep.json`` is rewritten atomically as cells progress; ``resume_sweep`` skips completed cells and
+resumes the others from their run folders, serving every answer already received from the run's own
+``responses.jsonl`` (no call is paid twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .._sync import run_sync
+from ..engine.budget import Budget, BudgetTracker, _worst_cost
+from ..engine.engine import WorkflowEngine
+from ..errors import BudgetExceeded, ConfigError
+from ..llm.gateway import ConcurrencyLimiter
+from ..llm.selection import BackendChoice
+from ..llm.tokens import estimate_tokens
+from ..money import format_usd
+from ..store.run_folder import RunFolder, new_run_id, redact
+from .backend import SharedBackend, build_sweep_backend
+from .folder import FINISHED, CellRecord, SweepFolder
+from .grid import Cell, Grid, expand, load_grid, parse_grid
+from .progress import SweepEvent, SweepProgress, SweepSubscriber, TqdmProgress
+from .render import render_job, render_notebook
+from .result import SweepResult
+
+
+def _engine_for(cell: Cell, folder: SweepFolder, backend: Any, limiter: Any, tracker: Any) -> WorkflowEngine:
+    p = cell.parameters
+    return WorkflowEngine(
+        model=p["model"],
+        agents=p["agents"],
+        agent_settings=p["agent_settings"],
+        budget_usd=p["budget_usd"] or None,
+        budget_tokens=p["budget_tokens"] or None,
+        max_concurrency=p["max_concurrency"],
+        max_rounds=p["max_rounds"],
+        output_dir=folder.runs_dir,
+        simulated_options=p["simulated_options"] or None,
+        allow_unknown_model=p["allow_unknown_model"],
+        backend=backend,
+        limiter=limiter,
+        shared_budget=tracker,
+    )
+
+
+def first_call_worst_case(engine: WorkflowEngine, cell: Cell) -> Decimal | None:
+    """The worst case of a cell's first call (its first agent's plan), as the budget check sees it."""
+    from ..agents.prompt_builder import PromptBuilder
+    from ..agents.roles import get_role
+    from ..llm.types import RequestLabels
+
+    agent = engine.workflow.order()[0]
+    role = get_role(agent)
+    s = engine.settings.get(agent)
+    request = PromptBuilder(role, cache_ttl=engine.cache_ttl).build(  # type: ignore[arg-type]
+        "plan",
+        model=(s.model if s and s.model else engine.model),
+        max_tokens=(s.max_tokens if s and s.max_tokens else role.default_max_tokens),
+        labels=RequestLabels(agent=agent, step="plan"),
+        project_name=cell.project_name,
+        request=cell.request,
+        inputs=[],
+        extra_instructions=s.extra_instructions if s else "",
+    )
+    return _worst_cost(request, estimate_tokens(request.prompt_text()))
+
+
+class SweepDriver:
+    """Runs the unfinished cells of a sweep folder. Built by ``run_sweep`` / ``resume_sweep``."""
+
+    def __init__(
+        self,
+        folder: SweepFolder,
+        cells: list[Cell],
+        choice: BackendChoice,
+        *,
+        budget_usd: Decimal | None,
+        max_concurrency: int,
+        executor: Executor | None,
+        subscribers: Iterable[SweepSubscriber] = (),
+    ) -> None:
+        self.folder = folder
+        self.cells = {c.cell_id: c for c in cells}
+        self.choice = choice
+        self.backend = SharedBackend(choice.backend)
+        self.limiter = ConcurrencyLimiter(max_concurrency)
+        self.tracker = BudgetTracker(Budget.of(budget_usd), run_dir=str(folder.path))
+        self.executor = executor
+        self.subscribers = list(subscribers)
+        self.engines = {
+            cid: _engine_for(c, folder, self.backend, self.limiter, self.tracker)
+            for cid, c in self.cells.items()
+        }
+        self.running = 0
+        self.calls = 0
+        self._renders: list[asyncio.Future[Any]] = []
+        self._renders_total = 0
+        self._renders_done = 0
+
+    # -- checks before any call -----------------------------------------------------------------
+    def preflight(self) -> None:
+        """A whole-sweep budget below some cell's first call can never be met: say so now."""
+        cap = self.tracker.budget.max_usd
+        if cap is None:
+            return
+        for cid, cell in self.cells.items():
+            worst = first_call_worst_case(self.engines[cid], cell)
+            if worst is None:
+                raise ConfigError(
+                    f"cell {cid}: a dollar budget needs known prices, and {cell.model!r} has none"
+                )
+            if worst > cap:
+                raise ConfigError(
+                    f"the sweep's budget_usd {format_usd(cap)} is below the worst case of cell {cid}'s "
+                    f"first call ({format_usd(worst)}: its input plus max_tokens of output); raise "
+                    "budget_usd or lower max_tokens (agent_settings)"
+                )
+
+    # -- progress -------------------------------------------------------------------------------
+    def progress(self) -> SweepProgress:
+        recs = self.folder.cells.values()
+        return SweepProgress(
+            cells_total=len(self.folder.cells),
+            cells_done=sum(r.status == FINISHED for r in recs),
+            cells_failed=sum(r.status in ("failed", "budget_exceeded", "interrupted") for r in recs),
+            cells_running=self.running,
+            calls=self.calls,
+            spent_usd=self.tracker.spent_usd,
+            budget_usd=self.tracker.budget.max_usd,
+            renders_total=self._renders_total,
+            renders_done=self._renders_done,
+        )
+
+    def emit(self, type_: str, cell_id: str | None = None, **data: Any) -> None:
+        event = SweepEvent(type_, cell_id, self.progress(), data)
+        for fn in self.subscribers:
+            try:
+                fn(event)
+            except Exception:  # a broken progress bar must not fail a paid sweep
+                import logging
+
+                logging.getLogger(__name__).exception("sweep subscriber %r failed", fn)
+
+    def _on_engine_event(self, cell_id: str, event: Any) -> None:
+        if event.type == "call_finished" and not event.data.get("reused"):
+            self.calls += 1
+            self.emit("call_finished", cell_id)
+
+    # -- running --------------------------------------------------------------------------------
+    async def arun(self) -> None:
+        for rec in self.folder.cells.values():  # spend of cells finished in an earlier session
+            if rec.status == FINISHED and rec.cost_usd:
+                self.tracker.spent_usd += Decimal(rec.cost_usd)
+        todo = [cid for cid in self.cells if self.folder.cells[cid].status != FINISHED]
+        self.emit("sweep_started", data={"cells": len(todo)})
+        try:
+            if self.executor is not None:
+                for cid in self.cells:
+                    rec = self.folder.cells[cid]
+                    if rec.status == FINISHED and rec.render != "rendered":
+                        self._render(cid)
+            tasks = [asyncio.create_task(self._run_cell(cid), name=cid) for cid in todo]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            if self._renders:  # each outcome is recorded by its callback
+                await asyncio.gather(*self._renders, return_exceptions=True)
+        finally:
+            await self.backend.aclose_inner()
+            self.folder.write_summary()
+            self.emit("sweep_finished")
+
+    async def _run_cell(self, cell_id: str) -> None:
+        engine = self.engines[cell_id]
+        cell = self.cells[cell_id]
+        rec = self.folder.cells[cell_id]
+        run_dir = self.folder.run_dir(cell_id)
+        engine.subscribe(lambda e: self._on_engine_event(cell_id, e), types=("call_finished",))
+        self.running += 1
+        self.folder.update(cell_id, status="running", error_type="", error_message="")
+        self.emit("cell_started", cell_id)
+        status, err_type, err_msg = FINISHED, "", ""
+        try:
+            if (run_dir / "manifest.json").is_file():
+                result = await engine.aresume(run_dir)
+            else:
+                result = await engine.arun(cell.request, project_name=cell.project_name, run_id=rec.run_id)
+            if result.status != FINISHED:  # pragma: no cover - the engine raises instead
+                status = result.status
+        except asyncio.CancelledError:
+            status, err_type, err_msg = "interrupted", "Interrupted", "the sweep stopped while this cell ran"
+            raise
+        except BudgetExceeded as exc:
+            status, err_type, err_msg = "budget_exceeded", type(exc).__name__, str(exc)
+        except Exception as exc:  # recorded for this cell; the others go on
+            status, err_type, err_msg = "failed", type(exc).__name__, str(exc)
+        finally:
+            self.running -= 1
+            self.folder.update(
+                cell_id, status=status, error_type=err_type, error_message=redact(err_msg), **_totals(run_dir)
+            )
+            self.emit("cell_finished", cell_id, status=status)
+        if status == FINISHED and self.executor is not None:
+            self._render(cell_id)
+
+    def _render(self, cell_id: str) -> None:
+        assert self.executor is not None
+        notebook = self.folder.notebooks_dir / f"{cell_id}.ipynb"
+        job = render_job(self.cells[cell_id].parameters, self.folder.run_dir(cell_id), notebook)
+        self._renders_total += 1
+        fut = asyncio.wrap_future(self.executor.submit(render_notebook, job))
+
+        def done(f: asyncio.Future[Any]) -> None:
+            if f.cancelled():
+                return
+            exc = f.exception()
+            out = f.result() if exc is None else {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            self._renders_done += 1
+            self.folder.update(
+                cell_id, render=out["status"], render_error=out["error"], notebook=str(notebook)
+            )
+            self.emit("render_finished", cell_id, status=out["status"])
+
+        fut.add_done_callback(done)
+        self._renders.append(fut)
+
+
+def _totals(run_dir: Path) -> dict[str, Any]:
+    try:
+        summary = RunFolder.open(run_dir).summary() or {}
+    except Exception:  # no run folder yet (failed before it was made)
+        return {}
+    totals = summary.get("totals") or {}
+    return {
+        "cost_usd": totals.get("cost_usd") or "",
+        "cost_basis": totals.get("cost_basis", ""),
+        "total_tokens": totals.get("total_tokens"),
+        "review_score": summary.get("review_score"),
+        "calls": int(totals.get("calls") or 0),
+    }
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def _subscribers(progress: bool, subscribers: Iterable[SweepSubscriber]) -> list[SweepSubscriber]:
+    subs = list(subscribers)
+    if progress:
+        subs.insert(0, TqdmProgress())
+    return subs
+
+
+def _executor(grid: Grid, render: bool | None, dask: str | None) -> Executor | None:
+    from .executors import make_executor
+
+    if not (grid.render if render is None else render):
+        return None
+    spec = dask if dask is not None else grid.dask
+    return make_executor(spec, workers=grid.render_workers)
+
+
+def _drive(driver: SweepDriver) -> SweepResult:
+    started = time.perf_counter()
+    try:
+        run_sync(driver.arun())
+    finally:
+        if driver.executor is not None:
+            driver.executor.shutdown(wait=True)
+    return SweepResult.of(driver.folder, time.perf_counter() - started)
+
+
+def run_sweep(
+    grid: str | Path | Grid | dict[str, Any],
+    output_dir: str | Path,
+    *,
+    render: bool | None = None,
+    dask: str | None = None,
+    budget_usd: float | None = None,
+    progress: bool = True,
+    subscribers: Iterable[SweepSubscriber] = (),
+    api_key: Any = None,
+    client: Any = None,
+    base_url: str | None = None,
+    retry: Any = None,
+) -> SweepResult:
+    """Run every cell of ``grid`` (GRID.yaml path, Grid or dict) at once in this process; returns a
+    SweepResult. ``render`` / ``dask`` / ``budget_usd`` override the grid's. Bad input raises
+    ConfigError before any call; a failed cell is recorded and the others go on."""
+    if isinstance(grid, Grid):
+        g = grid
+    elif isinstance(grid, dict):
+        g = parse_grid(grid)
+    else:
+        g = load_grid(grid)
+    if budget_usd is not None:
+        g = g.model_copy(update={"budget_usd": budget_usd})
+    out = Path(output_dir).expanduser().resolve()
+    if (out / "sweep.json").exists():
+        raise ConfigError(f"{out} already holds a sweep; continue it with: orchestrator-kit resume {out}")
+    active = _ActiveCells()
+    choice = build_sweep_backend(
+        g, out, active_runs=active, api_key=api_key, client=client, base_url=base_url, retry=retry
+    )
+    cells = expand(g, choice.mode)
+    records = [
+        CellRecord(
+            c.cell_id, f"{new_run_id()}-{c.cell_id}", c.request, c.project_name, c.model, c.settings, c.repeat
+        )
+        for c in cells
+    ]
+    probe = SweepFolder(out, {}, choice.mode, {r.cell_id: r for r in records})
+    driver = SweepDriver(
+        probe,
+        cells,
+        choice,
+        budget_usd=_dec(g.budget_usd),
+        max_concurrency=g.max_concurrency,
+        executor=None,
+        subscribers=_subscribers(progress, subscribers),
+    )
+    driver.preflight()
+    driver.executor = _executor(g, render, dask)  # an unreachable Dask scheduler fails here, before any call
+    try:
+        driver.folder = SweepFolder.create(out, g.model_dump(mode="json"), choice.mode, records)
+    except BaseException:
+        if driver.executor is not None:
+            driver.executor.shutdown(wait=False)
+        raise
+    active.driver = driver
+    return _drive(driver)
+
+
+def resume_sweep(
+    sweep_dir: str | Path,
+    *,
+    render: bool | None = None,
+    dask: str | None = None,
+    budget_usd: float | None = None,
+    progress: bool = True,
+    subscribers: Iterable[SweepSubscriber] = (),
+    api_key: Any = None,
+    client: Any = None,
+    base_url: str | None = None,
+    retry: Any = None,
+) -> SweepResult:
+    """Continue a sweep folder: completed cells are skipped (rendered if they were not), the others
+    resume from their run folders without repaying any call. ``budget_usd`` may raise the cap."""
+    folder = SweepFolder.open(Path(sweep_dir).expanduser().resolve())
+    g = parse_grid(folder.grid, str(folder.path / "sweep.json"))
+    if budget_usd is not None:
+        g = g.model_copy(update={"budget_usd": budget_usd})
+        folder.grid = g.model_dump(mode="json")
+    g_mode = g.model_copy(update={"mode": folder.mode})  # the mode the sweep ran in, not "auto" again
+    active = _ActiveCells()
+    choice = build_sweep_backend(
+        g_mode,
+        folder.path,
+        active_runs=active,
+        api_key=api_key,
+        client=client,
+        base_url=base_url,
+        retry=retry,
+    )
+    cells = expand(g, choice.mode)
+    if sorted(c.cell_id for c in cells) != sorted(folder.cells):
+        raise ConfigError(f"{folder.path}/sweep.json: its cells do not match its grid; the index was edited")
+    driver = SweepDriver(
+        folder,
+        cells,
+        choice,
+        budget_usd=_dec(g.budget_usd),
+        max_concurrency=g.max_concurrency,
+        executor=None,
+        subscribers=_subscribers(progress, subscribers),
+    )
+    driver.executor = _executor(g, render, dask)
+    active.driver = driver
+    return _drive(driver)
+
+
+class _ActiveCells:
+    """``active_runs()`` for the backend: the number of cells running now."""
+
+    driver: SweepDriver | None = None
+
+    def __call__(self) -> int:
+        return 0 if self.driver is None else self.driver.running
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+__all__ = ["SweepDriver", "first_call_worst_case", "resume_sweep", "run_sweep"]
