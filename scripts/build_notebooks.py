@@ -48,6 +48,9 @@ papermill notebooks/workflow.ipynb out/workflow.ipynb -p mode simulated -p outpu
 papermill notebooks/workflow.ipynb out/w.ipynb -y 'agents: [architect, developer, reviewer]' -p budget_usd 0.5
 ```
 
+With `run_dir` set to a finished run folder, the notebook loads that run instead of running it (no model
+call, $0): sweeps render every cell's notebook this way (`orchestrator-kit batch`).
+
 `papermill --help-notebook notebooks/workflow.ipynb` lists the parameters with their types and help.
 The first code cell checks them: a wrong type stops the run with an error that names the parameter and the
 type it expects. **The API key is never a parameter** (papermill writes parameters into the notebook):
@@ -184,15 +187,18 @@ def batch_cells() -> list[tuple[str, str, str | None]]:
     return [
         (
             "md",
-            """# Batch: a grid of workflow runs
+            """# Sweep: a grid of workflow runs, every cell at once
 
-Runs the workflow notebook over a grid (requests x models x settings) through papermill, in parallel
-worker processes: one executed notebook (`notebooks/<cell>.ipynb`) and one run folder (`runs/`) per grid
-cell under `output_dir`, and `batch_summary.csv`. A failed cell is reported; the others go on.
+Runs every cell of a grid (requests x models x settings x repeats) at once in this kernel's driver: one
+shared backend, one limit on calls in flight and one whole-sweep budget for all cells. Each cell writes a
+run folder under `<sweep>/runs/`; as cells finish, papermill renders each cell's workflow notebook from its
+run folder (`<sweep>/notebooks/<cell>.ipynb`, no model call) on local worker processes, or on a Dask
+cluster (`dask`). A failed cell is recorded and the others go on; `sweep.json` indexes the cells.
 Relative paths are taken from the kernel's folder: the notebook's own folder in Jupyter and under nbval,
 the caller's folder under the papermill CLI (so pass `--cwd notebooks`, or `-p grid_path notebooks/grid.yaml`).
-The same from a shell: `orchestrator-kit batch notebooks/grid.yaml -o out/batch --workers 2`.
-Compare the runs afterwards with the cost report: `orchestrator-kit report out/batch/runs -o out/batch/report.html`.
+The same from a shell: `orchestrator-kit batch notebooks/grid.yaml -o out/sweep`; continue an interrupted
+sweep with `orchestrator-kit resume out/sweep`. Compare the runs afterwards with the cost report:
+`orchestrator-kit report out/sweep/runs -o out/sweep/report.html`.
 
 """
             + NBVAL_NOTE,
@@ -200,25 +206,41 @@ Compare the runs afterwards with the cost report: `orchestrator-kit report out/b
         ),
         (
             "parameters",
-            """grid_path: str = "grid.yaml"  # the grid file: requests x models x settings
-output_dir: str = "out/batch"  # receives notebooks/, runs/ and batch_summary.csv
-workers: int = 2  # papermill processes at once""",
+            """grid_path: str = "grid.yaml"  # the grid file: requests x models x settings x repeats
+output_dir: str = ""  # the sweep folder; empty: a new folder under out/sweeps
+render: bool = True  # render each cell's workflow notebook from its run folder (papermill)
+dask: str = ""  # a Dask scheduler address, or local; empty: local worker processes""",
             None,
         ),
         (
             "code",
-            """from orchestrator_kit.batch import load_grid, run_grid
+            """from orchestrator_kit.sweep import load_grid
 
-cells = load_grid(grid_path)
-print(f"{len(cells)} cells")
-for cell in cells:
-    print(cell.cell_id, cell.describe())""",
+grid = load_grid(grid_path)
+print(
+    f"{len(grid.requests)} request(s) x {len(grid.models)} model(s) x {len(grid.settings)} setting(s) "
+    f"x {grid.repeats} repeat(s), mode {grid.mode}"
+)""",
             CHECK,
         ),
-        ("code", "result = run_grid(grid_path, output_dir, workers=workers)\nprint(result)", None),
         (
             "code",
-            'result.table()[["cell_id", "status", "model", "settings", "cost_usd", "review_score", "error_type"]]',
+            """from pathlib import Path
+
+from orchestrator_kit import run_sweep
+from orchestrator_kit.store.run_folder import new_run_id
+from orchestrator_kit.ui import SweepProgressWidget
+
+sweep_dir = Path(output_dir or f"out/sweeps/{new_run_id()}")
+progress = SweepProgressWidget()
+display(progress)
+result = run_sweep(grid, sweep_dir, render=render, dask=dask or None, progress=False, subscribers=[progress])
+print(result)""",
+            None,
+        ),
+        (
+            "code",
+            'result.table()[["cell_id", "status", "model", "settings", "cost_usd", "review_score", "render"]]',
             None,
         ),
         (

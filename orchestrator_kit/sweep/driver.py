@@ -278,9 +278,12 @@ def _drive(driver: SweepDriver) -> SweepResult:
     started = time.perf_counter()
     try:
         run_sync(driver.arun())
-    finally:
+    except BaseException:  # Ctrl-C or a crash: renders not started are dropped (resume renders them)
         if driver.executor is not None:
-            driver.executor.shutdown(wait=True)
+            driver.executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    if driver.executor is not None:
+        driver.executor.shutdown(wait=True)
     return SweepResult.of(driver.folder, time.perf_counter() - started)
 
 

@@ -47,7 +47,7 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def _dask(spec: str, workers: int) -> DaskExecutor:
+def _dask(spec: str, workers: int, connect_timeout: float) -> DaskExecutor:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -60,7 +60,7 @@ def _dask(spec: str, workers: int) -> DaskExecutor:
         )
         return DaskExecutor(Client(cluster), cluster)
     try:
-        client = Client(spec, timeout=CONNECT_TIMEOUT_S)
+        client = Client(spec, timeout=connect_timeout)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(
             f"Dask scheduler {spec!r} is unreachable ({type(exc).__name__}: {exc}); start one "
@@ -69,9 +69,11 @@ def _dask(spec: str, workers: int) -> DaskExecutor:
     return DaskExecutor(client)
 
 
-def make_executor(spec: str | None = None, *, workers: int = DEFAULT_WORKERS) -> Executor:
+def make_executor(
+    spec: str | None = None, *, workers: int = DEFAULT_WORKERS, connect_timeout: float = CONNECT_TIMEOUT_S
+) -> Executor:
     """An executor for ``spec`` (see the module docstring). ``workers``: local processes, or the
-    LocalCluster's worker processes for ``"local"``."""
+    LocalCluster's worker processes for ``"local"``. ``connect_timeout``: seconds to reach a scheduler."""
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     if spec is None or spec == "processes":
@@ -83,7 +85,7 @@ def make_executor(spec: str | None = None, *, workers: int = DEFAULT_WORKERS) ->
         return ProcessPoolExecutor(max_workers=int(n), mp_context=multiprocessing.get_context("spawn"))
     if not spec.strip():
         raise ConfigError("an empty Dask address; give tcp://HOST:PORT or 'local'")
-    return _dask(spec, workers)
+    return _dask(spec, workers, connect_timeout)
 
 
 __all__ = ["DaskExecutor", "make_executor"]

@@ -39,7 +39,7 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         execute(
             "batch.ipynb",
             out / "batch.ipynb",
-            {"grid_path": str(grid), "output_dir": "batch", "workers": 1},
+            {"grid_path": str(grid), "output_dir": "batch"},
             cwd=out,
         )
         execute("cost_report.ipynb", out / "cost_report.ipynb", {"runs_dir": "runs"}, cwd=out)
@@ -77,7 +77,7 @@ def test_no_file_produced_holds_the_key(produced) -> None:
     out: Path = produced["out"]
     files = [p for p in out.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    # what was scanned: executed notebooks (with metadata), run folders, tables, figures, HTML, batch files
+    # what was scanned: executed notebooks (with metadata), run folders, tables, figures, HTML, sweep files
     assert {
         "workflow_real.ipynb",
         "workflow_refused.ipynb",
@@ -85,7 +85,8 @@ def test_no_file_produced_holds_the_key(produced) -> None:
         "cost_report.ipynb",
         "interactive.ipynb",
         "report.html",
-        "batch_summary.csv",
+        "sweep_summary.csv",
+        "sweep.json",
         "manifest.json",
         "state.json",
         "calls.jsonl",

@@ -1,4 +1,7 @@
-"""Batch runs: a grid (requests x models x settings) of workflow-notebook executions through papermill.
+"""The per-kernel batch of orchestrator-kit before sweeps (orchestrator_kit/batch.py at 6de4a46), kept ONLY
+for bench/bench_sweep.py to measure against: one papermill kernel per grid cell, N worker processes.
+
+Batch runs: a grid (requests x models x settings) of workflow-notebook executions through papermill.
 
 A grid file (YAML)::
 
@@ -28,8 +31,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .notebook_params import PARAMS_BY_NAME, WORKFLOW_PARAMS, notebook_path, validate_workflow_params
+from orchestrator_kit.errors import ConfigError
+from orchestrator_kit.notebook_params import PARAMS_BY_NAME, WORKFLOW_PARAMS, notebook_path, validate_workflow_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,7 +172,7 @@ def load_grid(path: str | Path) -> list[GridCell]:
     """Read and check a grid file; every cell's parameters are validated as the notebook would."""
     import yaml
 
-    from .llm.pricing import DEFAULT_MODEL
+    from orchestrator_kit.llm.pricing import DEFAULT_MODEL
 
     p = Path(path).expanduser()
     where = str(p)
@@ -225,7 +228,7 @@ def _run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """One grid cell, in a worker process: papermill, then the run folder's summary."""
     from papermill.exceptions import PapermillExecutionError
 
-    from .store.run_folder import redact
+    from orchestrator_kit.store.run_folder import redact
 
     started = time.perf_counter()
     out: dict[str, Any] = {"status": "ok", "error_type": "", "error_message": ""}
@@ -287,7 +290,7 @@ def run_grid(
     ``timeout``: seconds per notebook cell (None: no limit)."""
     from tqdm import tqdm
 
-    from .store.run_folder import check_output_root, new_run_id
+    from orchestrator_kit.store.run_folder import check_output_root, new_run_id
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"workers must be an int >= 1, got {workers!r}")
