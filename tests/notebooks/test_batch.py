@@ -126,7 +126,7 @@ def test_dask_local_runs_work_in_worker_processes_and_closes_itself() -> None:
 def test_an_unreachable_dask_scheduler_is_a_clear_error_before_any_call(tmp_path: Path, capsys) -> None:
     grid = tmp_path / "GRID.yaml"
     grid.write_text(f"requests: [{REQ}]\n")
-    with pytest.raises(ConfigError, match="Dask scheduler 'tcp://127.0.0.1:9' is unreachable"):
+    with pytest.raises(ConfigError, match=r"Dask scheduler 'tcp://127\.0\.0\.1:9' is unreachable"):
         make_executor("tcp://127.0.0.1:9", connect_timeout=2)
     assert main(["batch", str(grid), "-o", str(tmp_path / "s"), "--dask", "tcp://127.0.0.1:9", "-q"]) == 2
     assert "is unreachable" in capsys.readouterr().err
