@@ -1,6 +1,7 @@
 """How errors become HTTP answers, every body made safe to show (``failures.public_text``: no key-shaped
 text, paths relative to the data folder):
 
+- an HTTPException: its status and detail, redacted (a path parameter may hold a pasted key);
 - a validation error: 400 (not JSON) or 422, one clear sentence; inputs are never echoed, field names
   and locations are redacted;
 - our ConfigError family: 404 not a run, 409 Conflict/DamagedRun/UnreadableSecret, 429 TooManyQueued
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ConfigError, NotARunError
 from ..store.run_folder import redact
@@ -61,6 +63,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         code, detail, errors = clear_errors(exc)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = public_text(str(exc.detail), _data_dir(request))  # a path parameter may hold a key
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ConfigError)
     async def _config(request: Request, exc: ConfigError) -> JSONResponse:

@@ -82,6 +82,16 @@ def test_a_key_as_a_field_name_is_redacted_in_422_bodies(start_server: Callable[
             assert "[redacted-key]: unknown field" in r.json()["detail"]
 
 
+def test_a_key_in_a_path_is_redacted_in_404_bodies(start_server: Callable[..., Live]) -> None:
+    c = start_server().client()
+    pid = new_project(c)
+    for path in (f"/projects/{FAKE_KEY}", f"/projects/{pid}/runs/{FAKE_KEY}"):
+        r = c.get(path)
+        assert r.status_code == 404 and "FAKE-KEY" not in r.text and "[redacted-key]" in r.text, r.text
+    r = c.get("/projects", headers={"Authorization": "Bearer wrong-token-000000000000"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
 def test_logs_never_show_key_shaped_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     create_app(ServerSettings(data_dir=tmp_path / "d", token=TOKEN))  # installs the redaction
     caplog.set_level(logging.INFO)
