@@ -62,6 +62,7 @@ def bench_caching(root: Path) -> None:
         return (
             t["input_tokens"] * price.input
             + t["cache_write_5m_tokens"] * price.cache_write_5m
+            + t["cache_write_1h_tokens"] * price.cache_write_1h
             + t["cache_read_tokens"] * price.cache_read
         ) / per
 
@@ -75,6 +76,10 @@ def bench_caching(root: Path) -> None:
         f"  with caching:    ${a:.5f} ({cached['input_tokens']:,} uncached, {cached['cache_write_5m_tokens']:,} "
         f"written, {cached['cache_read_tokens']:,} read)  -> {1 - a / b:.1%} less; "
         f"ledger's cache_savings_usd {cached['cache_savings_usd']}"
+    )
+    print(
+        f"  input cost with caching / without: {a / b:.3f}  (aim <= 0.5; the fake server applies "
+        f"{DEFAULT_MODEL}'s minimum cacheable length, {price.min_cache_tokens:,} tokens)"
     )
     print(
         f"  total run cost: ${Decimal(cached['cost_usd']):.5f} cached vs ${Decimal(plain['cost_usd']):.5f} plain"

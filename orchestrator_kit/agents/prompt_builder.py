@@ -1,8 +1,10 @@
 """Builds LLMRequests from the role templates in prompts/ (jinja2, StrictUndefined).
 
-One template per role; each extends ``_base.j2``. The blocks ``instructions`` and ``context``
-make the system prompt (the stable prefix, marked for caching); ``plan_request`` and
-``act_request`` make the user message of each step.
+One template per role; each extends ``_base.j2``. The system prompt is, longest stable prefix first:
+the team charter (``_team.j2``, the same for every agent), the project, the upstream artifacts, then
+the role's instructions. The plan step's user turn is ``plan_request``; the act step continues that
+conversation (the plan as the assistant turn, then ``act_request``), so the plan call's prompt is
+the act call's cached prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..llm.replay import RECORDING_LAYOUT
 from ..llm.types import LLMRequest, Message, RequestLabels, SystemBlock
 from .roles import Role, get_role
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 
 Step = Literal["plan", "act"]
 PROMPTS_PACKAGE = "orchestrator_kit.prompts"
+# The shape of the requests built here. Recordings and run folders made with another layout cannot
+# be replayed or resumed by this version: their request hashes would never match.
+PROMPT_LAYOUT = RECORDING_LAYOUT
 SECTION_MARK = "\x00section:"  # NULs are stripped from every input, so no input can forge a section
 
 
@@ -114,16 +120,36 @@ class PromptBuilder:
     def build(
         self, step: Step, *, model: str, max_tokens: int, labels: RequestLabels, **variables: Any
     ) -> LLMRequest:
-        s = self.render_sections(self.variables(**variables))
+        """The plan request, or the act request that continues the plan conversation.
+
+        Cache breakpoints (at most 4), at the longest stable prefixes: the shared project prefix
+        (team charter + project; ``cache_ttl``), the first and the last upstream artifact (5m), and
+        the plan turn (5m), which the act call of the same agent reads back. ``cache_ttl=None``: none.
+        """
+        if step == "act" and variables.get("plan") is None:
+            raise ValueError("the act step continues the plan conversation: pass plan=")
+        values = self.variables(**variables)
+        s = {**self.render_sections(values), "plan_json": values["plan_json"]}
+        ttl = self.cache_ttl
+        short: Literal["5m"] | None = "5m" if ttl else None
+        inputs = [text for name, text in s.items() if name.startswith("input_")]
+        last = len(inputs) - 1
         system = (
-            SystemBlock(text=s["instructions"], cache_ttl=None),
-            SystemBlock(text=s["context"], cache_ttl=self.cache_ttl),
+            SystemBlock(text=s["team"]),
+            SystemBlock(text=s["project"], cache_ttl=ttl),
+            *(
+                SystemBlock(text=text, cache_ttl=short if i in (0, last) else None)
+                for i, text in enumerate(inputs)
+            ),
+            SystemBlock(text=s["instructions"]),
         )
-        user = s["plan_request" if step == "plan" else "act_request"]
-        return LLMRequest(
-            model=model,
-            system=system,
-            messages=(Message(role="user", content=user),),
-            max_tokens=max_tokens,
-            labels=labels,
-        )
+        plan_turn = Message(role="user", content=s["plan_request"], cache_ttl=short)
+        if step == "plan":
+            messages: tuple[Message, ...] = (plan_turn,)
+        else:
+            messages = (
+                plan_turn,
+                Message(role="assistant", content=s["plan_json"]),
+                Message(role="user", content=s["act_request"]),
+            )
+        return LLMRequest(model=model, system=system, messages=messages, max_tokens=max_tokens, labels=labels)

@@ -20,7 +20,7 @@ from typing import Any
 from .. import __version__
 from .._sync import run_sync
 from ..agents import Agent, create_agent, get_role
-from ..agents.prompt_builder import template_hashes
+from ..agents.prompt_builder import PROMPT_LAYOUT, template_hashes
 from ..errors import BudgetExceeded, ConfigError, RunFailed
 from ..llm.backend import Backend
 from ..llm.gateway import ConcurrencyLimiter, Gateway
@@ -28,7 +28,7 @@ from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
 from ..llm.selection import BackendChoice, select_backend
 from ..llm.types import Completion, LLMRequest
 from ..records import AgentContext, AgentSettings, ProjectState, TaskDefinition
-from ..store.run_folder import RunFolder, check_output_root
+from ..store.run_folder import RESPONSES, RunFolder, check_output_root
 from . import summary as summarize
 from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
@@ -182,6 +182,7 @@ class WorkflowEngine:
             "allow_unknown_model": self.allow_unknown_model,
             "cache_ttl": self.cache_ttl,
             "prompt_hashes": template_hashes(),
+            "prompt_layout": PROMPT_LAYOUT,
             "price_table_version": price_table().version,
             "estimate": estimate_run(
                 request,
@@ -189,6 +190,7 @@ class WorkflowEngine:
                 model=self.model,
                 project_name=project_name,
                 agent_settings=self.settings,
+                cache_ttl=self.cache_ttl,
             ).to_dict(),
         }
 
@@ -239,6 +241,14 @@ class WorkflowEngine:
         doc = folder.load_state() or {}
         if doc.get("status") == "completed":
             return RunResult.load(folder.path)
+        layout = manifest.get("prompt_layout", 1)
+        if layout != PROMPT_LAYOUT and (folder.path / RESPONSES).exists():
+            raise ConfigError(
+                f"cannot resume {str(folder.path)!r}: its calls were made with prompt layout {layout}, "
+                f"this version builds layout {PROMPT_LAYOUT}, so none of its paid calls would be reused "
+                "(they would be paid again). Resume it with the orchestrator_kit version that started it "
+                f"({manifest.get('package_version', 'unknown')}), or start a new run."
+            )
         state = load_project_state(folder, doc, manifest)
         steps = {
             a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()

@@ -1,7 +1,9 @@
 """Pre-run estimate, per agent and total, with a range.
 
 Each agent makes two calls (plan, act). Input is the rendered prompt, with upstream artifacts
-assumed to be their role's typical output size; the act call reads the plan call's cached prefix.
+assumed to be their role's typical output size; the act call continues the plan conversation.
+Prompt caching is billed as the API bills it (``llm.prompt_cache``): breakpoints below the model's
+minimum cacheable length cache nothing; prefixes shared across agents are read after the first write.
 Low: half the typical output; expected: typical output; high: every call uses its max_tokens.
 """
 
@@ -14,11 +16,13 @@ from typing import Any
 
 from ..agents.prompt_builder import PromptBuilder
 from ..agents.roles import get_role
-from ..llm.pricing import DEFAULT_MODEL, cost_of
+from ..llm.anthropic_backend import build_params
+from ..llm.pricing import DEFAULT_MODEL, cost_of, min_cache_tokens
+from ..llm.prompt_cache import PromptCache
 from ..llm.tokens import estimate_tokens
-from ..llm.types import RequestLabels, Usage
+from ..llm.types import LLMRequest, RequestLabels, Usage
 from ..money import format_usd
-from ..records import AgentSettings, Artifact
+from ..records import AgentPlan, AgentSettings, Artifact
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
 # Typical output tokens per act call (the original guide's table, extended to all eight roles).
@@ -98,10 +102,26 @@ class Estimate:
         return "\n".join(lines)
 
 
-def _cost(model: str, cached: int, rest: int, plan_out: int, act_out: int) -> Decimal | None:
-    plan = cost_of(Usage(input_tokens=rest, cache_write_5m_tokens=cached, output_tokens=plan_out), model)
-    act = cost_of(Usage(input_tokens=rest + plan_out, cache_read_tokens=cached, output_tokens=act_out), model)
-    return None if plan is None or act is None else plan.total + act.total
+def _usage(cache: PromptCache, request: LLMRequest, output: int) -> Usage:
+    """The request billed as the API would (cache minimum, reads and writes) with ``output`` tokens."""
+    total = estimate_tokens(request.prompt_text())
+    c = cache.account(
+        build_params(request), count=estimate_tokens, min_tokens=min_cache_tokens(request.model)
+    )
+    cached = c["write_5m"] + c["write_1h"] + c["read"]
+    return Usage(
+        input_tokens=max(total - cached, 0),
+        output_tokens=output,
+        cache_write_5m_tokens=c["write_5m"],
+        cache_write_1h_tokens=c["write_1h"],
+        cache_read_tokens=c["read"],
+    )
+
+
+def _cost(model: str, plan: Usage, act: Usage, plan_out: int, act_out: int) -> Decimal | None:
+    a = cost_of(plan.model_copy(update={"output_tokens": plan_out}), model)
+    b = cost_of(act.model_copy(update={"output_tokens": act_out}), model)
+    return None if a is None or b is None else a.total + b.total
 
 
 def estimate_run(
@@ -112,6 +132,7 @@ def estimate_run(
     workflow: Workflow | None = None,
     project_name: str = "Untitled project",
     agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
+    cache_ttl: str | None = "5m",
 ) -> Estimate:
     settings = {
         a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
@@ -126,6 +147,7 @@ def estimate_run(
         ]
     )
     rows = []
+    cache = PromptCache()  # one run's calls share prefixes (team charter, project, artifacts)
     for agent in wf.order():
         role = get_role(agent)
         s = settings.get(agent, AgentSettings())
@@ -136,29 +158,30 @@ def estimate_run(
             for up in role.consumes
             if up in wf.steps
         ]
-        req = PromptBuilder(role).build(
-            "plan",
-            model=m,
-            max_tokens=max_tokens,
-            labels=RequestLabels(agent=agent),
-            project_name=project_name,
-            request=request,
-            inputs=inputs,
-            extra_instructions=s.extra_instructions,
-        )
-        cached = estimate_tokens("\n".join(b.text for b in req.system))
-        rest = estimate_tokens(req.messages[0].content)
+        builder = PromptBuilder(role, cache_ttl=cache_ttl)  # type: ignore[arg-type]
+        common: dict[str, Any] = {
+            "model": m,
+            "max_tokens": max_tokens,
+            "labels": RequestLabels(agent=agent),
+            "project_name": project_name,
+            "request": request,
+            "inputs": inputs,
+            "extra_instructions": s.extra_instructions,
+        }
+        plan = AgentPlan(agent=agent, phase=role.phase, summary="x " * (PLAN_OUTPUT * 10 // 9), steps=[])
+        plan_usage = _usage(cache, builder.build("plan", **common), PLAN_OUTPUT)
+        act_usage = _usage(cache, builder.build("act", plan=plan, **common), 0)
         typical = min(TYPICAL_OUTPUT[agent], max_tokens)
         rows.append(
             AgentEstimate(
                 agent=agent,
                 model=m,
                 calls=2,
-                input_tokens=2 * (cached + rest) + PLAN_OUTPUT,
+                input_tokens=plan_usage.total_input_tokens + act_usage.total_input_tokens,
                 output_tokens=PLAN_OUTPUT + typical,
-                cost_low=_cost(m, cached, rest, PLAN_OUTPUT // 2, typical // 2),
-                cost_expected=_cost(m, cached, rest, PLAN_OUTPUT, typical),
-                cost_high=_cost(m, cached, rest, max_tokens, max_tokens),
+                cost_low=_cost(m, plan_usage, act_usage, PLAN_OUTPUT // 2, typical // 2),
+                cost_expected=_cost(m, plan_usage, act_usage, PLAN_OUTPUT, typical),
+                cost_high=_cost(m, plan_usage, act_usage, max_tokens, max_tokens),
             )
         )
     return Estimate(rows)

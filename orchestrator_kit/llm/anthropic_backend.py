@@ -33,24 +33,27 @@ log = logging.getLogger(__name__)
 _STOP_REASONS = frozenset(get_args(StopReason))
 
 
+def _text_block(text: str, cache_ttl: str | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "text", "text": text}
+    if cache_ttl is not None:
+        item["cache_control"] = {"type": "ephemeral", **({"ttl": "1h"} if cache_ttl == "1h" else {})}
+    return item
+
+
 def build_params(request: LLMRequest) -> dict[str, Any]:
     """The Messages API arguments for ``request`` (never temperature, top_p or top_k)."""
     params: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [
+            {"role": m.role, "content": m.content}
+            if m.cache_ttl is None
+            else {"role": m.role, "content": [_text_block(m.content, m.cache_ttl)]}
+            for m in request.messages
+        ],
     }
     if request.system:
-        blocks: list[dict[str, Any]] = []
-        for block in request.system:
-            item: dict[str, Any] = {"type": "text", "text": block.text}
-            if block.cache_ttl is not None:
-                item["cache_control"] = {
-                    "type": "ephemeral",
-                    **({"ttl": "1h"} if block.cache_ttl == "1h" else {}),
-                }
-            blocks.append(item)
-        params["system"] = blocks
+        params["system"] = [_text_block(b.text, b.cache_ttl) for b in request.system]
     if request.stop_sequences:
         params["stop_sequences"] = list(request.stop_sequences)
     return params

@@ -24,6 +24,9 @@ from orchestrator_kit.money import format_usd as format_usd  # re-exported for o
 DEFAULT_MODEL = "claude-sonnet-5-5"
 GUIDE_MODEL = "claude-sonnet-4-5-20250929"
 
+# The largest minimum cacheable prompt length of any model: used for a model the table does not know.
+MAX_MIN_CACHE_TOKENS = 4096
+
 _MILLION = Decimal(1_000_000)
 _ZERO = Decimal(0)
 
@@ -68,6 +71,9 @@ class ModelPrice:
     source: str
     as_of: date | None
     notes: str = ""
+    min_cache_tokens: int = MAX_MIN_CACHE_TOKENS
+    min_cache_basis: str = "family"  # published | observed | family (no value published)
+    min_cache_source: str = ""
 
     @property
     def priced(self) -> bool:
@@ -101,6 +107,9 @@ class ModelPrice:
             source=str(d.get("source", "")),
             as_of=date.fromisoformat(d["as_of"]) if d.get("as_of") else None,
             notes=str(d.get("notes", "")),
+            min_cache_tokens=int(d.get("min_cache_tokens") or MAX_MIN_CACHE_TOKENS),
+            min_cache_basis=str(d.get("min_cache_basis", "family")),
+            min_cache_source=str(d.get("min_cache_source", "")),
         )
 
 
@@ -156,6 +165,13 @@ def price_table() -> PriceTable:
 
 def get_price(model: str) -> ModelPrice | None:
     return price_table().get(model)
+
+
+def min_cache_tokens(model: str) -> int:
+    """The model's minimum cacheable prompt length: a cache breakpoint whose prefix is shorter caches
+    nothing (the API bills it as plain input). Unknown models get the largest value any model has."""
+    price = price_table().get(model)
+    return MAX_MIN_CACHE_TOKENS if price is None else price.min_cache_tokens
 
 
 def is_known_model(model: str) -> bool:

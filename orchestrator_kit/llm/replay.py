@@ -18,9 +18,14 @@ from ..errors import ConfigError, ReplayMiss
 from .backend import Backend, DeltaCallback
 from .types import Completion, LLMRequest, Usage
 
+# The request layout of the prompts (``agents.prompt_builder.PROMPT_LAYOUT``) this version records.
+# Lines without ``layout`` come from layout 1 (before the act call continued the plan conversation).
+RECORDING_LAYOUT = 2
+
 
 def recording_record(request: LLMRequest, completion: Completion) -> dict[str, Any]:
     return {
+        "layout": RECORDING_LAYOUT,
         "hash": request.request_hash(),
         "request": json.loads(request.canonical_json()),
         "completion": completion.model_dump(mode="json"),
@@ -71,6 +76,12 @@ class ReplayBackend:
             if not line.strip():
                 continue
             rec = json.loads(line)
+            if rec.get("layout", 1) != RECORDING_LAYOUT:
+                raise ConfigError(
+                    f"the recording {str(self.source)!r} was made with prompt layout {rec.get('layout', 1)}; "
+                    f"this version builds layout {RECORDING_LAYOUT} requests, so none would match. Replay "
+                    "it with the orchestrator_kit version that recorded it, or record it again."
+                )
             self._by_hash[rec["hash"]].append(Completion.model_validate(rec["completion"]))
             self._requests.setdefault(rec["hash"], rec["request"])
         self._served: dict[str, Completion] = {}

@@ -3,7 +3,8 @@
 It reads the documented tags our prompts carry (<project_name>, <project_request>, <artifact>,
 <step>, <round>), renders the role's artifacts from ``prompts/simulated/*.j2`` and answers with
 the JSON the ResponseParser reads. Usage comes from the token estimator, flagged ``estimated``;
-cached prefixes are counted as real mode would (first use writes, later uses read).
+cached prefixes are counted as the API bills them (``prompt_cache``: the model's minimum cacheable
+length, the longest cached prefix read, the rest up to the last breakpoint written).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..store.artifact_paths import is_reserved_name
+from .pricing import min_cache_tokens
+from .prompt_cache import PromptCache
 from .tokens import estimate_tokens
 from .types import Completion, LLMRequest, Usage
 
@@ -170,7 +173,7 @@ class SimulatedBackend:
         self.consensus_rejections = consensus_rejections
         self.latency_s = latency_s
         self.simulate_cache = simulate_cache
-        self._cached_prefixes: set[str] = set()
+        self._cache = PromptCache()
 
     def __repr__(self) -> str:
         return f"SimulatedBackend(consensus_rejections={self.consensus_rejections})"
@@ -195,7 +198,9 @@ class SimulatedBackend:
     def answer(self, request: LLMRequest) -> str:
         prompt = request.prompt_text()
         agent = request.labels.agent or _tag("role", prompt, "architect")
-        step = _tag("step", prompt, request.labels.step or "act")
+        # the act call continues the plan conversation: the step is the latest user turn's
+        turns = [m.content for m in request.messages if m.role == "user" and "<step>" in m.content]
+        step = _tag("step", turns[-1] if turns else prompt, request.labels.step or "act")
         v = self._variables(agent, prompt)
         body = self._plan(agent, v) if step == "plan" else self._act(agent, v)
         return json.dumps(body, ensure_ascii=False, indent=1)
@@ -277,21 +282,24 @@ class SimulatedBackend:
 
     # -- usage -------------------------------------------------------------------------------
     def _usage(self, request: LLMRequest, text: str) -> Usage:
+        """Usage as the API would bill it: cache breakpoints below the model's minimum cacheable
+        length cache nothing; the longest cached prefix is read, the rest up to the last breakpoint
+        written (see ``prompt_cache``)."""
         output = estimate_tokens(text)
-        cached_text = ""
-        if self.simulate_cache:
-            last = max((i for i, b in enumerate(request.system) if b.cache_ttl), default=-1)
-            cached_text = "\n".join(b.text for b in request.system[: last + 1])
-        if not cached_text:
-            return Usage(
-                input_tokens=estimate_tokens(request.prompt_text()), output_tokens=output, estimated=True
-            )
-        cached = estimate_tokens(cached_text)
-        rest = max(estimate_tokens(request.prompt_text()) - cached, 1)
-        key = hashlib.sha256((request.model + cached_text).encode("utf-8")).hexdigest()
-        ttl = request.system[last].cache_ttl
-        if key in self._cached_prefixes:
-            return Usage(input_tokens=rest, output_tokens=output, cache_read_tokens=cached, estimated=True)
-        self._cached_prefixes.add(key)
-        write = {"cache_write_1h_tokens": cached} if ttl == "1h" else {"cache_write_5m_tokens": cached}
-        return Usage(input_tokens=rest, output_tokens=output, estimated=True, **write)
+        total = estimate_tokens(request.prompt_text())
+        if not self.simulate_cache:
+            return Usage(input_tokens=total, output_tokens=output, estimated=True)
+        from .anthropic_backend import build_params
+
+        counts = self._cache.account(
+            build_params(request), count=estimate_tokens, min_tokens=min_cache_tokens(request.model)
+        )
+        cached = counts["write_5m"] + counts["write_1h"] + counts["read"]
+        return Usage(
+            input_tokens=max(total - cached, 1) if cached else total,
+            output_tokens=output,
+            cache_write_5m_tokens=counts["write_5m"],
+            cache_write_1h_tokens=counts["write_1h"],
+            cache_read_tokens=counts["read"],
+            estimated=True,
+        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +35,7 @@ class SystemBlock(_Frozen):
 class Message(_Frozen):
     role: Literal["user", "assistant"]
     content: str
+    cache_ttl: Literal["5m", "1h"] | None = None  # a cache breakpoint at the end of this turn
 
 
 class RequestLabels(_Frozen):
@@ -53,14 +55,29 @@ class LLMRequest(_Frozen):
     stop_sequences: tuple[str, ...] = ()
     labels: RequestLabels = RequestLabels()
 
-    def canonical_json(self) -> str:
-        """Everything that decides the answer, as canonical JSON (labels left out)."""
+    def model_copy(self, *, update: Any = None, deep: bool = False) -> LLMRequest:
+        """A copy; the memoised canonical JSON and hash are dropped (``update`` may change them)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("_canonical", None)
+        copy.__dict__.pop("_hash", None)
+        return copy
+
+    @cached_property
+    def _canonical(self) -> str:  # computed once: the request is frozen
         data = self.model_dump(mode="json", exclude={"labels"})
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+    @cached_property
+    def _hash(self) -> str:
+        return hashlib.sha256(self._canonical.encode("utf-8")).hexdigest()
+
+    def canonical_json(self) -> str:
+        """Everything that decides the answer, as canonical JSON (labels left out)."""
+        return self._canonical
+
     def request_hash(self) -> str:
-        """The recording key: sha256 of the canonical JSON."""
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        """The recording key: sha256 of the canonical JSON (computed once per request)."""
+        return self._hash
 
     def prompt_text(self) -> str:
         """All prompt text, for token estimates."""

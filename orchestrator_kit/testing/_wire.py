@@ -1,6 +1,6 @@
 """What the fake Messages API puts on the wire: message and error bodies, SSE events, usage.
 
-Pure functions of their arguments (the prompt-cache bookkeeping lives in ``PromptCache``),
+Pure functions of their arguments (the prompt-cache bookkeeping lives in ``llm.prompt_cache``),
 so the server module only has to deal with sockets and scripting.
 """
 
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from datetime import datetime
 from typing import Any
+
+from ..llm.pricing import min_cache_tokens
+from ..llm.prompt_cache import MAX_BREAKPOINTS, breakpoint_count
+from ..llm.prompt_cache import PromptCache as PromptCache
 
 ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",
@@ -92,6 +95,8 @@ def invalid_request(headers: dict[str, str], body: Any, *, strict: bool) -> str 
         return "max_tokens: Field required (a positive integer)"
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         return "messages: Field required (a non-empty list)"
+    if breakpoint_count(body) > MAX_BREAKPOINTS:
+        return f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided."
     return None
 
 
@@ -144,54 +149,18 @@ def default_reply(body: dict[str, Any]) -> str:
     return f"Fake reply {digest} to: {excerpt}"
 
 
-class PromptCache:
-    """Remembers cached system prefixes by hash: the first request writes, later ones read.
-
-    Each system block that carries ``cache_control`` is a breakpoint; the prefix up to it
-    (model included) is hashed. Segment tokens between breakpoints go to the write bucket of
-    that breakpoint's ttl ("1h" or 5m) the first time, to reads afterwards. Unlike the real
-    API there is no minimum cacheable length and entries never expire.
-    """
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-    def account(self, body: dict[str, Any]) -> dict[str, int]:
-        """Cache token counts for this request: write_5m, write_1h, read (updates the cache)."""
-        counts = {"write_5m": 0, "write_1h": 0, "read": 0}
-        hasher = hashlib.sha256(str(body.get("model", "")).encode("utf-8"))
-        segment = 0
-        with self._lock:
-            for block in system_blocks(body):
-                text = str(block.get("text", ""))
-                hasher.update(b"\x00" + text.encode("utf-8"))
-                segment += estimate_tokens(text)
-                control = block.get("cache_control")
-                if not isinstance(control, dict):
-                    continue
-                key = hasher.hexdigest()
-                if key in self._seen:
-                    counts["read"] += segment
-                else:
-                    self._seen.add(key)
-                    counts["write_1h" if control.get("ttl") == "1h" else "write_5m"] += segment
-                segment = 0
-        return counts
-
-
 def usage_for(body: dict[str, Any], output_text: str, cache: PromptCache | None) -> dict[str, Any]:
-    """A usage object: input from the prompt length, minus whatever the cache wrote or read."""
+    """A usage object: input from the prompt length, minus whatever the cache wrote or read.
+    Breakpoints whose prefix is below the model's minimum cacheable length cache nothing."""
     total_input = max(1, estimate_tokens(prompt_text(body)))
     usage: dict[str, Any] = {"output_tokens": max(1, estimate_tokens(output_text))}
-    counts = cache.account(body) if cache is not None else {"write_5m": 0, "write_1h": 0, "read": 0}
+    counts = {"write_5m": 0, "write_1h": 0, "read": 0}
+    if cache is not None:
+        minimum = min_cache_tokens(str(body.get("model", "")))
+        counts = cache.account(body, count=estimate_tokens, min_tokens=minimum)
     cached = counts["write_5m"] + counts["write_1h"] + counts["read"]
     usage["input_tokens"] = max(0, total_input - cached)
-    if any(isinstance(b.get("cache_control"), dict) for b in system_blocks(body)):
+    if breakpoint_count(body):
         usage["cache_creation_input_tokens"] = counts["write_5m"] + counts["write_1h"]
         usage["cache_read_input_tokens"] = counts["read"]
         usage["cache_creation"] = {

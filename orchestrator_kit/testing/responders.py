@@ -39,10 +39,11 @@ def simulated_responder(**simulated_options: Any) -> Callable[[dict[str, Any]], 
 
     def respond(body: dict[str, Any]) -> str:
         request = request_from_body(body)
-        first = request.model_copy(update={"messages": request.messages[:1]})
-        full = backend.answer(first)
         msgs = request.messages
-        if len(msgs) >= 3 and msgs[-2].role == "assistant":  # a continuation: send the rest
+        # the turn that asked (plan, or act after the plan conversation); later turns are a continuation
+        asked = max((i for i, m in enumerate(msgs) if m.role == "user" and "<step>" in m.content), default=0)
+        full = backend.answer(request.model_copy(update={"messages": msgs[: asked + 1]}))
+        if len(msgs) >= asked + 3 and msgs[-2].role == "assistant":  # a continuation: send the rest
             partial = msgs[-2].content
             if full.startswith(partial):
                 return full[len(partial) :]

@@ -24,7 +24,7 @@ FAST = RetryConfig(initial_delay=0.01, max_delay=0.05)
 REQUEST = LLMRequest(
     model="claude-haiku-4-5",
     system=(
-        SystemBlock(text="You are the architect. " * 40, cache_ttl="1h"),
+        SystemBlock(text="You are the architect. " * 720, cache_ttl="1h"),  # above Haiku 4.5's 4,096
         SystemBlock(text="Project brief. " * 40, cache_ttl="5m"),
         SystemBlock(text="Today's task."),
     ),
@@ -119,6 +119,34 @@ def test_cache_usage_lands_in_usage(fake_anthropic: FakeAnthropicServer) -> None
         == first.usage.cache_write_1h_tokens + first.usage.cache_write_5m_tokens
     )
     assert second.usage.cache_write_1h_tokens == second.usage.cache_write_5m_tokens == 0
+
+
+def test_the_fake_server_caches_nothing_below_the_models_minimum(fake_anthropic: FakeAnthropicServer) -> None:
+    short = REQUEST.model_copy(
+        update={"system": (SystemBlock(text="You are the architect. " * 40, cache_ttl="5m"),)}
+    )
+    for _ in range(2):  # Haiku 4.5 caches from 4,096 tokens; this prefix is about 230
+        usage = call(fake_anthropic, short).usage
+        assert usage.cache_write_5m_tokens == usage.cache_write_1h_tokens == usage.cache_read_tokens == 0
+        assert usage.input_tokens > 200
+
+
+def test_a_breakpoint_on_a_turn_caches_the_conversation(fake_anthropic: FakeAnthropicServer) -> None:
+    first_turn = Message(role="user", content="Plan the data layer. " * 300, cache_ttl="5m")
+    plan = REQUEST.model_copy(update={"model": "claude-sonnet-4-5", "system": (), "messages": (first_turn,)})
+    act = plan.model_copy(
+        update={
+            "messages": (
+                first_turn,
+                Message(role="assistant", content="{}"),
+                Message(role="user", content="Act."),
+            )
+        }
+    )
+    assert build_params(act)["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
+    written = call(fake_anthropic, plan).usage.cache_write_5m_tokens
+    assert written > 1024
+    assert call(fake_anthropic, act).usage.cache_read_tokens == written
 
 
 @pytest.mark.parametrize(

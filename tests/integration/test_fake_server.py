@@ -205,21 +205,40 @@ def test_unknown_batch_and_path_are_404(
 
 def test_cache_write_then_read_with_ttl_buckets(client: anthropic.Anthropic) -> None:
     system = [
-        {"type": "text", "text": "role " * 200, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+        {"type": "text", "text": "role " * 3400, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
         {"type": "text", "text": "project " * 100, "cache_control": {"type": "ephemeral"}},
         {"type": "text", "text": "not cached"},
-    ]
+    ]  # Haiku 4.5 caches from 4,096 tokens: the first breakpoint's 4,250 pass it
     first = create(client, system=system).usage
     assert first.cache_creation is not None
-    assert first.cache_creation.ephemeral_1h_input_tokens == 250
+    assert first.cache_creation.ephemeral_1h_input_tokens == 4250
     assert first.cache_creation.ephemeral_5m_input_tokens == 200
-    assert first.cache_creation_input_tokens == 450
+    assert first.cache_creation_input_tokens == 4450
     assert first.cache_read_input_tokens == 0
     second = create(client, system=system).usage
-    assert second.cache_read_input_tokens == 450
+    assert second.cache_read_input_tokens == 4450
     assert second.cache_creation_input_tokens == 0
     assert second.input_tokens == first.input_tokens
     assert create(client, system=[{"type": "text", "text": "plain"}]).usage.cache_read_input_tokens is None
+
+
+def test_prefixes_below_the_models_minimum_are_not_cached(client: anthropic.Anthropic) -> None:
+    # 250 + 200 tokens: below Haiku 4.5's 4,096; the breakpoints are reported, but nothing is cached
+    system = [
+        {"type": "text", "text": "role " * 200, "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "project " * 100, "cache_control": {"type": "ephemeral"}},
+    ]
+    for _ in range(2):
+        usage = create(client, system=system).usage
+        assert usage.cache_creation_input_tokens == 0 and usage.cache_read_input_tokens == 0
+        assert usage.input_tokens >= 450
+
+
+def test_more_than_four_breakpoints_are_refused(client: anthropic.Anthropic) -> None:
+    marked = {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}
+    with pytest.raises(anthropic.BadRequestError) as info:
+        create(client, system=[marked] * 5)
+    assert "cache_control" in (info.value.api_message or "")
 
 
 def test_strict_mode_rejects_sampling_parameters(client: anthropic.Anthropic) -> None:
@@ -287,9 +306,12 @@ def test_faults_are_used_in_order_by_matching_path(
 
 def test_delay_beyond_the_client_timeout(fake_anthropic: FakeAnthropicServer) -> None:
     fake_anthropic.script(Fault.delay(1.0))
-    with anthropic.Anthropic(
-        api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1
-    ) as fast, pytest.raises(anthropic.APITimeoutError):
+    with (
+        anthropic.Anthropic(
+            api_key=KEY, base_url=fake_anthropic.base_url, max_retries=0, timeout=0.1
+        ) as fast,
+        pytest.raises(anthropic.APITimeoutError),
+    ):
         create(fast)
 
 

@@ -50,23 +50,37 @@ def _build(role_id: str, step: str, **extra: object) -> LLMRequest:
 def test_every_role_renders_for_both_steps(role_id: str, step: str) -> None:
     req = _build(role_id, step)
     assert req.model == MODEL and req.max_tokens == 1234
-    assert len(req.system) == 2
-    assert req.system[0].cache_ttl is None
-    assert req.system[1].cache_ttl == "5m"
+    team, project, *inputs, role = req.system
+    assert len(inputs) == len(get_role(role_id).consumes)
+    assert "<team_charter>" in team.text and team.cache_ttl is None
+    assert project.cache_ttl == "5m"  # the shared project prefix
+    assert role.cache_ttl is None
     assert all(b.text.strip() for b in req.system)
-    assert len(req.messages) == 1 and req.messages[0].role == "user"
-    user = req.messages[0].content
+    # breakpoints on the first and last artifact only, never more than 4 in all
+    assert [b.cache_ttl for b in inputs] == [
+        "5m" if i in (0, len(inputs) - 1) else None for i in range(len(inputs))
+    ]
+    marks = [b for b in (*req.system, *req.messages) if b.cache_ttl]
+    assert len(marks) <= 4
+    plan_turn = req.messages[0]
+    assert (
+        plan_turn.role == "user" and plan_turn.cache_ttl == "5m" and "<step>plan</step>" in plan_turn.content
+    )
+    user = req.messages[-1].content
     assert f"<step>{step}</step>" in user
-    assert f"<role>{role_id}</role>" in req.system[0].text
-    assert get_role(role_id).description in req.system[0].text
-    # the request sits in the cached context block, not the per-step message
-    assert REQUEST in req.system[1].text
-    assert REQUEST not in user
-    for art in _inputs(role_id):
-        assert f'<artifact agent="{art.agent}" filename="{art.filename}"' in req.system[1].text
-        assert art.content in req.system[1].text
-    if step == "act":
-        assert "PLAN-SUMMARY-TEXT" in user and "step two" in user
+    assert f"<role>{role_id}</role>" in role.text
+    assert get_role(role_id).description in role.text
+    # the request sits in the cached project block, not in any turn
+    assert REQUEST in project.text
+    assert all(REQUEST not in m.content for m in req.messages)
+    for art, block in zip(_inputs(role_id), inputs, strict=True):
+        assert f'<artifact agent="{art.agent}" filename="{art.filename}"' in block.text
+        assert art.content in block.text
+    if step == "act":  # the act call continues the plan conversation
+        assert [m.role for m in req.messages] == ["user", "assistant", "user"]
+        assert "PLAN-SUMMARY-TEXT" in req.messages[1].content and "step two" in req.messages[1].content
+    else:
+        assert len(req.messages) == 1
     # no section marker leaks into what the model sees
     assert "<<<section" not in req.prompt_text()
 
@@ -74,18 +88,42 @@ def test_every_role_renders_for_both_steps(role_id: str, step: str) -> None:
 def test_plan_and_act_share_the_cacheable_prefix() -> None:
     plan, act = _build("developer", "plan"), _build("developer", "act")
     assert plan.system == act.system
+    assert act.messages[0] == plan.messages[0]  # the plan turn, with its breakpoint, is the act's prefix
     assert plan.messages != act.messages
+
+
+def test_every_agent_of_a_run_shares_the_team_and_project_prefix() -> None:
+    prefixes = {tuple(_build(r, "plan").system[:2]) for r in ROLE_IDS}
+    assert len(prefixes) == 1
+
+
+def test_agents_reading_the_same_artifacts_share_that_prefix() -> None:
+    qa, doc = _build("qa", "plan"), _build("documentarian", "plan")
+    assert qa.system[:4] == doc.system[:4]  # team, project, architect's and developer's artifacts
+
+
+def test_act_needs_the_plan() -> None:
+    with pytest.raises(ValueError, match="plan="):
+        PromptBuilder("qa").build(
+            "act",
+            model=MODEL,
+            max_tokens=10,
+            labels=RequestLabels(),
+            project_name="p",
+            request=REQUEST,
+            inputs=[],
+        )
 
 
 def test_first_agent_is_told_it_has_no_inputs() -> None:
     req = _build("architect", "plan", inputs=[])
-    assert "No earlier artifacts" in req.system[1].text
+    assert "No earlier artifacts" in req.system[-1].text
 
 
 def test_gate_and_score_roles_ask_for_their_extra_fields() -> None:
-    assert '"decision"' in _build("consensus", "act").messages[0].content
-    assert '"score"' in _build("reviewer", "act").messages[0].content
-    assert '"decision"' not in _build("developer", "act").messages[0].content
+    assert '"decision"' in _build("consensus", "act").messages[-1].content
+    assert '"score"' in _build("reviewer", "act").messages[-1].content
+    assert '"decision"' not in _build("developer", "act").messages[-1].content
 
 
 def test_feedback_round_and_extra_instructions_reach_the_plan() -> None:
@@ -114,7 +152,19 @@ def test_cache_ttl_is_configurable() -> None:
         request=REQUEST,
         inputs=[],
     )
-    assert [b.cache_ttl for b in req.system] == [None, "1h"]
+    # the shared project prefix outlives one run (sweeps); the per-agent breakpoints stay at 5 minutes
+    assert [b.cache_ttl for b in req.system] == [None, "1h", None]
+    assert req.messages[0].cache_ttl == "5m"
+    off = PromptBuilder("qa", cache_ttl=None).build(
+        "plan",
+        model=MODEL,
+        max_tokens=10,
+        labels=RequestLabels(),
+        project_name="p",
+        request=REQUEST,
+        inputs=[],
+    )
+    assert not any(b.cache_ttl for b in (*off.system, *off.messages))
 
 
 def test_rendering_is_deterministic() -> None:
@@ -155,7 +205,7 @@ def test_role_template_with_a_missing_key_raises() -> None:
 
 def test_template_hashes_cover_every_role_and_the_base() -> None:
     hashes = template_hashes()
-    assert set(hashes) == {f"{r}.j2" for r in ROLE_IDS} | {"_base.j2"}
+    assert set(hashes) == {f"{r}.j2" for r in ROLE_IDS} | {"_base.j2", "_team.j2"}
     assert all(re.fullmatch(r"[0-9a-f]{12}", h) for h in hashes.values())
     assert len(set(hashes.values())) == len(hashes)  # every template is different
 

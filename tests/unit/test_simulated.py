@@ -13,7 +13,9 @@ from orchestrator_kit.agents.response_parser import parse_act, parse_plan
 from orchestrator_kit.agents.roles import ROLE_IDS, get_role
 from orchestrator_kit.engine.state_models import AgentPlan, Artifact
 from orchestrator_kit.llm.backend import Backend
+from orchestrator_kit.llm.pricing import min_cache_tokens
 from orchestrator_kit.llm.simulated import SimulatedBackend
+from orchestrator_kit.llm.tokens import estimate_tokens
 from orchestrator_kit.llm.types import Completion, LLMRequest, RequestLabels
 
 MODEL = "claude-sonnet-5-5"
@@ -224,16 +226,42 @@ def test_usage_is_estimated_and_the_second_call_reads_the_cache() -> None:
 
 def test_cache_is_per_model_and_per_prefix() -> None:
     backend = SimulatedBackend()
-    _complete(backend, _request("qa", "plan"))
-    other_model = _complete(backend, _request("qa", "plan", model="claude-haiku-5-5")).usage
-    other_prefix = _complete(backend, _request("documentarian", "plan")).usage
+    _complete(backend, _request("qa", "plan", model="claude-sonnet-5"))
+    other_model = _complete(backend, _request("qa", "plan", model="claude-opus-4-8")).usage
+    other_prefix = _complete(
+        backend, _request("qa", "plan", model="claude-sonnet-5", request="Another")
+    ).usage
     assert other_model.cache_read_tokens == 0 and other_model.cache_write_5m_tokens > 0
     assert other_prefix.cache_read_tokens == 0 and other_prefix.cache_write_5m_tokens > 0
 
 
+def test_agents_reading_the_same_artifacts_share_the_cached_prefix() -> None:
+    backend = SimulatedBackend()
+    qa = _complete(backend, _request("qa", "plan", model="claude-sonnet-5")).usage
+    doc = _complete(backend, _request("documentarian", "plan", model="claude-sonnet-5")).usage
+    assert qa.cache_read_tokens == 0 and qa.cache_write_5m_tokens > 0
+    assert 0 < doc.cache_read_tokens < qa.cache_write_5m_tokens  # team, project and the two artifacts
+
+
 def test_one_hour_cache_writes_are_counted_as_such() -> None:
-    usage = _complete(SimulatedBackend(), _request("qa", "plan", cache_ttl="1h")).usage
-    assert usage.cache_write_1h_tokens > 0 and usage.cache_write_5m_tokens == 0
+    # claude-sonnet-5 caches from 1,024 tokens: the shared project prefix (1h) passes it
+    usage = _complete(
+        SimulatedBackend(), _request("qa", "plan", cache_ttl="1h", model="claude-sonnet-5")
+    ).usage
+    assert usage.cache_write_1h_tokens > 1024 and usage.cache_write_5m_tokens > 0  # then the 5m breakpoints
+
+
+def test_nothing_is_cached_below_the_models_minimum() -> None:
+    # claude-haiku-5-5 caches nothing below 4,096 tokens; this prompt is shorter
+    backend = SimulatedBackend()
+    req = _request("qa", "plan", model="claude-haiku-5-5")
+    assert estimate_tokens(req.prompt_text()) < min_cache_tokens("claude-haiku-5-5") == 4096
+    for _ in range(2):
+        u = _complete(backend, req).usage
+        assert u.cache_write_5m_tokens == u.cache_write_1h_tokens == u.cache_read_tokens == 0
+        assert u.input_tokens == estimate_tokens(req.prompt_text())
+    # the same prompt on a model with a lower minimum is cached
+    assert _complete(backend, _request("qa", "plan", model="claude-sonnet-5")).usage.cache_write_5m_tokens > 0
 
 
 def test_uncached_requests_have_no_cache_tokens() -> None:
