@@ -133,7 +133,7 @@ def test_the_fake_server_caches_nothing_below_the_models_minimum(fake_anthropic:
 
 def test_a_breakpoint_on_a_turn_caches_the_conversation(fake_anthropic: FakeAnthropicServer) -> None:
     first_turn = Message(role="user", content="Plan the data layer. " * 300, cache_ttl="5m")
-    plan = REQUEST.model_copy(update={"model": "claude-sonnet-4-5", "system": (), "messages": (first_turn,)})
+    plan = REQUEST.model_copy(update={"model": "claude-sonnet-5", "system": (), "messages": (first_turn,)})
     act = plan.model_copy(
         update={
             "messages": (

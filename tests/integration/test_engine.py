@@ -328,9 +328,9 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
         return [
             r
             for r in responses
-            if f"<role>{agent}</role>" in r["request"]["system"][0]["text"]
-            and f"<step>{step}</step>" in r["request"]["messages"][0]["content"]
-            and f"<round>{round_}</round>" in r["request"]["messages"][0]["content"]
+            if f"<role>{agent}</role>" in r["request"]["system"][-1]["text"]
+            and f"<step>{step}</step>" in r["request"]["messages"][-1]["content"]
+            and f"<round>{round_}</round>" in r["request"]["messages"][-1]["content"]
         ]
 
     (rejection,) = of("consensus", "act", 1)
@@ -553,9 +553,9 @@ def test_agent_settings_disable_and_instruct(tmp_path: Path) -> None:
     assert result.ok
     assert "documentarian" not in {ln["agent"] for ln in result.calls}
     qa_prompts = [
-        r["request"]["messages"][0]["content"]
+        r["request"]["messages"][0]["content"]  # the plan turn, which the act call continues
         for r in read_jsonl(result.run_dir / "responses.jsonl")
-        if "<role>qa</role>" in r["request"]["system"][0]["text"]
+        if "<role>qa</role>" in r["request"]["system"][-1]["text"]
     ]
     assert len(qa_prompts) == 2 and all("Focus on malformed rows" in p for p in qa_prompts)
 
