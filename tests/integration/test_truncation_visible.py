@@ -24,10 +24,12 @@ def _cut_architect_act() -> Any:
 
     def respond(body: dict[str, Any]) -> Any:
         full = inner(body)
-        first = body["messages"][0]["content"]
-        first = first if isinstance(first, str) else json.dumps(first)
-        if "<step>act</step>" in first and "<role>architect" in json.dumps(body["system"]):
-            text = full[: len(full) * 2 // 3] if len(body["messages"]) == 1 else " more"
+        # the act call continues the plan conversation (3 turns); its continuation has 5
+        turns = body["messages"]
+        asked = turns[2]["content"] if len(turns) >= 3 else ""
+        asked = asked if isinstance(asked, str) else json.dumps(asked)
+        if "<step>act</step>" in asked and "<role>architect" in json.dumps(body["system"]):
+            text = full[: len(full) * 2 // 3] if len(turns) == 3 else " more"
             return {"content": [{"type": "text", "text": text}], "stop_reason": "max_tokens"}
         return full
 
