@@ -76,6 +76,13 @@ def banner(app: Any, host: str, port: int) -> str:
         ]
     else:
         lines += [f"    users: {', '.join(auth.users)} (tokens from the users file)"]
+    if not is_loopback(host):
+        allowed = ", ".join(app.state.settings.allowed_hosts)
+        lines.append(
+            f"    requests must name a loopback host or: {allowed}"
+            if allowed
+            else "    requests must name a loopback host: add --allowed-hosts NAME for this machine's name"
+        )
     return "\n".join(lines)
 
 

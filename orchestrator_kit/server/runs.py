@@ -35,6 +35,7 @@ from ..store.run_folder import RunFolder, new_run_id, redact
 from .db import IN_FLIGHT, Database
 from .failures import Conflict, DamagedRun, TooManyQueued, public_text
 from .index_sync import INDEX_ERRORS, INTERRUPTED, IndexSync, folder_truth
+from .permissions import private_dir
 from .scheduler import FairSlots
 from .schemas import RunIn
 from .secrets import KeyVault
@@ -116,7 +117,8 @@ class RunManager:
 
     # -- starting and resuming ---------------------------------------------------------------
     def user_root(self, user_id: str) -> Path:
-        return self.data_dir / "runs" / user_id
+        """``runs/<user>`` in the data folder, made (and kept) private: 0700 like the folders in it."""
+        return private_dir(private_dir(self.data_dir / "runs") / user_id)
 
     def _credentials(self, user_id: str) -> tuple[SecretStr | None, str | None]:
         row = self.db.get_provider(user_id)

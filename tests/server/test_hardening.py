@@ -132,6 +132,8 @@ def test_only_a_generated_token_is_printed(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("ORCHESTRATOR_KIT_TOKEN")
     made = create_app(ServerSettings(data_dir=tmp_path / "c"))
     assert made.state.token in banner(made, "127.0.0.1", 8000)
+    assert "--allowed-hosts" not in banner(made, "127.0.0.1", 8000)
+    assert "add --allowed-hosts NAME" in banner(made, "0.0.0.0", 8000)
 
 
 # -- file modes ----------------------------------------------------------------------------------------------------
@@ -161,6 +163,15 @@ def test_the_data_folder_is_private_whether_or_not_it_existed(
     for p in found:
         assert mode(p) == (0o700 if p.is_dir() else 0o600), (p, oct(mode(p)))
     assert mode(data / "runs") == 0o700 and mode(data / "index.sqlite3") == 0o600
+
+
+def test_a_fresh_data_folder_is_private(start_server: Callable[..., Live], tmp_path: Path) -> None:
+    live = start_server(data_dir=tmp_path / "fresh" / "data")
+    c = live.client()
+    pid = new_project(c)
+    wait_run(c, pid, c.post(f"/projects/{pid}/runs", json={"agents": ["architect"]}).json()["id"])
+    for p in (live.data_dir, live.data_dir / "runs", live.data_dir / "runs" / "default"):
+        assert mode(p) == 0o700, (p, oct(mode(p)))
 
 
 def test_a_users_file_others_can_read_is_refused_with_the_fix(tmp_path: Path) -> None:
