@@ -1,5 +1,6 @@
 """The README's main job: the workflow notebook through papermill in simulated mode ($0, no key needed or
-used), then the HTML cost report over its run folder. Prints where everything landed.
+used), then the HTML cost report over its run folder. Prints where everything landed. Kernels are started by
+``orchestrator_kit.kernels`` (IPC transport, shut down without an interrupt: no alarming kernel log lines).
 
     python scripts/main_job.py [--out out]
 
@@ -25,8 +26,7 @@ def main() -> int:
     for name in [n for n in os.environ if n.startswith("ANTHROPIC_")]:
         del os.environ[name]  # simulated mode: the kernel gets no key at all
 
-    import papermill as pm
-
+    from orchestrator_kit.kernels import execute_notebook
     from orchestrator_kit.notebook_params import notebook_path
     from orchestrator_kit.report.html import build_report
 
@@ -37,11 +37,10 @@ def main() -> int:
     print(
         f"running {notebook_path('workflow.ipynb').name} through papermill (simulated mode) ...", flush=True
     )
-    pm.execute_notebook(
-        str(notebook_path("workflow.ipynb")),
-        str(notebook),
-        cwd=str(out),
-        progress_bar=False,
+    execute_notebook(
+        notebook_path("workflow.ipynb"),
+        notebook,
+        cwd=out,
         parameters={"mode": "simulated", "output_dir": str(runs)},
     )
     (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and p.name not in before]

@@ -62,18 +62,15 @@ def execute_report(
     timeout: int | None = 600,
 ) -> Path:
     """Execute the cost-report notebook over ``runs_dir`` into ``workdir``; returns the executed notebook."""
-    import papermill as pm
+    from ..kernels import execute_notebook
 
     out = Path(workdir) / "cost_report.ipynb"
-    pm.execute_notebook(
-        str(notebook_path("cost_report.ipynb")),
-        str(out),
+    execute_notebook(
+        notebook_path("cost_report.ipynb"),
+        out,
         parameters={"runs_dir": str(runs_dir), "title": title},
-        cwd=str(workdir),
+        cwd=workdir,
         kernel_name=kernel_name,
-        progress_bar=False,
-        log_output=False,
-        store_widget_state=False,
         execution_timeout=timeout,
     )
     return out

@@ -59,23 +59,6 @@ def test_parameters_are_declared_with_types_and_help() -> None:
         assert eval(declared[p.name]["default"]) == p.default
 
 
-@pytest.mark.parametrize("name", ["workflow", "cost_report", "batch", "interactive"])
-def test_notebooks_match_their_builder(name: str) -> None:
-    """notebooks/*.ipynb are written by scripts/build_notebooks.py: same cells, sources and tags."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_notebooks", REPO / "scripts" / "build_notebooks.py")
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    expected, checked = builder.build(name, getattr(builder, f"{name}_cells")())
-    saved = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in saved.cells] == [
-        (c.cell_type, c.source, c.metadata.get("tags")) for c in expected.cells
-    ]
-    stored = [i for i, c in enumerate(saved.cells) if c.cell_type == "code" and c.execution_count]
-    assert stored == checked  # outputs are stored exactly for the cells nbval compares
-
-
 @pytest.mark.slow
 def test_runs_and_writes_one_run_folder(executed) -> None:
     nb = executed["nb"]
@@ -191,6 +174,8 @@ def test_main_job_script(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    for alarm in ("Kernel is running over TCP without encryption", "KeyboardInterrupt caught in kernel"):
+        assert alarm not in done.stdout + done.stderr  # kernels over IPC, shut down without an interrupt
     out = tmp_path / "out"
     (run_dir,) = [p for p in (out / "runs").iterdir() if p.is_dir()]
     assert f"executed notebook: {out / 'workflow.ipynb'}" in done.stdout

@@ -1,0 +1,88 @@
+"""Kernels started by our own code (batch cells, the main job, the cost report): quiet and private.
+
+    from orchestrator_kit.kernels import execute_notebook
+    execute_notebook(template, out, parameters={...}, cwd=folder)     # papermill, kernel over IPC
+
+``execute_notebook`` is ``papermill.execute_notebook`` with :class:`QuietKernelManager`: the kernel talks over
+Unix sockets in a private temporary folder (IPC transport: nothing listens on a TCP port, and ipykernel's
+"Kernel is running over TCP without encryption" warning has no cause), and at the end it is shut down with a
+shutdown request alone: jupyter_client interrupts every kernel before shutting it down, which makes ipykernel
+log ``ERROR | KeyboardInterrupt caught in kernel`` after a run that succeeded. ``kernel_options()`` gives the
+same for nbclient.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+
+class QuietKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` over IPC sockets in its own temporary folder, shut down without an
+    interrupt."""
+
+    _ipc_dir: str | None = None
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        # The socket files are "<ip>-<port>": keep them in a folder only this user can read.
+        self._ipc_dir = tempfile.mkdtemp(prefix="okit-kernel-")
+        return str(Path(self._ipc_dir) / "k")
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            # The shutdown request goes over the control channel, which ipykernel serves even while busy;
+            # a kernel that does not exit in time is killed by jupyter_client as before.
+            return
+        await super()._async_interrupt_kernel()
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._ipc_dir:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+
+def kernel_options() -> dict[str, Any]:
+    """Keyword arguments for ``papermill.execute_notebook`` or ``nbclient.NotebookClient``."""
+    return {"kernel_manager_class": QuietKernelManager}
+
+
+def execute_notebook(
+    template: str | Path,
+    output: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+    cwd: str | Path | None = None,
+    **kwargs: Any,
+) -> Any:
+    """``papermill.execute_notebook`` with a :class:`QuietKernelManager` kernel and quiet defaults (no progress
+    bar, no cell output logged, no widget state stored); other keyword arguments go to papermill."""
+    import papermill as pm
+
+    options: dict[str, Any] = {
+        "progress_bar": False,
+        "log_output": False,
+        "store_widget_state": False,
+        **kernel_options(),
+        **kwargs,
+    }
+    return pm.execute_notebook(
+        str(template),
+        str(output),
+        parameters=dict(parameters or {}),
+        cwd=None if cwd is None else str(cwd),
+        **options,
+    )
+
+
+__all__ = ["QuietKernelManager", "execute_notebook", "kernel_options"]
