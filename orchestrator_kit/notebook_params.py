@@ -14,6 +14,7 @@ environment. A value shaped like a key is refused without being echoed.
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ WORKFLOW_PARAMS: tuple[Param, ...] = (
 )
 PARAMS_BY_NAME = {p.name: p for p in WORKFLOW_PARAMS}
 MODES = ("simulated", "auto", "real", "replay")
+OUTPUT_ROOT_VAR = "ORCHESTRATOR_KIT_OUTPUT_ROOT"
 
 
 def _type_name(t: type) -> str:
@@ -152,7 +154,7 @@ class WorkflowParams:
             budget_tokens=self.budget_tokens or None,
             max_concurrency=self.max_concurrency,
             max_rounds=self.max_rounds,
-            output_dir=self.output_dir,
+            output_dir=output_path(self.output_dir),
             simulated_options=self.simulated_options or None,
             allow_unknown_model=self.allow_unknown_model,
         )
@@ -275,14 +277,13 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
     return WorkflowParams(**values)
 
 
-def parameters_source() -> str:
-    """The text of the workflow notebook's parameters cell, from WORKFLOW_PARAMS."""
-    lines = [
-        "# Parameters (papermill: -p name value; lists and dicts with -y or -f). Never put an API key here."
-    ]
-    for p in WORKFLOW_PARAMS:
-        lines.append(f"{p.name}: {_type_name(p.type)} = {p.default!r}  # {p.help}")
-    return "\n".join(lines)
+def output_path(path: str | Path) -> Path:
+    """Where a notebook writes ``path``: as given when absolute; else under ``$ORCHESTRATOR_KIT_OUTPUT_ROOT``
+    when that is set (the nbval run sets it, so that re-running the notebooks writes nothing into the
+    source tree); else relative to the kernel's folder."""
+    path = Path(path).expanduser()
+    root = os.environ.get(OUTPUT_ROOT_VAR, "")
+    return path if path.is_absolute() or not root else Path(root).expanduser() / path
 
 
 def notebook_path(name: str) -> Path:
@@ -309,6 +310,6 @@ __all__ = [
     "WorkflowParams",
     "load_finished_run",
     "notebook_path",
-    "parameters_source",
+    "output_path",
     "validate_workflow_params",
 ]

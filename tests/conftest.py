@@ -41,6 +41,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     config_dir = tmp_path / ".anthropic-config"
     config_dir.mkdir(exist_ok=True)
     monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(config_dir))
+    monkeypatch.delenv("ORCHESTRATOR_KIT_OUTPUT_ROOT", raising=False)  # notebooks write under tmp_path
     monkeypatch.chdir(tmp_path)
     yield tmp_path
 

@@ -21,10 +21,10 @@ NOTEBOOKS = REPO / "notebooks"
 
 @contextmanager
 def clean_env(**env: str) -> Iterator[pytest.MonkeyPatch]:
-    """No ANTHROPIC_* from the developer's shell; then ``env`` set. Undone on exit."""
+    """No ANTHROPIC_* (nor an output root) from the developer's shell; then ``env`` set. Undone on exit."""
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):
-            if name.startswith("ANTHROPIC_"):
+            if name.startswith("ANTHROPIC_") or name == "ORCHESTRATOR_KIT_OUTPUT_ROOT":
                 mp.delenv(name, raising=False)
         for name, value in env.items():
             mp.setenv(name, value)

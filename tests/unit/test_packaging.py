@@ -72,6 +72,11 @@ def test_built_wheel_runs_a_workflow_outside_the_checkout(tmp_path: Path) -> Non
         "orchestrator_kit/prompts/_base.j2",
         "orchestrator_kit/prompts/simulated/developer_module.py.j2",
         "orchestrator_kit/llm/data/models.json",
+        *(
+            f"orchestrator_kit/notebooks/{n}.ipynb"
+            for n in ("workflow", "batch", "cost_report", "interactive")
+        ),
+        "orchestrator_kit/notebooks/grid.yaml",
     ):
         assert needed in names
     site = tmp_path / "site"
