@@ -29,24 +29,22 @@ def render_job(cell_parameters: dict[str, Any], run_dir: Path, notebook: Path) -
 
 
 def render_notebook(job: dict[str, Any]) -> dict[str, Any]:
-    """Execute one workflow notebook with papermill's Python API; returns {status, error, duration_s}."""
-    import papermill as pm
+    """Execute one workflow notebook with papermill's Python API (``orchestrator_kit.kernels``); returns
+    {status, error, duration_s}."""
     from papermill.exceptions import PapermillExecutionError
 
+    from ..kernels import execute_notebook
     from ..store.run_folder import redact
 
     started = time.perf_counter()
     out: dict[str, Any] = {"status": "rendered", "error": ""}
     try:
-        pm.execute_notebook(
+        execute_notebook(  # papermill; the kernel over IPC, shut down without an interrupt
             job["template"],
             job["notebook"],
             parameters=job["parameters"],
             cwd=job["cwd"],
             kernel_name=job.get("kernel_name"),
-            progress_bar=False,
-            log_output=False,
-            store_widget_state=False,
             execution_timeout=job.get("timeout"),
         )
     except PapermillExecutionError as exc:
