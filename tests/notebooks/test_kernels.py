@@ -82,8 +82,6 @@ def test_a_batch_prints_no_alarming_kernel_lines(tmp_path: Path) -> None:
             str(grid),
             "-o",
             str(tmp_path / "out"),
-            "--workers",
-            "1",
         ],
         cwd=tmp_path,
         env=_quiet_env(),
@@ -92,7 +90,7 @@ def test_a_batch_prints_no_alarming_kernel_lines(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 ok, 0 failed" in done.stdout
+    assert "1 completed, 0 not; 1 notebooks rendered" in done.stdout  # a kernel rendered its notebook
     for alarm in ALARMS:
         assert alarm not in done.stdout + done.stderr
 
