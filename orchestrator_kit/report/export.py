@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import figures, tables
+from . import figures, quality, tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,9 +22,15 @@ if TYPE_CHECKING:
 
 
 def standard_tables(runs: Runs) -> dict[str, pd.DataFrame]:
-    """Artifacts, tokens by kind, cost by agent / phase / model, waste, cache savings, estimate vs actual."""
+    """Artifacts, tokens by kind, cost by agent / phase / model, dollars by token kind, waste, cache savings,
+    estimate vs actual, quality per run and per model."""
     calls = runs.calls
+    per_run = quality.quality_per_run(runs.runs, runs.evaluations)
     return {
+        "money_by_agent": quality.money_by_kind(calls, "agent"),
+        "money_by_phase": quality.money_by_kind(calls, "phase"),
+        "quality_per_run": per_run,
+        "quality_by_model": quality.quality_by(per_run, ["model", "setting"]),
         "runs": tables.run_overview(runs.runs),
         "artifacts": tables.artifact_table(runs.artifacts),
         "tokens_by_kind": tables.tokens_by_kind(calls, "agent"),
@@ -47,11 +53,29 @@ def basis_note(runs: Runs) -> str:
     return ""
 
 
+def estimate_note(runs: Runs) -> str:
+    """Why actual costs sit where they do against the pre-run estimate, in full (empty when nothing to say)."""
+    modes = set(runs.runs["mode"].dropna())
+    if "simulated" not in modes:
+        return (
+            "The estimate prices each agent's prompt and an output of typical length for its role; the "
+            "range runs from short answers to answers at max_tokens."
+        )
+    return (
+        "The estimate sizes outputs like Claude's (typical answer lengths per role, from the guide); "
+        "simulated artifacts come from short templates, so simulated runs land below the estimate's low "
+        "end. Compare real runs to judge the estimate."
+    )
+
+
 def standard_figures(runs: Runs, tabs: dict[str, pd.DataFrame] | None = None) -> dict[str, Figure]:
     """The figures of ``standard_tables`` (computed again unless passed in)."""
     t = tabs if tabs is not None else standard_tables(runs)
     note = basis_note(runs)
     return {
+        "money_by_agent": quality.money_stacked(t["money_by_agent"], "agent"),
+        "money_by_phase": quality.money_stacked(t["money_by_phase"], "phase"),
+        "quality_vs_cost": quality.quality_vs_cost(t["quality_per_run"], t["quality_by_model"]),
         "cost_by_agent": figures.cost_bar(t["cost_by_agent"], "agent", note=note),
         "cost_by_phase": figures.cost_bar(t["cost_by_phase"], "phase", note=note),
         "tokens_by_kind": figures.tokens_stacked(t["tokens_by_kind"], "agent"),
@@ -115,6 +139,7 @@ def write_run_outputs(
 
 __all__ = [
     "basis_note",
+    "estimate_note",
     "standard_figures",
     "standard_tables",
     "write_figures",

@@ -13,26 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.summary import TOKEN_KINDS
+from .style import KIND_COLORS, KIND_LABELS, finish, model_colors, new_figure
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-_KIND_LABELS = {
-    "input_tokens": "input",
-    "output_tokens": "output",
-    "cache_write_5m_tokens": "cache write 5m",
-    "cache_write_1h_tokens": "cache write 1h",
-    "cache_read_tokens": "cache read",
-}
-
 
 def _new(width: float = 7.0, height: float = 3.6) -> tuple[Figure, Axes]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return fig, fig.add_subplot()
+    return new_figure(width, height)
 
 
 def _usd_axis(ax: Axes, axis: str = "y") -> None:
@@ -69,11 +59,10 @@ def cost_bar(table: pd.DataFrame, by: str = "agent", *, title: str | None = None
         ax.bar(labels, known["wasted_usd"].tolist(), color="#C44E52", label="wasted")
         ax.legend(frameon=False)
     _usd_axis(ax)
-    ax.set_ylabel("USD")
     unknown = table.loc[table["cost_usd"].isna(), by].astype(str).tolist()
     notes = [n for n in (note, f"unknown cost: {', '.join(unknown)}" if unknown else "") if n]
-    ax.set_title(title + (f"\n{'; '.join(notes)}" if notes else ""), fontsize=10)
     ax.tick_params(axis="x", labelrotation=30)
+    finish(ax, title + (f"\n{'; '.join(notes)}" if notes else ""), ylabel="US dollars", legend=False)
     return fig
 
 
@@ -88,12 +77,10 @@ def tokens_stacked(table: pd.DataFrame, by: str = "agent", *, title: str | None 
     for kind in TOKEN_KINDS:
         values = table[kind].astype(int).tolist()
         if any(values):
-            ax.bar(labels, values, bottom=bottom, label=_KIND_LABELS[kind])
-            bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_ylabel("tokens")
-    ax.set_title(title, fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
+            ax.bar(labels, values, bottom=bottom, label=KIND_LABELS[kind], color=KIND_COLORS[kind])
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.tick_params(axis="x", labelrotation=30)
+    finish(ax, title, ylabel="tokens")
     return fig
 
 
@@ -116,10 +103,8 @@ def estimate_vs_actual(table: pd.DataFrame, *, title: str = "Estimate vs actual 
     )
     ax.set_ylim(-0.6, len(rows) - 0.4)
     _usd_axis(ax, "x")
-    if "mode" in rows and (rows["mode"] == "simulated").any():
-        # The estimate sizes outputs like Claude's; simulated artifacts are shorter, so they land low.
-        title += "\nsimulated runs: the estimate is for Claude's output sizes; simulated outputs are shorter"
-    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("cost per run (US dollars)", fontsize=9)
+    ax.set_title(title, fontsize=11, loc="left")  # the reason for any gap is stated in full beside it
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     return fig
 
@@ -130,14 +115,14 @@ def score_vs_cost(table: pd.DataFrame, *, title: str = "Reviewer score vs cost")
     rows = table[table["review_score"].notna() & table["cost_usd"].notna()]
     if rows.empty:
         return _no_data(fig, ax, title)
+    colors = model_colors(rows["model"])
     for model, group in rows.groupby("model", sort=True):
-        ax.scatter(group["cost_usd"], group["review_score"], label=str(model), alpha=0.8)
+        ax.scatter(
+            group["cost_usd"], group["review_score"], label=str(model), alpha=0.8, color=colors[str(model)]
+        )
     _usd_axis(ax, "x")
-    ax.set_xlabel("cost (USD)")
-    ax.set_ylabel("review score (0-10)")
     ax.set_ylim(0, 10.5)
-    ax.set_title(title, fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
+    finish(ax, title, xlabel="cost per run (US dollars)", ylabel="review score (0-10)")
     return fig
 
 
@@ -155,11 +140,14 @@ def cumulative_spend(calls: pd.DataFrame, *, title: str = "Cumulative spend over
             linewidth=1,
             label=str(run_id)[:22] if rows["run_id"].nunique() <= 8 else None,
         )
-    ax.set_xlabel("call")
     _usd_axis(ax)
-    ax.set_title(title, fontsize=10)
-    if rows["run_id"].nunique() <= 8:
-        ax.legend(frameon=False, fontsize=7)
+    finish(
+        ax,
+        title,
+        xlabel="call number within the run",
+        ylabel="US dollars",
+        legend=rows["run_id"].nunique() <= 8,
+    )
     return fig
 
 

@@ -306,3 +306,32 @@ def lab_page(
                     print(f"no failure screenshot: {type(exc).__name__}: {exc}")
         finally:
             context.close()
+
+
+@pytest.fixture
+def chromium_page(tmp_path: Path, chromium_path: str, playwright_sync: Any) -> Iterator[Any]:
+    """A bare headless Chromium page, 1,400 x 900, for pages that need no JupyterLab (the HTML report).
+    Every request off the machine is aborted and listed in ``page.external_requests``."""
+    with playwright_sync.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-report-profile"),
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+            timeout=30_000,
+        )
+        try:
+            external: list[str] = []
+
+            def block(route: Any) -> None:
+                external.append(route.request.url)
+                route.abort()
+
+            context.route(_NOT_LOOPBACK, block)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.external_requests = external
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            context.close()
