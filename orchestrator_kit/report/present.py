@@ -39,10 +39,9 @@ CSS = """<style>
 
 
 def _is_na(v: Any) -> bool:
-    try:
-        return v is None or bool(v != v)
-    except (TypeError, ValueError):
-        return False
+    import pandas as pd
+
+    return v is None or (not isinstance(v, str | bytes) and bool(pd.isna(v)))
 
 
 def _usd(v: Any) -> str:

@@ -10,6 +10,7 @@ on the **frontier** when no other group is at least as good for less money (medi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -100,15 +101,16 @@ def quality_per_run(runs: pd.DataFrame, evaluations: pd.DataFrame | None) -> pd.
 def frontier_mask(cost: Iterable[float], quality: Iterable[float]) -> list[bool]:
     """True where no other point is at least as good (quality) for no more money, and better in one."""
     pts = list(zip(cost, quality, strict=True))
+    known = [not (math.isnan(c) or math.isnan(q)) for c, q in pts]  # NaN: not comparable
     out = []
     for i, (c, q) in enumerate(pts):
-        if c != c or q != q:  # NaN: not comparable
+        if not known[i]:
             out.append(False)
             continue
         dominated = any(
             (c2 <= c and q2 >= q and (c2 < c or q2 > q))
             for j, (c2, q2) in enumerate(pts)
-            if j != i and c2 == c2 and q2 == q2
+            if j != i and known[j]
         )
         out.append(not dominated)
     return out
@@ -176,7 +178,7 @@ def quality_vs_cost(
         color = colors.get(str(g["model"]), "0.3")
         name = " / ".join(str(g[k]) for k in groups.columns if k in (by, "model", "setting") and k in g)
         err_x = [[g["cost_median_usd"] - g["cost_low_usd"]], [g["cost_high_usd"] - g["cost_median_usd"]]]
-        sd = 0.0 if g["quality_sd"] != g["quality_sd"] else g["quality_sd"]
+        sd = 0.0 if math.isnan(g["quality_sd"]) else g["quality_sd"]
         ax.errorbar(
             g["cost_median_usd"],
             g["quality"],

@@ -23,10 +23,10 @@ __all__ = [
     "KIND_COLORS",
     "KIND_LABELS",
     "LABELS",
+    "finish",
     "label",
     "model_colors",
     "new_figure",
-    "finish",
 ]
 
 GLOSSARY = (
