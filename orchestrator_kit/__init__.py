@@ -17,6 +17,7 @@ _LAZY = {
     "arun_workflow": "orchestrator_kit.api",
     "evaluate_run": "orchestrator_kit.evaluate.checks",
     "resume": "orchestrator_kit.engine.engine",
+    "decide": "orchestrator_kit.engine.engine",
     "WorkflowEngine": "orchestrator_kit.engine.engine",
     "RunResult": "orchestrator_kit.engine.result",
     "create_agent": "orchestrator_kit.agents.factory",
@@ -34,7 +35,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from .agents.factory import create_agent
     from .api import arun_workflow, run_workflow
-    from .engine.engine import WorkflowEngine, resume
+    from .engine.engine import WorkflowEngine, decide, resume
     from .evaluate.checks import evaluate_run
     from .engine.estimate import estimate_run
     from .engine.result import RunResult

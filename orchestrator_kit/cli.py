@@ -46,6 +46,10 @@ def _engine_options(a: argparse.Namespace) -> dict[str, Any]:
         opts["max_rounds"] = a.max_rounds
     if a.replay_from is not None:
         opts["replay_from"] = a.replay_from
+    if a.gate is not None:
+        opts["gate_policy"] = a.gate
+    if a.on_budget is not None:
+        opts["on_budget"] = a.on_budget
     if a.record_to is not None:
         opts["record_to"] = a.record_to
     return opts
@@ -85,7 +89,89 @@ def _run(a: argparse.Namespace) -> int:
     result = engine.run(a.request, project_name=a.project_name)
     print(result.table())
     print(f"run folder: {result.run_dir}")
+    _say_how_to_decide(result.run_dir)
     return 0
+
+
+def _say_how_to_decide(run_dir: Any) -> None:
+    """If the run waits for a person, say what it asks and how to answer."""
+    from .engine.gates import pending_gate
+
+    gate = pending_gate(run_dir)
+    if gate is None:
+        return
+    if gate.kind == "budget":
+        print(f"waiting for more budget ({(gate.budget or {}).get('message', '')})", file=sys.stderr)
+        print(f"  orchestrator-kit decide {run_dir} budget USD", file=sys.stderr)
+        return
+    print(
+        f"waiting at gate {gate.step!r} ({gate.policy}, round {gate.round} of {gate.max_rounds})",
+        file=sys.stderr,
+    )
+    for path in gate.under_review:
+        print(f"  review: {run_dir}/artifacts/{path}", file=sys.stderr)
+    if gate.proposal is not None:
+        verdict = "approve" if gate.proposal.get("approved") else "revise"
+        print(
+            f"  the model proposes: {verdict}: {'; '.join(gate.proposal.get('reasons') or [])}",
+            file=sys.stderr,
+        )
+    print(f"  orchestrator-kit decide {run_dir} approve", file=sys.stderr)
+    print(f"  orchestrator-kit decide {run_dir} revise --reason '...'", file=sys.stderr)
+    print(f"  orchestrator-kit decide {run_dir} edit FILE [--artifact AGENT/NAME]", file=sys.stderr)
+
+
+@command("decide")
+def _decide(a: argparse.Namespace) -> int:
+    import getpass
+    from pathlib import Path
+
+    from .engine.engine import decide
+    from .engine.gates import pending_gate
+
+    edits: dict[str, str] = {}
+    budget = None
+    if a.action == "edit":
+        if a.value is None:
+            raise ConfigError("edit needs the edited file: orchestrator-kit decide RUN_DIR edit FILE")
+        source = Path(a.value)
+        if not source.is_file():
+            raise ConfigError(f"the edit file {str(source)!r} does not exist")
+        gate = pending_gate(a.run_dir)
+        target = a.artifact or _artifact_for(source.name, gate.under_review if gate else [])
+        edits[target] = source.read_text(encoding="utf-8")
+    elif a.action == "budget":
+        budget = a.value
+    elif a.value is not None:
+        raise ConfigError(f"{a.action} takes no file or amount (got {a.value!r})")
+    by = a.by or getpass.getuser()
+    result = decide(
+        a.run_dir,
+        a.action,
+        reasons=a.reason,
+        edits=edits,
+        budget_usd=budget,
+        by=by,
+        resume_run=not a.no_resume,
+    )
+    if a.no_resume:
+        print(f"recorded; continue with: orchestrator-kit resume {result.run_dir}")
+        return 0
+    print(result.table())
+    print(f"run folder: {result.run_dir}")
+    _say_how_to_decide(result.run_dir)
+    return 0
+
+
+def _artifact_for(name: str, under_review: list[str]) -> str:
+    hits = [p for p in under_review if p.rsplit("/", 1)[-1] == name]
+    if len(hits) == 1:
+        return hits[0]
+    if len(under_review) == 1:
+        return under_review[0]
+    raise ConfigError(
+        f"say which artifact {name!r} replaces: --artifact one of {', '.join(under_review) or '(none under review)'}"
+    )
 
 
 @command("resume")
@@ -132,10 +218,15 @@ def _runs(a: argparse.Namespace) -> int:
     if not rows:
         print(f"no runs in {a.root}")
         return 0
-    print(f"{'run_id':<32}{'status':<17}{'mode':<11}{'agents':>7}{'cost':>12}  project")
+    print(f"{'run_id':<32}{'status':<19}{'mode':<11}{'agents':>7}{'cost':>12}  project")
     for r in rows:
         print(
-            f"{r['run_id']:<32}{r['status']:<17}{r['mode']:<11}{r['agents_done']:>7}{r['cost']:>12}  {r['project_name']}"
+            f"{r['run_id']:<32}{r['status']:<19}{r['mode']:<11}{r['agents_done']:>7}{r['cost']:>12}  {r['project_name']}"
+        )
+    waiting = [r for r in rows if str(r["status"]).startswith("awaiting_")]
+    if waiting:
+        print(
+            f"{len(waiting)} run(s) wait for a decision: orchestrator-kit decide {a.root}/RUN_ID approve|revise|edit|budget"
         )
     return 0
 
@@ -240,6 +331,19 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", default="runs", help="folder that receives the run folder")
     r.add_argument("--replay-from", default=None, help="run folder or .jsonl recording (mode replay)")
     r.add_argument("--record-to", default=None, help="also append every completion to this .jsonl file")
+    r.add_argument(
+        "--gate",
+        choices=["model", "human", "model+human"],
+        default=None,
+        help="who decides at the design gate: the consensus agent (default), a person, or the agent proposes "
+        "and a person confirms (the run pauses; see: orchestrator-kit decide)",
+    )
+    r.add_argument(
+        "--on-budget",
+        choices=["fail", "pause"],
+        default=None,
+        help="when the next call would pass the budget: fail (default) or pause for a person to raise it",
+    )
     r.add_argument("-q", "--quiet", action="store_true")
 
     e = sub.add_parser("estimate", help="estimate tokens and cost before running")
@@ -264,6 +368,17 @@ def _build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--budget-tokens", type=int, default=None)
     rs.add_argument("--max-rounds", type=int, default=None, help="allow more consensus gate rounds")
     sweep_options(rs)
+
+    d = sub.add_parser(
+        "decide", help="decide for a run waiting at a human gate (or for more budget), then resume it"
+    )
+    d.add_argument("run_dir")
+    d.add_argument("action", choices=["approve", "revise", "edit", "budget"])
+    d.add_argument("value", nargs="?", default=None, help="edit: the edited file; budget: the new cap in USD")
+    d.add_argument("--reason", action="append", default=[], help="why (needed for revise; repeatable)")
+    d.add_argument("--artifact", default=None, help="edit: which artifact the file replaces (AGENT/NAME)")
+    d.add_argument("--by", default=None, help="who decides (default: the login name)")
+    d.add_argument("--no-resume", action="store_true", help="record the decision only")
 
     ls = sub.add_parser("runs", help="list run folders")
     ls.add_argument("root", nargs="?", default="runs")

@@ -34,9 +34,18 @@ from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
 from .estimate import estimate_run
 from .events import Event, EventBus
+from .gates import (
+    WAITING,
+    PendingGate,
+    decision_stats,
+    now_iso,
+    pending_gate,
+    record_decision,
+    write_pending,
+)
 from .recorder import RunRecorder
 from .result import RunResult
-from .workflow import DEFAULT_WORKFLOW, Workflow
+from .workflow import DEFAULT_WORKFLOW, Gate, Workflow
 
 _SHARED_LIMITERS: dict[int, ConcurrencyLimiter] = {}
 
@@ -74,7 +83,12 @@ class WorkflowEngine:
         allow_unknown_model: bool = False,
         cache_ttl: str | None = "5m",
         shared_budget: BudgetTracker | None = None,
+        gate_policy: str | None = None,
+        on_budget: str = "fail",
     ) -> None:
+        if on_budget not in ("fail", "pause"):
+            raise ConfigError(f"on_budget must be 'fail' or 'pause' (wait for a person), got {on_budget!r}")
+        self.on_budget = on_budget
         if cache_ttl not in ("5m", "1h", None):
             raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
         self.cache_ttl = cache_ttl
@@ -93,6 +107,8 @@ class WorkflowEngine:
         chosen = list(agents) if agents is not None else list(base.steps)
         chosen = [a for a in chosen if self.settings.get(a, AgentSettings()).enabled]
         self.workflow = base.subset(chosen, max_rounds=max_rounds)
+        if gate_policy is not None:
+            self.workflow = self.workflow.with_gate_policy(gate_policy)
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.max_concurrency = max_concurrency
@@ -181,6 +197,7 @@ class WorkflowEngine:
             "simulated_options": self.simulated_options,
             "allow_unknown_model": self.allow_unknown_model,
             "cache_ttl": self.cache_ttl,
+            "on_budget": self.on_budget,
             "prompt_hashes": template_hashes(),
             "prompt_layout": PROMPT_LAYOUT,
             "price_table_version": price_table().version,
@@ -231,6 +248,7 @@ class WorkflowEngine:
             simulated_options=m.get("simulated_options"),
             allow_unknown_model=m.get("allow_unknown_model", False),
             cache_ttl=m.get("cache_ttl", "5m"),
+            on_budget=m.get("on_budget", "fail"),
         )
         kw.update(overrides)
         return cls(**kw)
@@ -248,6 +266,17 @@ class WorkflowEngine:
                 f"this version builds layout {PROMPT_LAYOUT}, so none of its paid calls would be reused "
                 "(they would be paid again). Resume it with the orchestrator_kit version that started it "
                 f"({manifest.get('package_version', 'unknown')}), or start a new run."
+            )
+        if doc.get("status") in WAITING:
+            gate = pending_gate(folder.path)
+            what = (
+                "more budget"
+                if gate and gate.kind == "budget"
+                else f"a decision at gate {gate.step if gate else '?'}"
+            )
+            raise ConfigError(
+                f"run {folder.run_id} is waiting for {what}; decide first: orchestrator-kit decide "
+                f"{folder.path} approve | revise --reason '...' | edit FILE | budget USD"
             )
         state = load_project_state(folder, doc, manifest)
         steps = {
@@ -325,30 +354,28 @@ class WorkflowEngine:
             )
         )
         try:
-            await self._schedule(folder, state, steps, task, gateway, run_id)
+            waiting = await self._schedule(folder, state, steps, task, gateway, run_id)
+        except BudgetExceeded as exc:
+            if self.on_budget != "pause":
+                self._fail(folder, state, steps, started=started, exc=exc)
+                raise
+            spent = {"spent_usd": str(exc.spent) if exc.spent is not None else None, "cap_usd": str(exc.cap)}
+            budget_gate = PendingGate(
+                kind="budget",
+                step=None,
+                policy="budget",
+                round=state.design_round,
+                max_rounds=None,
+                send_back_to=None,
+                asked_at=now_iso(),
+                budget={**spent, "message": str(exc)},
+            )
+            return self._pause(folder, state, steps, started=started, gate=budget_gate)
         except BaseException as exc:
-            status = (
-                "budget_exceeded"
-                if isinstance(exc, BudgetExceeded)
-                else "interrupted"
-                if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                else "failed"
-            )
-            err = {"type": type(exc).__name__, "message": str(exc)}
-            steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
-            save_checkpoint(folder, status, steps, state, error=err)
-            self._write_summary(folder, status, state, started, err)
-            self.events.emit(
-                Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)})
-            )
-            if isinstance(exc, RunFailed) and exc.run_dir is None:
-                exc.run_dir = str(folder.path)
-            if isinstance(exc, Exception):
-                exc.add_note(
-                    f"run folder: {folder.path} (status {status}); "
-                    f"continue with: orchestrator-kit resume {folder.path}"
-                )
+            self._fail(folder, state, steps, started=started, exc=exc)
             raise
+        if waiting is not None:
+            return self._pause(folder, state, steps, started=started, gate=waiting)
         save_checkpoint(folder, "completed", steps, state)
         lines = folder.calls()
         summary = self._write_summary(folder, "completed", state, started, None, lines)
@@ -365,6 +392,67 @@ class WorkflowEngine:
             calls=lines,
         )
 
+    def _fail(
+        self,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        *,
+        started: float,
+        exc: BaseException,
+    ) -> None:
+        """Checkpoint a run that stops on ``exc`` (failed, over budget or interrupted) and say how to go on."""
+        run_id = folder.run_id
+        status = (
+            "budget_exceeded"
+            if isinstance(exc, BudgetExceeded)
+            else "interrupted"
+            if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+            else "failed"
+        )
+        err = {"type": type(exc).__name__, "message": str(exc)}
+        steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
+        save_checkpoint(folder, status, steps, state, error=err)
+        self._write_summary(folder, status, state, started, err)
+        self.events.emit(
+            Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)})
+        )
+        if isinstance(exc, RunFailed) and exc.run_dir is None:
+            exc.run_dir = str(folder.path)
+        if isinstance(exc, Exception):
+            exc.add_note(
+                f"run folder: {folder.path} (status {status}); "
+                f"continue with: orchestrator-kit resume {folder.path}"
+            )
+
+    def _pause(
+        self, folder: RunFolder, state: ProjectState, steps: dict[str, str], started: float, gate: PendingGate
+    ) -> RunResult:
+        """Checkpoint a run that waits for a person, write what is asked, and return (the process may exit)."""
+        status = "awaiting_budget" if gate.kind == "budget" else "awaiting_approval"
+        steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
+        write_pending(folder, gate)
+        save_checkpoint(folder, status, steps, state)
+        lines = folder.calls()
+        summary = self._write_summary(folder, status, state, started, None, lines)
+        self.events.emit(
+            Event(
+                "run_waiting",
+                folder.run_id,
+                gate.step,
+                {**gate.to_dict(), "status": status, "run_dir": str(folder.path)},
+            )
+        )
+        return RunResult(
+            run_dir=folder.path,
+            status=status,
+            mode=self.mode,
+            model=self.model,
+            project_state=state,
+            summary=summary,
+            calls=lines,
+        )
+
     async def _schedule(
         self,
         folder: RunFolder,
@@ -373,12 +461,14 @@ class WorkflowEngine:
         task: TaskDefinition,
         gateway: Gateway,
         run_id: str,
-    ) -> None:
+    ) -> PendingGate | None:
+        """Run ready steps until all are done; returns the gate the run now waits at, if any."""
         running: dict[asyncio.Task[None], str] = {}
         failure: BaseException | None = None
+        waiting: PendingGate | None = None
         try:
             while True:
-                if failure is None:
+                if failure is None and waiting is None:  # at a human gate: finish what runs, start nothing
                     for agent in self.workflow.order():
                         deps = self.workflow.steps[agent].after
                         if steps[agent] == "pending" and all(steps[d] == "done" for d in deps):
@@ -403,7 +493,7 @@ class WorkflowEngine:
                         )
                         failure = failure or exc
                     else:
-                        self._after_step(agent, state, steps, run_id)
+                        waiting = self._after_step(agent, state, steps, run_id) or waiting
                         save_checkpoint(folder, "running", steps, state)
         except BaseException:
             for t in running:
@@ -412,8 +502,11 @@ class WorkflowEngine:
             raise
         if failure is not None:
             raise failure
+        if waiting is not None:
+            return waiting
         if any(s != "done" for s in steps.values()):  # pragma: no cover - scheduler invariant
             raise RunFailed(f"steps left unfinished: {steps}", run_dir=str(folder.path))
+        return None
 
     async def _run_step(
         self,
@@ -426,6 +519,9 @@ class WorkflowEngine:
         run_id: str,
     ) -> None:
         agent = self._get_or_create_agent(agent_id)
+        gate = self.workflow.steps[agent_id].gate
+        if gate is not None and gate.policy == "human" and agent.role.needs_decision:
+            return  # a person decides in this agent's place: no model call
         ctx = self._build_agent_context(agent_id, state, task, gateway, run_id)
         self.events.emit(Event("agent_started", run_id, agent_id, {"round": state.design_round}))
         plan = await agent.aplan(task, agent.role.phase, state, ctx)
@@ -468,12 +564,18 @@ class WorkflowEngine:
             )
         )
 
-    def _after_step(self, agent_id: str, state: ProjectState, steps: dict[str, str], run_id: str) -> None:
-        """The consensus gate: approve, or send the design back (bounded rounds)."""
+    def _after_step(
+        self, agent_id: str, state: ProjectState, steps: dict[str, str], run_id: str
+    ) -> PendingGate | None:
+        """A gate after ``agent_id``: a human gate asks a person (returns what it asks); a model gate (the
+        consensus agent) approves, or sends the design back (bounded rounds)."""
         gate = self.workflow.steps[agent_id].gate
+        if gate is not None and gate.human:
+            steps[agent_id] = "waiting"
+            return self._ask(agent_id, gate, state)
         decision = state.decisions.get(agent_id)
         if gate is None or decision is None or decision.approved:
-            return
+            return None
         if state.design_round >= gate.max_rounds:
             steps[agent_id] = "failed"  # not "done": a resume must meet the gate again, not slip past it
             raise RunFailed(
@@ -494,6 +596,24 @@ class WorkflowEngine:
                 agent_id,
                 {"round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to},
             )
+        )
+        return None
+
+    def _ask(self, agent_id: str, gate: Gate, state: ProjectState) -> PendingGate:
+        role = get_role(agent_id)
+        span = self.workflow.between(gate.send_back_to, agent_id) or [agent_id]
+        reviewed = [a for a in span if not (a == agent_id and role.needs_decision)]
+        proposal = state.decisions.get(agent_id) if gate.policy == "model+human" else None
+        return PendingGate(
+            kind="approval",
+            step=agent_id,
+            policy=gate.policy,
+            round=state.design_round,
+            max_rounds=gate.max_rounds,
+            send_back_to=gate.send_back_to,
+            asked_at=now_iso(),
+            under_review=[f"{a}/{art.filename}" for a in reviewed for art in state.artifacts.get(a, [])],
+            proposal=proposal.model_dump() if proposal is not None else None,
         )
 
     def _write_summary(
@@ -527,6 +647,7 @@ class WorkflowEngine:
             "totals": summarize.totals(lines),
             "agents": summarize.per_agent(lines, self.workflow.order()),
             "budget": self.budget.to_dict(),
+            **decision_stats(folder.path),
             "error": error,
             "estimate_usd": (folder.manifest().get("estimate") or {}).get("total_expected"),
         }
@@ -565,4 +686,24 @@ def resume(run_dir: str | Path, **overrides: Any) -> RunResult:
     return WorkflowEngine.for_resume(run_dir, **overrides).resume(run_dir)
 
 
-__all__ = ["WorkflowEngine", "arun_workflow", "resume", "run_workflow", "shared_limiter"]
+def decide(
+    run_dir: str | Path,
+    action: str,
+    *,
+    reasons: Iterable[str] = (),
+    edits: Mapping[str, str] | None = None,
+    budget_usd: Any = None,
+    by: str = "user",
+    resume_run: bool = True,
+    **overrides: Any,
+) -> RunResult:
+    """Decide for a run waiting at a human gate (``approve``, ``revise`` with ``reasons``, ``edit`` with
+    ``{"agent/file": text}``) or for more budget (``budget`` with ``budget_usd``), then resume it (no paid
+    call is repeated). ``resume_run=False`` only records the decision."""
+    record_decision(
+        run_dir, action, reasons=list(reasons), edits=dict(edits or {}), budget_usd=budget_usd, by=by
+    )
+    return resume(run_dir, **overrides) if resume_run else RunResult.load(run_dir)
+
+
+__all__ = ["WorkflowEngine", "arun_workflow", "decide", "resume", "run_workflow", "shared_limiter"]

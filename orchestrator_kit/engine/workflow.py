@@ -4,25 +4,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..agents.roles import get_role
 from ..errors import ConfigError
 
+GATE_POLICIES = ("model", "human", "model+human")
+
 
 @dataclass(frozen=True)
 class Gate:
-    """On rejection, send the design back to ``send_back_to`` (and re-run what lies between)."""
+    """A decision point after a step. On rejection, send the work back to ``send_back_to`` (and re-run what
+    lies between), for at most ``max_rounds`` rounds.
+
+    ``policy``: ``model`` (the step's agent decides, e.g. the consensus agent), ``human`` (a person decides;
+    a deciding agent such as consensus is not run at all), ``model+human`` (the agent proposes, a person
+    confirms). Human gates pause the run durably (see ``engine/gates.py``)."""
 
     send_back_to: str = "architect"
     max_rounds: int = 3
+    policy: str = "model"
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_rounds, int) or self.max_rounds < 1:
             raise ConfigError(
                 f"a gate needs at least 1 round, got max_rounds={self.max_rounds!r}; e.g. --max-rounds 3"
             )
+        if self.policy not in GATE_POLICIES:
+            raise ConfigError(
+                f"unknown gate policy {self.policy!r}; choose one of: {', '.join(GATE_POLICIES)}"
+            )
+
+    @property
+    def human(self) -> bool:
+        return self.policy != "model"
 
 
 @dataclass(frozen=True)
@@ -44,10 +60,11 @@ class Workflow:
             for dep in step.after:
                 if dep not in self.steps:
                     raise ConfigError(f"step {step.agent!r} waits for {dep!r}, which is not in the workflow")
-            if step.gate and step.gate.send_back_to not in self.ancestors(step.agent):
+            back = step.gate.send_back_to if step.gate else None
+            if back is not None and back != step.agent and back not in self.ancestors(step.agent):
                 raise ConfigError(
-                    f"gate {step.agent!r} sends back to {step.gate.send_back_to!r}, "
-                    "which must be one of its ancestors"
+                    f"gate {step.agent!r} sends back to {back!r}, which must be the step itself or one of "
+                    "its ancestors"
                 )
         self.order()  # raises on a cycle
 
@@ -93,9 +110,22 @@ class Workflow:
             if gate and gate.send_back_to not in kept:
                 gate = None
             if gate and max_rounds is not None:
-                gate = Gate(gate.send_back_to, max_rounds)
+                gate = replace(gate, max_rounds=max_rounds)
             steps[agent] = Step(agent, tuple(sorted(deps, key=self.order().index)), gate)
         return Workflow(steps)
+
+    def with_gate_policy(self, policy: str, steps: Iterable[str] | None = None) -> Workflow:
+        """This workflow with ``policy`` on its gates (all of them, or those of ``steps``). A step named in
+        ``steps`` that has no gate gets one that sends back to itself."""
+        wanted = set(steps) if steps is not None else {a for a, s in self.steps.items() if s.gate}
+        unknown = sorted(wanted - set(self.steps))
+        if unknown:
+            raise ConfigError(f"no such step for a gate: {', '.join(unknown)}")
+        new = {
+            a: replace(s, gate=replace(s.gate or Gate(send_back_to=a), policy=policy)) if a in wanted else s
+            for a, s in self.steps.items()
+        }
+        return Workflow(new)
 
     def _nearest_kept(self, agent: str, kept: set[str]) -> set[str]:
         out: set[str] = set()
