@@ -149,7 +149,10 @@ def test_run_shows_progress_spend_and_results(tmp_path: Path) -> None:
     results.artifact_list.value = "developer/csv2json.py"
     assert "def " in results.preview.value and "<pre" in results.preview.value
     assert "cache_read_tokens" in results.tokens.value and "share_pct" in results.cost.value
-    assert len(results.figures.children) == 5
+    from orchestrator_kit.report import export, load_runs
+
+    expected = export.standard_figures(load_runs(panel.run_dir))
+    assert len(results.figures.children) == len(expected) >= 8  # money and quality figures included
     assert all(bytes(img.value).startswith(b"\x89PNG") for img in results.figures.children)
 
 
