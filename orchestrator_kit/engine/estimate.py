@@ -9,6 +9,7 @@ Low: half the typical output; expected: typical output; high: every call uses it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -146,6 +147,42 @@ def estimate_run(
             if settings.get(a, AgentSettings()).enabled
         ]
     )
+    key = json.dumps(
+        [
+            request,
+            project_name,
+            model,
+            cache_ttl,
+            wf.to_dict(),
+            {a: v.model_dump() for a, v in settings.items()},
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    if (cached := _MEMO.get(key)) is not None:  # a sweep or a loop estimates the same run again and again
+        return cached
+    estimate = _estimate(
+        request, wf, model=model, project_name=project_name, settings=settings, cache_ttl=cache_ttl
+    )
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = estimate
+    return estimate
+
+
+_MEMO: dict[str, Estimate] = {}
+_MEMO_SIZE = 64
+
+
+def _estimate(
+    request: str,
+    wf: Workflow,
+    *,
+    model: str,
+    project_name: str,
+    settings: dict[str, AgentSettings],
+    cache_ttl: str | None,
+) -> Estimate:
     rows = []
     cache = PromptCache()  # one run's calls share prefixes (team charter, project, artifacts)
     for agent in wf.order():

@@ -24,8 +24,8 @@ def test_environment_yml_installs_the_project_with_every_extra() -> None:
     assert pip == ["-e .[all]"]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    assert set(extras) >= {"notebook", "server", "dev", "dask", "all"}
-    assert extras["all"] == ["orchestrator-kit[notebook,server,dev,dask]"]
+    assert set(extras) >= {"notebook", "server", "dev", "dask", "bench", "all"}
+    assert extras["all"] == ["orchestrator-kit[notebook,server,dev,dask,bench]"]
     assert project["requires-python"] == ">=3.11"
     for dep in project["dependencies"] + [d for k, v in extras.items() if k != "all" for d in v]:
         assert ">=" in dep, f"{dep}: pin a lower bound"

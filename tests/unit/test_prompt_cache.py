@@ -131,3 +131,19 @@ def test_the_estimate_claims_no_cache_saving_below_the_minimum() -> None:
     assert expected("claude-haiku-5-5", "5m") == expected("claude-haiku-5-5", None)
     # Sonnet 5 caches from 1,024: the shared prefix and the plan turn are read back
     assert expected("claude-sonnet-5", "5m") < expected("claude-sonnet-5", None)  # type: ignore[operator]
+
+
+def test_a_memoised_estimate_is_never_served_for_other_settings() -> None:
+    from orchestrator_kit.engine.estimate import estimate_run
+
+    def tokens(**kw: object) -> int:
+        est = estimate_run("Build a CSV to JSON converter", agents=["architect"], **kw)  # type: ignore[arg-type]
+        return est.rows[0].input_tokens
+
+    plain = tokens()
+    assert tokens() == plain
+    assert (
+        tokens(agent_settings={"architect": {"extra_instructions": "Use only the standard library"}}) > plain
+    )
+    assert tokens(project_name="A much longer project name than the default one") > plain
+    assert estimate_run("x", agents=["architect"], model="claude-sonnet-5").rows[0].model == "claude-sonnet-5"

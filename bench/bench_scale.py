@@ -1,0 +1,132 @@
+"""Wall time over the critical path, and memory, at sweep scale (issue #12). Prints figures; asserts nothing.
+
+    pip install -e '.[bench]'
+    python bench/bench_scale.py [--workflows 1000]
+
+1. One workflow with an ``asyncio.sleep(0.1)`` model per call: wall time / critical path, ours and LangGraph.
+2. N concurrent workflows in one process at 0.5 s per call: wall time / critical path, ours and LangGraph,
+   and the peak RSS per workflow (each side runs in its own fresh process, so its RSS is its own).
+Both sides run the same 8-agent DAG with two calls per agent; the critical path is 7 agents deep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_peer import AGENTS, EDGES, REQUEST, MemoBackend, State
+
+from orchestrator_kit.engine.engine import WorkflowEngine
+from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
+from orchestrator_kit.llm.types import Completion, LLMRequest
+
+
+class SleepBackend(MemoBackend):
+    """The memoised simulated answers, each after ``delay`` seconds of ``asyncio.sleep``."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def complete(self, request: LLMRequest, *, on_delta: Any = None) -> Completion:
+        c = await super().complete(request)
+        await asyncio.sleep(self.delay)
+        return c
+
+
+def critical_path(delay: float) -> float:
+    return DEFAULT_WORKFLOW.critical_path(dict.fromkeys(DEFAULT_WORKFLOW.steps, 2 * delay))
+
+
+async def ours(n: int, delay: float, root: Path) -> float:
+    backend = SleepBackend(delay)
+    engine = WorkflowEngine(backend=backend, output_dir=root, max_concurrency=10 * n + 10)
+    backend.delay = 0.0
+    await engine.arun(REQUEST)  # warm-up: fills the memo
+    backend.delay = delay
+    t = time.perf_counter()
+    await asyncio.gather(*(engine.arun(REQUEST) for _ in range(n)))
+    return time.perf_counter() - t
+
+
+async def peer(n: int, delay: float) -> float:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from langgraph.graph import END, START, StateGraph
+
+    model = FakeListChatModel(responses=['{"summary": "s", "steps": ["a"], "artifacts": []}'])
+
+    def node(agent: str) -> Any:
+        async def run(state: State) -> dict[str, Any]:
+            plan = await model.ainvoke(f"{agent} plan: {state['request']}")
+            await asyncio.sleep(delay)
+            out = await model.ainvoke(f"{agent} act: {plan.content}")
+            await asyncio.sleep(delay)
+            return {"artifacts": {agent: str(out.content)}}
+
+        return run
+
+    g = StateGraph(State)
+    for a in AGENTS:
+        g.add_node(a, node(a))
+    g.add_edge(START, "architect")
+    for a, b in EDGES:
+        g.add_edge(a, b)
+    g.add_edge("steward", END)
+    graph = g.compile()
+    t = time.perf_counter()
+    await asyncio.gather(*(graph.ainvoke({"request": REQUEST, "artifacts": {}}) for _ in range(n)))
+    return time.perf_counter() - t
+
+
+def side(name: str, n: int, delay: float) -> None:
+    """One side in this (fresh) process; prints JSON: wall time and peak RSS growth."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryDirectory() as tmp:
+        wall = asyncio.run(ours(n, delay, Path(tmp)) if name == "ours" else peer(n, delay))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"wall": wall, "rss_kb": after, "rss_growth_kb": after - before}))
+
+
+def run_side(name: str, n: int, delay: float) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--side", name, "--workflows", str(n), "--delay", str(delay)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--workflows", type=int, default=1000)
+    p.add_argument("--delay", type=float, default=None)
+    p.add_argument("--side", choices=["ours", "langgraph"], default=None)
+    a = p.parse_args()
+    if a.side:
+        side(a.side, a.workflows, a.delay)
+        return
+    for n, delay in ((1, 0.1), (a.workflows, 0.5)):
+        cp = critical_path(delay)
+        mine, theirs = run_side("ours", n, delay), run_side("langgraph", n, delay)
+        aim = "1.01" if n == 1 else "1.25"
+        print(f"[{n} workflow(s), {delay} s per call] critical path {cp:.2f} s")
+        print(
+            f"  ours {mine['wall']:.3f} s -> {mine['wall'] / cp:.3f} (aim <= {aim}); "
+            f"LangGraph {theirs['wall']:.3f} s -> {theirs['wall'] / cp:.3f}"
+        )
+        if n > 1:
+            print(
+                f"  peak RSS: ours {mine['rss_kb'] / 1024:.0f} MB, growth {mine['rss_growth_kb'] / n:.0f} KB per "
+                f"workflow (aim < 200); LangGraph {theirs['rss_kb'] / 1024:.0f} MB, growth "
+                f"{theirs['rss_growth_kb'] / n:.0f} KB per workflow"
+            )
+
+
+if __name__ == "__main__":
+    main()
