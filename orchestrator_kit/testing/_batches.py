@@ -156,6 +156,15 @@ class FakeBatches:
             return {"type": "errored", "error": _wire.error_body(500, request_id, None, error_type)}
         return {"type": kind}
 
+    def finish(self, batch_id: str) -> None:
+        """End a batch now: every request still processing is answered with its outcome."""
+        now = time.monotonic()
+        with self._lock:
+            batch = self._batches[batch_id]
+            batch.ends = min(batch.ends, now)
+            for item in batch.items:
+                item.due = min(item.due, now)
+
     def get(self, batch_id: str) -> dict[str, Any] | None:
         with self._lock:
             batch = self._batches.get(batch_id)

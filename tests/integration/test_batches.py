@@ -366,3 +366,52 @@ def test_batch_endpoint_calls_go_through_the_rate_limiter() -> None:
         assert results == 1
         # create, polls and results (which the SDK makes as a retrieve then a GET): each call admitted once
         assert limiter.stats["admitted"] == srv.count(None) - results
+
+
+_CHILD = """
+import asyncio, sys
+from orchestrator_kit.engine import WorkflowEngine
+from orchestrator_kit.llm.batches import BatchesBackend
+
+base_url, journal, root = sys.argv[1:4]
+backend = BatchesBackend("sk-ant-test-fake", base_url=base_url, journal=journal, active_runs=lambda: 1,
+                         poll_initial_s=0.05, poll_max_s=0.1)
+engine = WorkflowEngine(backend=backend, agents=["architect", "developer", "reviewer"], output_dir=root)
+engine.run("a CLI tool", run_id="cell0")
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_after_the_batch_id_was_journaled_then_resume(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from run_helpers import clean_env
+
+    journal, root = tmp_path / "batches.jsonl", tmp_path / "runs"
+    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=60) as srv:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, srv.base_url, str(journal), str(root)], env=clean_env()
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not journal.exists() and time.monotonic() < deadline and child.poll() is None:
+                time.sleep(0.05)
+            assert journal.exists(), "the child never journaled a batch"
+        finally:
+            child.kill()  # SIGKILL: no cleanup, no checkpoint of the interruption
+            child.wait(timeout=10)
+        (submitted,) = _journal(journal)
+        (custom_id,) = submitted["custom_ids"]
+        srv.batches.processing_s = 0.0  # the batches created from now on end at once
+        run_dir = only_run(root)
+        backend = _backend(srv, journal=journal, active_runs=lambda: 1)
+        assert srv.batches.get(submitted["batch_id"])["processing_status"] == "in_progress"
+        srv.batches.finish(submitted["batch_id"])  # it would run a minute more: end it now
+        result = WorkflowEngine.for_resume(run_dir, backend=backend).resume(run_dir)
+        creates = _batch_creates(srv)
+    assert result.status == "completed"
+    assert sum(ids.count(custom_id) for ids in creates) == 1  # never resubmitted under its id
+    first = read_jsonl(run_dir / "calls.jsonl")[0]
+    assert (first["status"], first["batch_id"]) == ("ok", submitted["batch_id"])  # re-attached, paid once
