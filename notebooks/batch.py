@@ -24,6 +24,7 @@ grid_path: str = "grid.yaml"  # the grid file: requests x models x settings x re
 output_dir: str = ""  # the sweep folder; empty: a new folder under out/sweeps
 render: bool = True  # render each cell's workflow notebook from its run folder (papermill)
 dask: str = ""  # a Dask scheduler address, or local; empty: local worker processes
+backend: str = ""  # real mode: anthropic, or batches (Message Batches, half price); empty: the grid's
 
 # %% [markdown]
 # ## The grid
@@ -57,7 +58,15 @@ from orchestrator_kit.ui import SweepProgressWidget
 sweep_dir = output_path(output_dir or f"out/sweeps/{new_run_id()}")
 progress = SweepProgressWidget()
 display(progress)
-result = run_sweep(grid, sweep_dir, render=render, dask=dask or None, progress=False, subscribers=[progress])
+result = run_sweep(
+    grid,
+    sweep_dir,
+    render=render,
+    dask=dask or None,
+    backend=backend or None,
+    progress=False,
+    subscribers=[progress],
+)
 print(result)
 
 # %% [markdown]

@@ -181,6 +181,8 @@ def _resume(a: argparse.Namespace) -> int:
 
     if is_sweep(a.run_dir):
         return _resume_sweep(a)
+    if a.cancel_batches:
+        raise ConfigError("--cancel-batches applies to a sweep folder (orchestrator-kit batch -o DIR)")
     overrides: dict[str, Any] = {}
     if a.budget is not None:
         overrides["budget_usd"] = a.budget
@@ -234,6 +236,19 @@ def _runs(a: argparse.Namespace) -> int:
 def _resume_sweep(a: argparse.Namespace) -> int:
     from .sweep.driver import resume_sweep
 
+    if a.cancel_batches:
+        from .sweep.backend import cancel_sweep_batches
+
+        summary = cancel_sweep_batches(a.run_dir)
+        for batch_id, counts in summary.items():
+            print(f"{batch_id}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+        print(
+            f"canceled {len(summary)} Message Batch(es) in flight; answers they had already given are kept. "
+            f"Continue the sweep (the canceled requests go into new batches) with: "
+            f"orchestrator-kit resume {a.run_dir}"
+        )
+        return 0
+
     for name in ("budget_tokens", "max_rounds"):
         if getattr(a, name) is not None:
             raise ConfigError(
@@ -261,6 +276,10 @@ def _batch(a: argparse.Namespace) -> int:
         render=False if a.no_render else None,
         dask=a.dask,
         progress=not a.quiet,
+        backend=a.backend,
+        rpm=a.rpm,
+        itpm=a.itpm,
+        otpm=a.otpm,
     )
     print(result)
     return 0 if not result.failed else 1
@@ -367,6 +386,12 @@ def _build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--budget", type=float, default=None, help="a new (larger) dollar cap")
     rs.add_argument("--budget-tokens", type=int, default=None)
     rs.add_argument("--max-rounds", type=int, default=None, help="allow more consensus gate rounds")
+    rs.add_argument(
+        "--cancel-batches",
+        action="store_true",
+        help="sweeps: cancel the Message Batches still in flight (keeping answers already paid for) and stop; "
+        "a plain resume afterwards resubmits the canceled requests",
+    )
     sweep_options(rs)
 
     d = sub.add_parser(
@@ -392,6 +417,17 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--budget", type=float, default=None, help="the whole sweep's dollar cap (overrides the grid's)"
     )
+    b.add_argument(
+        "--backend",
+        choices=["anthropic", "batches"],
+        default=None,
+        help="real mode: anthropic (standard) or batches (Message Batches, half price, answers within "
+        "hours); overrides the grid's",
+    )
+    for flag, what in (("rpm", "requests"), ("itpm", "input tokens"), ("otpm", "output tokens")):
+        b.add_argument(
+            f"--{flag}", type=int, default=None, metavar="N", help=f"pace the sweep under N {what} a minute"
+        )
     sweep_options(b)
 
     rp = sub.add_parser("report", help="cost-analysis report of run folders as self-contained HTML")

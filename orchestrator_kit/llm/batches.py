@@ -126,6 +126,7 @@ class BatchesBackend:
     """
 
     mode = "real"
+    queues_calls = True  # calls wait in a queue, not in open HTTP requests (see the sweep driver)
 
     def __init__(
         self,

@@ -3,10 +3,8 @@ one batch queue see every call), and the wrapper that keeps engines from closing
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -38,17 +36,6 @@ class SharedBackend:
             await aclose()
 
 
-def _optional(module: str, feature: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise ConfigError(
-            f"{feature} is not available yet in this version ({module} is missing); leave it out of the grid"
-        ) from None
-
-
 def build_sweep_backend(
     grid: Grid,
     sweep_dir: Path,
@@ -60,9 +47,12 @@ def build_sweep_backend(
     retry: Any = None,
 ) -> BackendChoice:
     """The one backend of a sweep. simulated: a SimulatedBackend (rate caps do not apply at $0);
-    real / auto: the Anthropic backend (``backend: anthropic``) or Message Batches (``backend:
-    batches``, journal in ``sweep_dir/batches.jsonl``), paced by ``rpm/itpm/otpm`` when given.
+    real / auto: the Anthropic backend (``backend: anthropic``), paced by ONE ``RateLimiter`` that reads
+    the API's ratelimit headers (``rpm/itpm/otpm`` cap it further), or Message Batches (``backend:
+    batches``, journal in ``sweep_dir/batches.jsonl``: a resumed sweep re-attaches to its batches).
     ``active_runs()``: how many cells are running now (the batch queue flushes when all wait)."""
+    from ..llm.ratelimit import RateLimiter
+
     limits = {k: v for k, v in (("rpm", grid.rpm), ("itpm", grid.itpm), ("otpm", grid.otpm)) if v}
     if grid.mode == "simulated":
         if grid.backend == "batches":
@@ -71,24 +61,59 @@ def build_sweep_backend(
                 "(or leave backend out for a simulated sweep)"
             )
         return select_backend("simulated", simulated_options=grid.base.get("simulated_options"))
+    if grid.backend == "batches" and limits:
+        raise ConfigError(
+            f"{'/'.join(limits)} pace the standard Messages API; a batches sweep sends its calls through "
+            "Message Batches, which has limits of its own (paced from its 429s): leave them out"
+        )
     choice = select_backend(grid.mode, api_key=api_key, client=client, base_url=base_url, retry=retry)
     if choice.mode != "real":  # auto without a key: simulated, said so in every table
         return choice
-    rate_limiter = None
-    if limits:
-        ratelimit = _optional("orchestrator_kit.llm.ratelimit", "pacing by rpm/itpm/otpm")
-        rate_limiter = ratelimit.RateLimiter(**limits)
     if grid.backend == "batches":
-        batches = _optional("orchestrator_kit.llm.batches", "backend 'batches' (Message Batches)")
-        raise ConfigError(  # the seam h10b wires: BatchesBackend(journal=..., active_runs=...)
-            f"backend 'batches' is not wired into sweeps yet ({batches.__name__} exists; "
-            f"journal would be {sweep_dir / 'batches.jsonl'}, {active_runs()} cells running)"
+        from ..llm.batches import BatchesBackend
+
+        backend = BatchesBackend(
+            api_key,
+            client=client,
+            base_url=base_url,
+            retry=retry,
+            journal=batch_journal_path(sweep_dir),
+            active_runs=active_runs,
+            rate_limiter=RateLimiter(),  # the batch endpoints' own limits: learnt from their 429s
         )
-    if rate_limiter is not None:
-        raise ConfigError(  # the seam h10b wires: AnthropicBackend(..., rate_limiter=rate_limiter)
-            "pacing by rpm/itpm/otpm is not wired into sweeps yet; leave rpm/itpm/otpm out of the grid"
-        )
+        return BackendChoice(backend, "real", choice.key_source)
+    choice.backend.rate_limiter = RateLimiter(**limits)  # type: ignore[attr-defined]
     return choice
 
 
-__all__ = ["SharedBackend", "build_sweep_backend"]
+def batch_journal_path(sweep_dir: Path) -> Path:
+    """Where a sweep journals its Message Batches (ids written before polling starts)."""
+    return Path(sweep_dir) / "batches.jsonl"
+
+
+def cancel_sweep_batches(
+    sweep_dir: str | Path, *, api_key: Any = None, client: Any = None, base_url: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Cancel the sweep's Message Batches still in flight, wait until they end and save their results
+    (answers already paid for are kept: a later ``resume`` uses them and resubmits only the canceled
+    rest). Returns, per batch, how many requests came back how."""
+    from .._sync import run_sync
+    from ..llm.batches import BatchesBackend
+    from .folder import SweepFolder
+
+    folder = SweepFolder.open(Path(sweep_dir).expanduser().resolve())
+    journal = batch_journal_path(folder.path)
+    if not journal.is_file():
+        raise ConfigError(f"{folder.path} has no Message Batches journal ({journal.name}): nothing to cancel")
+    backend = BatchesBackend(api_key, client=client, base_url=base_url, journal=journal)
+
+    async def cancel() -> dict[str, dict[str, int]]:
+        try:
+            return await backend.cancel_inflight()
+        finally:
+            await backend.aclose()
+
+    return run_sync(cancel())
+
+
+__all__ = ["SharedBackend", "batch_journal_path", "build_sweep_backend", "cancel_sweep_batches"]

@@ -94,7 +94,10 @@ class SweepDriver:
         self.cells = {c.cell_id: c for c in cells}
         self.choice = choice
         self.backend = SharedBackend(choice.backend)
-        self.limiter = ConcurrencyLimiter(max_concurrency)
+        # Message Batches queue calls rather than hold HTTP requests open: a limit on calls in flight would
+        # only keep cells from joining the next batch (it flushes when every running cell waits).
+        queues = getattr(choice.backend, "queues_calls", False)
+        self.limiter = ConcurrencyLimiter(len(cells) * 8 + 8 if queues else max_concurrency)
         self.tracker = BudgetTracker(Budget.of(budget_usd), run_dir=str(folder.path))
         self.executor = executor
         self.subscribers = list(subscribers)
@@ -300,10 +303,15 @@ def run_sweep(
     client: Any = None,
     base_url: str | None = None,
     retry: Any = None,
+    backend: str | None = None,
+    rpm: int | None = None,
+    itpm: int | None = None,
+    otpm: int | None = None,
 ) -> SweepResult:
     """Run every cell of ``grid`` (GRID.yaml path, Grid or dict) at once in this process; returns a
-    SweepResult. ``render`` / ``dask`` / ``budget_usd`` override the grid's. Bad input raises
-    ConfigError before any call; a failed cell is recorded and the others go on."""
+    SweepResult. ``render`` / ``dask`` / ``budget_usd`` / ``backend`` (anthropic | batches) /
+    ``rpm`` / ``itpm`` / ``otpm`` override the grid's. Bad input raises ConfigError before any call;
+    a failed cell is recorded and the others go on."""
     if isinstance(grid, Grid):
         g = grid
     elif isinstance(grid, dict):
@@ -312,6 +320,9 @@ def run_sweep(
         g = load_grid(grid)
     if budget_usd is not None:
         g = g.model_copy(update={"budget_usd": budget_usd})
+    overrides = {k: v for k, v in (("backend", backend), ("rpm", rpm), ("itpm", itpm), ("otpm", otpm)) if v}
+    if overrides:  # validated as the grid file is
+        g = parse_grid({**g.model_dump(mode="json"), **overrides})
     out = Path(output_dir).expanduser().resolve()
     if (out / "sweep.json").exists():
         raise ConfigError(f"{out} already holds a sweep; continue it with: orchestrator-kit resume {out}")
