@@ -2,11 +2,12 @@
 
     python bench/bench_batches.py [--cells 8] [--latency 0.2] [--batch-s 1.0] [--paced-cells 6]
 
-1. The same sweep (``--cells`` full workflows at once in one event loop, one shared backend) through the
-   standard Messages API and through Message Batches: total cost of each (Decimal, from the ledgers), their
-   ratio (exactly 0.5), wall times, batches created and API requests made.
-2. With the fake server enforcing 60 requests/min: the same sweep of ``--paced-cells`` workflows without
-   and with the RateLimiter: 429s received, cells that failed, wall time.
+1. The same sweep (``run_sweep``, ``--cells`` cells, full default workflow, real mode) through the standard
+   Messages API and through Message Batches: total cost of each (Decimal, from the ledgers), their ratio
+   (exactly 0.5), wall times, batches created and API requests made.
+2. With the fake server enforcing 60 requests/min: ``--paced-cells`` workflows at once in one event loop
+   sharing one AnthropicBackend, without and with a RateLimiter (a sweep always has one; this compares the
+   two): 429s received, cells that failed, wall time.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orchestrator_kit import run_sweep
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
-from orchestrator_kit.llm.batches import BatchesBackend
 from orchestrator_kit.llm.ratelimit import RateLimiter
 from orchestrator_kit.testing import FakeAnthropicServer, RateLimits, simulated_responder
 
@@ -56,46 +57,32 @@ def ledger_cost(root: Path) -> Decimal:
 
 def bench_cost(cells: int, latency: float, batch_s: float, tmp: Path) -> None:
     print(
-        f"== {cells} workflows: standard Messages API (server latency {latency} s/call) vs Message Batches "
-        f"(each batch in progress {batch_s} s)"
+        f"== a sweep of {cells} cells (run_sweep, real mode): standard Messages API (server latency {latency} "
+        f"s/call) vs Message Batches (each batch in progress {batch_s} s)"
     )
-    with FakeAnthropicServer(responder=simulated_responder(), latency=latency) as srv:
-        t = time.perf_counter()
-        asyncio.run(sweep(lambda _: AnthropicBackend(KEY, base_url=srv.base_url), tmp / "standard", cells))
-        standard_s = time.perf_counter() - t
-        standard_requests = srv.count("/v1/messages")
-    with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=batch_s) as srv:
-        backend: list[BatchesBackend] = []
-
-        def make(active: Callable[[], int]) -> BatchesBackend:
-            backend.append(
-                BatchesBackend(
-                    KEY,
-                    base_url=srv.base_url,
-                    active_runs=active,
-                    journal=tmp / "batches.jsonl",
-                    poll_initial_s=0.25,
-                    poll_max_s=2.0,
-                )
+    grid = {
+        "requests": [f"A CLI tool number {i} that converts CSV to JSON" for i in range(cells)],
+        "mode": "real",
+        "render": False,
+        "max_concurrency": 64,
+    }
+    figures = {}
+    for backend in ("anthropic", "batches"):
+        options = {"latency": latency} if backend == "anthropic" else {"batch_processing_s": batch_s}
+        with FakeAnthropicServer(responder=simulated_responder(), **options) as srv:
+            t = time.perf_counter()
+            result = run_sweep(
+                grid, tmp / backend, backend=backend, api_key=KEY, base_url=srv.base_url, progress=False
             )
-            return backend[0]
-
-        t = time.perf_counter()
-        results = asyncio.run(sweep(make, tmp / "batches", cells))
-        batches_s = time.perf_counter() - t
-        stats = backend[0].stats
-        batch_http = srv.count(None)
-    failed = sum(isinstance(r, BaseException) for r in results)
-    standard, batched = ledger_cost(tmp / "standard"), ledger_cost(tmp / "batches")
-    print(f"standard: ${standard} in {standard_s:.2f} s, {standard_requests} Messages requests")
-    print(
-        f"batches:  ${batched} in {batches_s:.2f} s, {stats['batches_created']} batches holding "
-        f"{stats['requests_submitted']} requests, {stats['polls']} polls, {batch_http} HTTP requests, "
-        f"{failed} failed cells"
-    )
-    print(
-        f"cost ratio batches/standard = {batched / standard} (Decimal; exactly 0.5: {batched / standard == Decimal('0.5')})"
-    )
+            wall = time.perf_counter() - t
+            batches = srv.count("/v1/messages/batches", method="POST")
+            print(
+                f"{backend:>9}: ${ledger_cost(result.runs_dir)} in {wall:.2f} s; {len(result.ok)}/{cells} cells ok; "
+                f"{srv.count('/v1/messages')} Messages requests, {batches} batches, {srv.count(None)} HTTP requests"
+            )
+            figures[backend] = ledger_cost(result.runs_dir)
+    ratio = figures["batches"] / figures["anthropic"]
+    print(f"cost ratio batches/standard = {ratio} (Decimal; exactly 0.5: {ratio == Decimal('0.5')})")
 
 
 def bench_pacing(cells: int, tmp: Path) -> None:
