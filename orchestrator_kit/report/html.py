@@ -53,11 +53,21 @@ def export_html(nb: Any, title: str) -> str:
     return _EXTERNAL_SCRIPT.sub("", body)
 
 
+def _heading(nb: Any) -> str | None:
+    """The report's first level-1 heading as the notebook printed it (made from the runs)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/markdown", "")
+            if text.startswith("# "):
+                return text[2:].splitlines()[0].strip()
+    return None
+
+
 def execute_report(
     runs_dir: str | Path,
     workdir: str | Path,
     *,
-    title: str = "Cost report",
+    title: str = "",
     kernel_name: str | None = None,
     timeout: int | None = 600,
 ) -> Path:
@@ -93,11 +103,12 @@ def build_report(
     if target.is_dir():
         raise ConfigError(f"{str(target)!r} is a folder; pass the HTML file to write, e.g. report.html")
     target.parent.mkdir(parents=True, exist_ok=True)
-    title = title or f"Cost report: {source.name}"
     with tempfile.TemporaryDirectory(prefix="orchestrator-report-") as tmp:
         nb = nbformat.read(
-            execute_report(source, tmp, title=title, kernel_name=kernel_name, timeout=timeout), as_version=4
+            execute_report(source, tmp, title=title or "", kernel_name=kernel_name, timeout=timeout),
+            as_version=4,
         )
+    title = title or _heading(nb) or f"Cost report: {source.name}"
     tmp_path = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # plain open(): the umask applies
     try:
         tmp_path.write_text(export_html(nb, title), encoding="utf-8")

@@ -24,17 +24,17 @@ __all__ = ["CSS", "headline", "html_table", "report_title"]
 
 # Scoped to .okit so a notebook's own styles are untouched; the report page gets the same rules.
 CSS = """<style>
-.okit-table{border-collapse:collapse;font-size:13px;margin:4px 0 14px;max-width:100%;width:auto}
-.okit-table th{font-weight:600;text-align:left;border-bottom:1px solid #999;padding:3px 9px;white-space:nowrap}
-.okit-table td{border-bottom:1px solid #e4e4e4;padding:3px 9px;white-space:nowrap}
-.okit-table td.num,.okit-table th.num{text-align:right;font-variant-numeric:tabular-nums}
-.okit-table tr.total td{font-weight:600;border-top:1px solid #999}
-.okit-strip{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 16px;max-width:1300px}
-.okit-card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:130px}
-.okit-card .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
-.okit-card .k{font-size:12px;color:#555}
-.okit-note{font-size:12px;color:#555;max-width:1100px}
-.jp-RenderedImage img,.okit-fig img{max-width:100%;height:auto}
+table.okit-table{border-collapse:collapse;font-size:13px;margin:4px 0 14px;max-width:100%;width:auto}
+table.okit-table th{font-weight:600;text-align:left;border-bottom:1px solid #999;padding:3px 9px;white-space:nowrap}
+table.okit-table td{text-align:left;border-bottom:1px solid #e4e4e4;padding:3px 9px;white-space:nowrap}
+table.okit-table td.num,table.okit-table th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.okit-table tr.total td{font-weight:600;border-top:1px solid #999}
+div.okit-strip{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 16px;max-width:1300px}
+div.okit-card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:130px}
+div.okit-card .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
+div.okit-card .k{font-size:12px;color:#555}
+p.okit-note{font-size:12px;color:#555;max-width:1100px}
+.jp-RenderedImage img{max-width:100%;height:auto}
 </style>"""
 
 

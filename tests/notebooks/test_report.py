@@ -16,13 +16,14 @@ from orchestrator_kit.report.html import build_report
 
 REQUEST = "Build a command-line tool that converts CSV files to JSON"
 SECTIONS = (
+    "Where the money went",
+    "Quality per dollar",
     "Runs",
-    "Cost by agent, phase and model",
+    "Cost by model and phase",
     "Tokens by kind",
     "Estimate vs actual",
-    "Caching savings",
-    "Wasted spend",
-    "Reviewer score vs cost",
+    "Caching savings and wasted spend",
+    "Spend over the calls",
 )
 
 
@@ -61,16 +62,11 @@ def test_report_has_its_sections_tables_and_figures(report) -> None:
         assert f">{heading}<" in text
     for run in report["done"]:
         assert run.run_id in text
-    for column in (
-        "cost_usd",
-        "cache_savings_usd",
-        "wasted_usd",
-        "estimate_usd",
-        "review_score",
-        "cache_read_tokens",
-        "usd_per_point",
-    ):
-        assert column in text
+    for header in ("Cost", "Cache saved", "Wasted", "Estimate", "Review (0-10)", "Cache read", "Input $", "Quality"):
+        assert f">{header}</th>" in text
+    assert "_usd</th>" not in text and "_tokens</th>" not in text  # human headers only
+    assert "would-be cost (simulated)" in text and "median cost per run" in text  # the headline strip
+    assert "simulated runs land below the estimate" in text  # the reason, in full, not in a clipped subtitle
     assert "claude-haiku-5-5" in text and "claude-sonnet-5-5" in text
     assert len(re.findall(r'src="data:image/png;base64,', text)) == 6  # every figure, embedded
 
@@ -85,6 +81,13 @@ def test_report_is_self_contained_and_has_no_code(report) -> None:
     assert "--nbval" not in body and "self-contained HTML" not in body  # the how-to cell is left out
     for code in ("load_runs(", "standard_tables", "figures.show", "import "):
         assert code not in body
+
+
+@pytest.mark.slow
+def test_report_title_comes_from_the_runs(report, tmp_path: Path) -> None:
+    with clean_env():
+        text = build_report(report["runs"], tmp_path / "titled.html").read_text()
+    assert re.search(r"<title>Cost report: 2 projects · 20\d\d-\d\d-\d\d</title>", text)
 
 
 @pytest.mark.slow
