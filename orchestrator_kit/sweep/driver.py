@@ -28,7 +28,7 @@ from ..llm.tokens import estimate_tokens
 from ..money import format_usd
 from ..store.run_folder import RunFolder, new_run_id, redact
 from .backend import SharedBackend, build_sweep_backend
-from .folder import FINISHED, CellRecord, SweepFolder
+from .folder import FINISHED, SAVE_EVERY_S, CellRecord, SweepFolder
 from .grid import Cell, Grid, expand, load_grid, parse_grid
 from .progress import SweepEvent, SweepProgress, SweepSubscriber, TqdmProgress
 from .render import render_job, render_notebook
@@ -174,6 +174,7 @@ class SweepDriver:
                     if rec.status == FINISHED and rec.render != "rendered":
                         self._render(cid)
             tasks = [asyncio.create_task(self._run_cell(cid), name=cid) for cid in todo]
+            flusher = asyncio.create_task(self._flush_every(SAVE_EVERY_S))
             try:
                 await asyncio.gather(*tasks)
             except BaseException:
@@ -181,12 +182,20 @@ class SweepDriver:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
+            finally:
+                flusher.cancel()
             if self._renders:  # each outcome is recorded by its callback
                 await asyncio.gather(*self._renders, return_exceptions=True)
         finally:
             await self.backend.aclose_inner()
+            self.folder.flush()
             self.folder.write_summary()
             self.emit("sweep_finished")
+
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.folder.flush()
 
     async def _run_cell(self, cell_id: str) -> None:
         engine = self.engines[cell_id]
@@ -379,6 +388,7 @@ def resume_sweep(
     if budget_usd is not None:
         g = g.model_copy(update={"budget_usd": budget_usd})
         folder.grid = g.model_dump(mode="json")
+        folder.save()
     g_mode = g.model_copy(update={"mode": folder.mode})  # the mode the sweep ran in, not "auto" again
     active = _ActiveCells()
     choice = build_sweep_backend(

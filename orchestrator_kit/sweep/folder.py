@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ INDEX = "sweep.json"
 SUMMARY = "sweep_summary.csv"
 # Cell statuses: pending -> running -> completed | failed | budget_exceeded | interrupted.
 FINISHED = "completed"
+SAVE_EVERY_S = 0.5
 
 
 @dataclass
@@ -60,6 +62,9 @@ class SweepFolder:
     cells: dict[str, CellRecord] = field(default_factory=dict)
     created_at: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _docs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _dirty: set[str] = field(default_factory=set, repr=False)
+    _saved_at: float = field(default=0.0, repr=False)
 
     @property
     def runs_dir(self) -> Path:
@@ -112,6 +117,10 @@ class SweepFolder:
     def save(self) -> None:
         """Rewrite sweep.json (temp file + rename: a killed driver leaves the last whole index)."""
         with self._lock:
+            for cid, rec in self.cells.items():
+                if cid in self._dirty or cid not in self._docs:
+                    self._docs[cid] = asdict(rec)
+            self._dirty.clear()
             doc = {
                 "schema": 1,
                 "kind": KIND,
@@ -120,15 +129,28 @@ class SweepFolder:
                 "mode": self.mode,
                 "grid": self.grid,
                 "counts": self.counts(),
-                "cells": {cid: asdict(c) for cid, c in self.cells.items()},
+                "cells": {cid: self._docs[cid] for cid in self.cells},
             }
-            write_json_atomic(self.path / INDEX, doc, pretty=False)  # the C encoder: rewritten often
+            # the C encoder: rewritten often
+            write_json_atomic(self.path / INDEX, doc, pretty=False)
+            self._saved_at = time.monotonic()
 
-    def update(self, cell_id: str, **values: Any) -> None:
+    def update(self, cell_id: str, *, save_now: bool = False, **values: Any) -> None:
+        """Change a cell's record. The index is rewritten at most every SAVE_EVERY_S seconds (``flush``
+        writes what is left; the driver flushes periodically and at the end), or at once with
+        ``save_now``: rewriting all cells on every change would make a big sweep quadratic. A stale
+        index is safe: resume re-checks every cell that is not recorded as completed."""
         rec = self.cells[cell_id]
         for k, v in values.items():
             setattr(rec, k, redact(v) if isinstance(v, str) else v)
-        self.save()
+        with self._lock:
+            self._dirty.add(cell_id)
+        if save_now or time.monotonic() - self._saved_at >= SAVE_EVERY_S:
+            self.save()
+
+    def flush(self) -> None:
+        if self._dirty:
+            self.save()
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
