@@ -40,9 +40,10 @@ class AgentRow(w.HBox):
             min=0,
             max=200_000,
             step=256,
-            description="max tokens",
+            description="max tokens (0 = role default)",
             tooltip=f"0 means the role's default ({role.default_max_tokens})",
-            layout=w.Layout(width="190px"),
+            layout=w.Layout(width="300px"),
+            style={"description_width": "190px"},
         )
         super().__init__([self.enabled, self.extra_instructions, self.model, self.max_tokens])
         self.enabled.observe(self._on_enabled, names="value")

@@ -25,7 +25,7 @@ from ..money import format_usd
 from .agent_panel import AgentPanel, model_choices
 
 MODES = ("simulated", "auto", "real")
-_STYLE = {"pending": "", "running": "info", "done": "success", "failed": "danger"}
+_STYLE = {"pending": "", "running": "info", "done": "success", "failed": "danger", "interrupted": "warning"}
 
 
 class AgentProgress(w.HBox):
@@ -69,10 +69,17 @@ class AgentProgress(w.HBox):
             self.state = "failed"
         self._render()
 
+    def cut_off(self) -> None:
+        """The run ended (stopped or failed elsewhere) while this agent was still running."""
+        if self.state == "running":
+            self.state = "interrupted"
+            self._render()
+
 
 class RunPanel(w.VBox):
     """``RunPanel(agent_panel, output_dir="runs", **engine_options)``; extra options go to WorkflowEngine
-    (e.g. ``max_concurrency``, ``simulated_options``). ``on_finished(fn)`` calls ``fn(panel)`` after a run."""
+    (e.g. ``max_concurrency``, ``simulated_options``). ``on_started(fn)`` calls ``fn(panel)`` when a run starts,
+    ``on_finished(fn)`` after it ended, before Run is enabled again."""
 
     def __init__(
         self,
@@ -136,6 +143,8 @@ class RunPanel(w.VBox):
         self.error: BaseException | None = None
         self.run_dir: Path | None = None
         self._listeners: list[Callable[[RunPanel], None]] = []
+        self._start_listeners: list[Callable[[RunPanel], None]] = []
+        self._busy = False  # from Run until the finish listeners (the results) are done
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -148,7 +157,11 @@ class RunPanel(w.VBox):
     # -- public ------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """True from Run until the run ended and its results are shown."""
+        return self._busy or (self._thread is not None and self._thread.is_alive())
+
+    def on_started(self, fn: Callable[[RunPanel], None]) -> None:
+        self._start_listeners.append(fn)
 
     def on_finished(self, fn: Callable[[RunPanel], None]) -> None:
         self._listeners.append(fn)
@@ -171,6 +184,7 @@ class RunPanel(w.VBox):
         from ..errors import OrchestratorError
 
         if self.running:
+            self._set_status("A run is still going (or its results are being built): wait for it.", "warning")
             return False
         if not self.request.value.strip():
             self._set_status("Describe what the team should build in the request box first.", "warning")
@@ -181,7 +195,9 @@ class RunPanel(w.VBox):
             self._set_status(f"Cannot start: {exc}", "danger")
             return False
         engine.subscribe(self.on_event)
+        self._busy = True
         self._prepare(engine)
+        self._call(self._start_listeners)
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._task = loop.create_task(engine.arun(self.request.value, project_name=self.project_name.value))
@@ -261,7 +277,11 @@ class RunPanel(w.VBox):
             self._finish()
 
     def _finish(self) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
+        self.stop_button.disabled = True
+        for row in self.progress.values():
+            row.cut_off()
+        self._set_status("Run ended: building the results...", "info")
+        self._call(self._listeners)  # Run stays disabled until the results are shown
         where = f" Run folder: {self.run_dir}" if self.run_dir else ""
         if self.state == "completed":
             self._set_status(f"Completed.{where}", "success")
@@ -274,7 +294,11 @@ class RunPanel(w.VBox):
         else:
             err = f"{type(self.error).__name__}: {self.error}" if self.error else self.state
             self._set_status(f"{self.state.replace('_', ' ').capitalize()}: {err}", "danger")
-        for fn in list(self._listeners):
+        self._busy = False
+        self.run_button.disabled = False
+
+    def _call(self, listeners: list[Callable[[RunPanel], None]]) -> None:
+        for fn in list(listeners):
             try:
                 fn(self)
             except Exception as exc:  # a broken listener must not hide the run's outcome

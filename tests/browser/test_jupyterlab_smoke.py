@@ -1,7 +1,11 @@
 """Smoke test in a real browser: JupyterLab opens ``notebooks/interactive.ipynb``, runs it, and the app's
-widgets render and work: the API-key field is a password input, Run starts a simulated workflow (no key
-anywhere), the eight agents' progress rows reach "done", the status says "Completed." and the results
-panel fills. The notebook saved by JupyterLab (with widget state) then holds no key.
+widgets render and work: the API-key cell opens Jupyter's password prompt (answered with Enter alone: no
+key anywhere), Run starts a simulated workflow, the eight agents' progress rows reach "done", the status says
+"Completed." and the results panel fills. The notebook saved by JupyterLab (with widget state) holds no key.
+
+The key test types a key into that prompt, does not press Enter, clicks the toolbar's Save (widget state is
+saved, see conftest) and greps the saved notebook, its checkpoint and its paired .py for the key; then
+presses Enter, saves again and greps again.
 
 Screenshots are left in the test's ``tmp_path``: ``jupyterlab-run.png`` (run panel after the run),
 ``jupyterlab-results.png`` (the Figures tab), and ``failure.png`` when the test fails. Setup, isolation and
@@ -25,6 +29,7 @@ RUN_TIMEOUT_MS = 90_000
 KEY_LIKE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")  # a key, not the field's "sk-ant-..." placeholder
 KEY_ASSIGNED = re.compile(r"ANTHROPIC_API_KEY\W{0,6}[=:]\W{0,6}[A-Za-z0-9]")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+TYPED_KEY = "sk-ant-test-fake-typed-in-the-browser"
 
 
 def _menu(page: Any, menu: str, item: str) -> None:
@@ -64,11 +69,14 @@ def test_interactive_notebook_runs_in_jupyterlab(
     ).to_have_count(1, timeout=45_000)
     _menu(page, "Run", "Run All Cells")
 
-    # The widgets render: the key field is a real password input; no key anywhere, so the status says so.
-    password = page.get_by_label("API key", exact=True)
-    expect(password).to_have_count(1, timeout=30_000)
-    expect(password).to_have_attribute("type", "password")
-    expect(page.get_by_text("No API key found")).to_be_visible()
+    # The key cell asks through Jupyter's password prompt; Enter alone leaves the app without a key.
+    prompt = page.locator("input.jp-Stdin-input")
+    expect(prompt).to_have_count(1, timeout=30_000)
+    expect(prompt).to_have_attribute("type", "password")
+    prompt.press("Enter")
+    expect(page.get_by_text(re.compile(r"^No key entered\. No API key found")).first).to_be_visible()
+    # No widget holds a key field (the only password input is Jupyter's own prompt, not a widget).
+    assert page.locator(".jupyter-widgets input[type=password], .widget-password").count() == 0
     run_button = page.locator("button.widget-button").filter(has_text=re.compile(r"^\s*Run\s*$"))
     stop_button = page.locator("button.widget-button").filter(has_text=re.compile(r"^\s*Stop\s*$"))
     expect(run_button).to_be_enabled()
@@ -116,11 +124,63 @@ def test_interactive_notebook_runs_in_jupyterlab(
     assert not KEY_LIKE.search(text)
     assert not KEY_ASSIGNED.search(text)
     states = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
-    passwords = [
-        m["state"] for m in states.get("state", {}).values() if m.get("model_name") == "PasswordModel"
+    assert states.get("state") and not [
+        m for m in states["state"].values() if m.get("model_name") == "PasswordModel"
     ]
-    assert passwords and all(s.get("value", "") == "" for s in passwords), passwords
 
     assert not lab_server.external_requests, (
         f"the page tried to leave loopback: {lab_server.external_requests}"
     )
+
+
+def _saved_files(root: Path) -> dict[str, str]:
+    files = {
+        "interactive.ipynb": root / "interactive.ipynb",
+        "checkpoint": root / ".ipynb_checkpoints" / "interactive-checkpoint.ipynb",
+        "paired .py": root / "interactive.py",
+    }
+    return {name: path.read_text(encoding="utf-8") for name, path in files.items() if path.is_file()}
+
+
+def test_a_typed_key_is_never_saved(lab_page: Any, lab_server: Any, playwright_sync: Any) -> None:
+    """The exact sequence of the leak: type the key, no Enter, toolbar Save with widget state on; then the
+    same after Enter. The saved notebook and its checkpoint never hold the key."""
+    expect = playwright_sync.expect
+    page = lab_page
+    nb_path = lab_server.root / "interactive.ipynb"
+    checkpoint = lab_server.root / ".ipynb_checkpoints" / "interactive-checkpoint.ipynb"
+    page.goto(lab_server.url("lab/tree/interactive.ipynb"))
+    expect(
+        page.locator(".jp-StatusBar-TextItem").filter(has_text=re.compile(r"^(?!No Kernel).+ \| Idle$"))
+    ).to_have_count(1, timeout=45_000)
+    _menu(page, "Run", "Run All Cells")
+    prompt = page.locator("input.jp-Stdin-input")
+    expect(prompt).to_have_count(1, timeout=30_000)
+    prompt.click()
+    prompt.press_sequentially(TYPED_KEY)  # typed, no Enter
+    expect(prompt).to_have_value(TYPED_KEY)
+
+    before = checkpoint.stat().st_mtime_ns if checkpoint.exists() else 0
+    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
+    _wait_for_saved(nb_path)
+    deadline = time.monotonic() + 20
+    while not (checkpoint.exists() and checkpoint.stat().st_mtime_ns != before):
+        assert time.monotonic() < deadline, "the toolbar Save made no checkpoint"
+        time.sleep(0.2)
+    saved = _saved_files(lab_server.root)
+    assert {"interactive.ipynb", "checkpoint"} <= set(saved)
+    assert "widget-state+json" in saved["interactive.ipynb"]  # widget state was saved with it
+    for name, text in saved.items():
+        assert TYPED_KEY not in text and "typed-in-the-browser" not in text, f"the key is in {name}"
+
+    # Submitted: it reaches the kernel (the status says so, masked) and still lands in no saved file.
+    prompt.press("Enter")
+    expect(page.get_by_text(re.compile(r"Key set for this kernel")).first).to_be_visible(timeout=30_000)
+    expect(page.locator(".widget-dropdown select").filter(has_text="simulated").first).to_have_value("auto")
+    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
+    time.sleep(1.0)
+    _wait_for_saved(nb_path)
+    for name, text in _saved_files(lab_server.root).items():
+        assert TYPED_KEY not in text and "typed-in-the-browser" not in text, f"the key is in {name}"
+        assert not KEY_LIKE.search(text.replace("sk-ant-...", "")), f"a key-shaped text is in {name}"
+    assert not lab_server.external_requests, lab_server.external_requests

@@ -9,6 +9,7 @@ import json
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from orchestrator_kit.engine.state_models import AgentSettings
 from orchestrator_kit.llm.pricing import format_usd
 from orchestrator_kit.ui import AgentPanel, ApiKeyWidget, App, ResultsPanel, RunPanel
+from orchestrator_kit.ui.key_widget import PROMPT
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
 
@@ -34,17 +36,91 @@ def key_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
 
 
-def test_typed_key_moves_into_the_environment_and_leaves_the_widget(key_env: None) -> None:
+def _fake_prompt(answer: str, asked: list[str] | None = None):
+    """Stands in for getpass.getpass (the kernel's stdin prompt): records the prompt, returns ``answer``."""
+
+    def read(prompt: str) -> str:
+        if asked is not None:
+            asked.append(prompt)
+        return answer
+
+    return read
+
+
+def test_ask_takes_the_key_from_a_password_prompt(key_env: None) -> None:
     key = ApiKeyWidget()
-    assert "No API key found" in key.status_text
-    key.password.value = FAKE_KEY  # what the frontend sends on Enter (continuous_update=False)
+    assert "No API key found" in key.status_text and "app.key.ask()" in key.status_text
+    asked: list[str] = []
+    key.ask(read=_fake_prompt(FAKE_KEY, asked))
+    assert asked == [PROMPT]
     assert os.environ["ANTHROPIC_API_KEY"] == FAKE_KEY
-    assert key.password.value == ""
-    assert key.password.get_state()["value"] == ""
-    assert "from the widget" in key.status_text and "environment" in key.status_text
-    assert key.status_text.endswith("ending …0000.")
+    assert "Key set for this kernel" in key.status_text and key.status_text.endswith("ending …0000.")
     for text in (key.status_text, key.status.value, _all_widget_state(), repr(key)):
         assert FAKE_KEY not in text and "FAKE-KEY-FOR-TESTS" not in text
+
+
+def test_no_widget_has_a_field_for_the_key() -> None:
+    """Nothing typed in a widget can hold the key: the app has no Password widget, and no text field of the
+    key widget."""
+    app = App()
+
+    def walk(widget: w.Widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    widgets = list(walk(app))
+    assert not [x for x in widgets if isinstance(x, w.Password)]
+    assert not [x for x in walk(app.key) if isinstance(x, w.Text | w.Textarea | w.Password)]
+
+
+def test_no_widget_model_ever_carries_the_key(monkeypatch: pytest.MonkeyPatch, key_env: None) -> None:
+    """Every message any widget model sends (creation, every state update) is recorded through the comm
+    layer ipywidgets uses; none holds the key, before or after it is entered, used and forgotten."""
+    import comm
+    from comm.base_comm import BaseComm
+
+    sent: list[str] = []
+
+    class RecordingComm(BaseComm):
+        def publish_msg(
+            self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+        ) -> None:
+            sent.append(json.dumps([msg_type, data, metadata], default=str))
+
+    monkeypatch.setattr(comm, "create_comm", RecordingComm)
+    app = App(request="Build a todo app")
+    app.key.ask(read=_fake_prompt(FAKE_KEY))
+    assert os.environ["ANTHROPIC_API_KEY"] == FAKE_KEY and app.run_panel.mode.value == "auto"
+    app.key.forget_button.click()
+    app.key.ask(read=_fake_prompt("  " + FAKE_KEY + "  "))
+    assert len(sent) > 50  # the recorder sees the app's models being created and updated
+    for message in [*sent, _all_widget_state()]:
+        assert FAKE_KEY not in message and "FAKE-KEY-FOR-TESTS" not in message
+
+
+def test_a_frontend_without_prompts_is_told_the_other_ways_in(key_env: None) -> None:
+    from IPython.core.error import StdinNotImplementedError
+
+    def no_stdin(prompt: str) -> str:
+        raise StdinNotImplementedError(
+            "getpass was called, but this frontend does not support input requests."
+        )
+
+    key = ApiKeyWidget()
+    key.ask(read=no_stdin)
+    assert "ANTHROPIC_API_KEY" not in os.environ
+    assert "cannot show a password prompt" in key.status_text and ".env" in key.status_text
+
+
+def test_ask_does_not_ask_when_a_key_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    key = ApiKeyWidget()
+    asked: list[str] = []
+    key.ask(read=_fake_prompt("sk-ant-other", asked))
+    assert asked == [] and os.environ["ANTHROPIC_API_KEY"] == FAKE_KEY and "already set" in key.status_text
+    key.ask(force=True, read=_fake_prompt("sk-ant-test-other", asked))
+    assert asked == [PROMPT] and os.environ["ANTHROPIC_API_KEY"] == "sk-ant-test-other"
 
 
 def test_forget_button_removes_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,10 +139,26 @@ def test_says_when_the_key_is_in_a_dotenv_file(tmp_path: Path) -> None:
     assert FAKE_KEY not in key.status.value
 
 
-def test_use_button_with_an_empty_field_changes_nothing(key_env: None) -> None:
+def test_an_empty_answer_changes_nothing(key_env: None) -> None:
     key = ApiKeyWidget()
-    key.use_button.click()
-    assert "ANTHROPIC_API_KEY" not in os.environ and "No API key found" in key.status_text
+    key.ask(read=_fake_prompt("   "))
+    assert "ANTHROPIC_API_KEY" not in os.environ and "No key entered" in key.status_text
+
+
+def test_entering_a_key_switches_simulated_to_auto(key_env: None) -> None:
+    app = App()
+    assert app.run_panel.mode.value == "simulated" and app.hint_text == ""
+    app.key.ask(read=_fake_prompt(FAKE_KEY))
+    assert app.run_panel.mode.value == "auto" and "billed" in app.hint_text
+
+
+def test_a_key_left_unused_by_simulated_mode_is_pointed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    app = App()  # a key found in the environment does not change the default mode, but the app says so
+    assert app.run_panel.mode.value == "simulated"
+    assert "never uses it" in app.hint_text and "never uses it" in app.mode_hint.value
+    app.run_panel.mode.value = "auto"
+    assert "billed" in app.hint_text
 
 
 # -- agents ----------------------------------------------------------------------------------------
@@ -85,6 +177,7 @@ def test_agent_panel_settings() -> None:
         "steward",
     ]
     assert panel.settings() == {}
+    assert all("0 = role default" in row.max_tokens.description for row in panel.rows.values())
     panel.rows["qa"].enabled.value = False
     assert panel.rows["qa"].model.disabled and "qa" not in panel.agents()
     panel.rows["developer"].model.value = "claude-haiku-5-5"
@@ -171,7 +264,10 @@ def test_stop_interrupts_the_run(tmp_path: Path) -> None:
     assert "resume" in panel.status_text and not panel.run_button.disabled
     state = json.loads((panel.run_dir / "state.json").read_text())
     assert state["status"] == "interrupted"
-    assert any(row.state == "running" for row in panel.progress.values())
+    states = [row.state for row in panel.progress.values()]
+    assert "running" not in states and "interrupted" in states  # the agents cut off say so
+    cut = next(row for row in panel.progress.values() if row.state == "interrupted")
+    assert cut.label.value.startswith("interrupted") and cut.bar.bar_style == "warning"
 
 
 def test_results_panel_on_a_folder_of_runs(tmp_path: Path) -> None:
@@ -190,3 +286,52 @@ def test_results_panel_on_a_folder_of_runs(tmp_path: Path) -> None:
     assert "2 runs" in results.heading.value
     assert len(results.artifact_list.options) == 6  # prefixed by run so names stay distinct
     assert "claude-haiku-5-5" in results.cost.value
+
+
+def test_run_right_after_completed_starts_a_new_run(tmp_path: Path) -> None:
+    """Run stays disabled while the results are built, and "Completed." shows only once Run works again."""
+    app = App(output_dir=tmp_path / "runs", request="Build a todo app")
+    app.agents.set_settings({a: {"enabled": False} for a in ("data", "consensus", "qa", "documentarian")})
+    seen: list[tuple[bool, str]] = []
+    app.run_panel.on_finished(lambda p: seen.append((p.run_button.disabled, p.status_text)))
+    assert app.run_panel.start()
+    assert not app.run_panel.start() and "still going" in app.run_panel.status_text  # said, not ignored
+    assert app.run_panel.wait(60) == "completed"
+    assert seen == [(True, "Run ended: building the results...")]
+    assert app.run_panel.status_text.startswith("Completed.") and not app.run_panel.run_button.disabled
+    first = app.run_panel.run_dir
+    app.run_panel.run_button.click()  # at once, as a user would after reading "Completed."
+    assert app.run_panel.running
+    assert app.run_panel.wait(60) == "completed" and app.run_panel.run_dir != first
+
+
+def test_a_new_run_clears_the_previous_results(tmp_path: Path) -> None:
+    app = App(
+        output_dir=tmp_path / "runs",
+        request="Build a todo app",
+        simulated_options={"latency_s": 0.2},
+    )
+    app.agents.set_settings({a: {"enabled": False} for a in ("data", "consensus", "qa", "documentarian")})
+    app.run_panel.start()
+    assert app.run_panel.wait(60) == "completed" and app.results.artifact_list.options
+    app.run_panel.start()
+    assert app.results.artifact_list.options == () and app.results.figures.children == ()
+    assert "Running" in app.results.heading.value and app.results.cost.value == ""
+    assert app.run_panel.wait(60) == "completed" and app.results.artifact_list.options
+    assert app.results.runs.runs["run_id"].tolist() == [app.run_panel.run_dir.name]
+
+
+def test_markdown_artifacts_preview_rendered(tmp_path: Path) -> None:
+    import orchestrator_kit as ok
+
+    result = ok.run_workflow("Build a todo app", output_dir=tmp_path, mode="simulated")
+    results = ResultsPanel()
+    results.show(result.run_dir)
+    md = next(name for name in results.artifact_list.options if name.endswith(".md"))
+    results.artifact_list.value = md
+    (output,) = results.markdown.outputs
+    text = (result.run_dir / "artifacts" / md).read_text(encoding="utf-8")
+    assert output["data"]["text/markdown"] == text and results.preview.value == ""
+    code = next(name for name in results.artifact_list.options if name.endswith(".py"))
+    results.artifact_list.value = code
+    assert results.markdown.outputs == () and "<pre" in results.preview.value
