@@ -4,6 +4,7 @@
     ├── ConfigError            bad input: names the problem and the fix (CLI exit 2, HTTP 4xx)
     │   ├── UnknownAgentError
     │   ├── UnknownModelError
+    │   ├── ModelRetiredError  the model is past its retirement date (names the replacement)
     │   └── NotARunError       a folder that is not a run folder
     ├── ParseError             model output that could not be read, even after local repair
     ├── BudgetExceeded         the next call could exceed the run's cap (run checkpointed, resumable)
@@ -37,6 +38,10 @@ class UnknownAgentError(ConfigError):
 
 class UnknownModelError(ConfigError):
     pass
+
+
+class ModelRetiredError(ConfigError):
+    """The model is past its retirement date: calls to it would fail. The message names the replacement."""
 
 
 class NotARunError(ConfigError):

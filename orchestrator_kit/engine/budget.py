@@ -1,8 +1,16 @@
 """Run budgets: a cap in dollars and/or tokens, checked before every call against
-spent + the worst case of the next call (its input + max_tokens)."""
+spent + the worst case of the next call (its input + max_tokens).
+
+The input of the next call is either counted exactly by the API (``input_tokens`` given: the engine's
+``exact_budget``) or estimated locally and then *calibrated*: after each answer, the ratio of billed to
+estimated input is kept per model (the largest seen, never below 1) and scales later estimates. A
+bad estimate can so overshoot the cap by at most the calls sent before the first answer for that model
+came back (one, when calls run one at a time).
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -74,6 +82,21 @@ class BudgetTracker:
         self.reserved_usd = Decimal(0)
         self.reserved_tokens = 0
         self._holds: dict[str, list[tuple[Decimal, int]]] = {}
+        self.ratios: dict[str, float] = {}  # model -> billed / estimated input tokens (>= 1)
+
+    def calibrate(self, request: LLMRequest, usage: Usage) -> None:
+        """Learn from a billed answer how far the local estimate falls short for its model."""
+        billed = usage.total_input_tokens
+        if usage.estimated or billed <= 0:
+            return
+        estimated = estimate_tokens(request.prompt_text())
+        if estimated > 0:
+            self.ratios[request.model] = max(self.ratios.get(request.model, 1.0), billed / estimated)
+
+    def input_estimate(self, request: LLMRequest) -> int:
+        """The local estimate of the request's input tokens, scaled by its model's calibration."""
+        estimated = estimate_tokens(request.prompt_text())
+        return math.ceil(estimated * self.ratios.get(request.model, 1.0))
 
     def add(self, cost: Decimal | None, tokens: int) -> None:
         self.spent_usd += cost or Decimal(0)
@@ -91,14 +114,17 @@ class BudgetTracker:
         if self.parent is not None:
             self.parent.release(request)
 
-    def check(self, request: LLMRequest) -> None:
-        """Raise BudgetExceeded if the call could pass the cap; otherwise hold its worst case until released."""
+    def check(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
+        """Raise BudgetExceeded if the call could pass the cap; otherwise hold its worst case until released.
+
+        ``input_tokens``: the exact count of the prompt (count_tokens); else the calibrated estimate."""
         b = self.budget
         if b.unlimited:
             if self.parent is not None:
                 self.parent.check(request)
             return
-        input_tokens = estimate_tokens(request.prompt_text())
+        if input_tokens is None:
+            input_tokens = self.input_estimate(request)
         worst_tokens = input_tokens + request.max_tokens
         where = f"{request.labels.agent}/{request.labels.step}"
 

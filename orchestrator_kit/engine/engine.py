@@ -12,7 +12,7 @@ import asyncio
 import platform
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,14 @@ class WorkflowEngine:
         shared_budget: BudgetTracker | None = None,
         gate_policy: str | None = None,
         on_budget: str = "fail",
+        today: date | None = None,
+        timeout: float | None = None,
+        exact_budget: bool = False,
     ) -> None:
+        """``today``: the date model retirements are checked against (default: ``date.today()``).
+        ``timeout``: seconds per attempt of a real call (default ``DEFAULT_TIMEOUT_S``, 120).
+        ``exact_budget``: count every prompt with the API's count_tokens before checking the budget
+        (real mode; otherwise the local estimate, calibrated from billed usage as the run goes)."""
         if on_budget not in ("fail", "pause"):
             raise ConfigError(f"on_budget must be 'fail' or 'pause' (wait for a person), got {on_budget!r}")
         self.on_budget = on_budget
@@ -114,7 +121,7 @@ class WorkflowEngine:
         self.max_concurrency = max_concurrency
         self.budget = Budget.of(budget_usd, budget_tokens)
         for m in {model, *(s.model for s in self.settings.values() if s.model)}:
-            check_model(m, allow_unknown=allow_unknown_model)
+            check_model(m, today=today, allow_unknown=allow_unknown_model)
         self.allow_unknown_model = allow_unknown_model
         self.output_dir = Path(output_dir)
         if backend is not None:
@@ -129,6 +136,14 @@ class WorkflowEngine:
                 record_to=record_to,
                 retry=retry,
                 simulated_options=simulated_options,
+                timeout=timeout,
+            )
+        self.timeout = timeout
+        self.exact_budget = bool(exact_budget)
+        if self.exact_budget and self.mode == "real" and self._token_counter() is None:
+            raise ConfigError(
+                "exact_budget needs a backend that can count tokens (the Anthropic backend's "
+                "count_tokens); drop exact_budget to use the calibrated estimate"
             )
         self.replay_from = replay_from
         self.simulated_options = dict(simulated_options or {})
@@ -147,6 +162,15 @@ class WorkflowEngine:
     @property
     def mode(self) -> str:
         return self.choice.mode
+
+    def _token_counter(self) -> Any:
+        """The backend's exact token counter (``count_tokens``), looking through wrappers; or None."""
+        backend: Any = self.choice.backend
+        while backend is not None:
+            if callable(counter := getattr(backend, "count_tokens", None)):
+                return counter
+            backend = getattr(backend, "inner", None)
+        return None
 
     def subscribe(
         self, fn: Callable[[Event], None], types: Iterable[str] | None = None
@@ -198,6 +222,8 @@ class WorkflowEngine:
             "allow_unknown_model": self.allow_unknown_model,
             "cache_ttl": self.cache_ttl,
             "on_budget": self.on_budget,
+            "timeout_s": self.timeout,
+            "exact_budget": self.exact_budget,
             "prompt_hashes": template_hashes(),
             "prompt_layout": PROMPT_LAYOUT,
             "price_table_version": price_table().version,
@@ -249,6 +275,8 @@ class WorkflowEngine:
             allow_unknown_model=m.get("allow_unknown_model", False),
             cache_ttl=m.get("cache_ttl", "5m"),
             on_budget=m.get("on_budget", "fail"),
+            timeout=m.get("timeout_s"),
+            exact_budget=m.get("exact_budget", False),
         )
         kw.update(overrides)
         return cls(**kw)
@@ -341,6 +369,9 @@ class WorkflowEngine:
             limiter=self.limiter,
             paid=paid,
             on_reuse_rejected=reuse_rejected,
+            counter=(  # simulated and replay bill the local estimate / nothing: their estimate is exact
+                self._token_counter() if self.exact_budget and not self.budget.unlimited else None
+            ),
         )
         task = TaskDefinition(title=state.project_name, description=state.request)
         started = time.time()

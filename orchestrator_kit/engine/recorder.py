@@ -54,8 +54,8 @@ class RunRecorder:
         )
 
     # -- CallObserver ------------------------------------------------------------------------
-    def before_call(self, request: LLMRequest) -> None:
-        self.budget.check(request)
+    def before_call(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
+        self.budget.check(request, input_tokens=input_tokens)
         self.bus.emit(
             Event(
                 "call_started",
@@ -89,6 +89,7 @@ class RunRecorder:
         error: str | None,
     ) -> None:
         self.budget.release(request)
+        self.budget.calibrate(request, completion.usage)
         h = request.request_hash()
         if reused and self._ledgered[h] > 0:  # paid in an earlier process, already in the ledger
             self._ledgered[h] -= 1
@@ -113,6 +114,7 @@ class RunRecorder:
                 error=attempt.error,
                 status_code=attempt.status_code,
                 batch_id=attempt.batch_id,
+                at=attempt.ended_at,
             )
         record = self._line(
             request,
@@ -162,6 +164,7 @@ class RunRecorder:
                 error=str(a.get("error", type(error).__name__)),
                 status_code=a.get("status_code"),
                 batch_id=a.get("batch_id"),
+                at=a.get("ended_at"),
             )
 
     # -- ledger ---------------------------------------------------------------------------------
@@ -180,15 +183,18 @@ class RunRecorder:
         request_id: str | None = None,
         stop_reason: str | None = None,
         batch_id: str | None = None,
+        at: float | None = None,
     ) -> dict[str, Any]:
+        """One ledger line; ``at`` is when the attempt ended (default: now)."""
         breakdown = cost_of(usage, request.model, batch=batch_id is not None)
         cost = breakdown.total if breakdown else None
         tokens = usage.total_tokens
         self.budget.add(cost, tokens)
         labels = request.labels
+        t = time.time() if at is None else at
         record: dict[str, Any] = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "t": time.time(),
+            "ts": datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds"),
+            "t": t,
             "run_id": self.run_id,
             "agent": labels.agent,
             "phase": labels.phase,

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ..errors import AuthError, BackendError, ConfigError, ConnectionFailed, RateLimited
 from .backend import DeltaCallback
-from .keys import KeyInfo, check_key_format, mask_key, resolve_api_key
+from .keys import KeyInfo, check_key_format, is_placeholder_key, lookup_api_key, mask_key
 from .retry import IncompleteResponse, RetryConfig, retry_after_seconds, retry_async
 from .tokens import estimate_tokens
 from .types import Attempt, Completion, LLMRequest, StopReason, Usage
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+DEFAULT_TIMEOUT_S = 120.0
+"""Seconds one attempt may take (connect, send, each read) before it fails and is retried. The SDK's
+own default is 600 s; a hung connection should cost minutes, not ten of them per attempt."""
 _STOP_REASONS = frozenset(get_args(StopReason))
 
 
@@ -87,6 +90,8 @@ class AnthropicBackend:
     Requests stream when ``max_tokens > stream_threshold`` or ``on_delta`` is given.
     ``rate_limiter``: a ``RateLimiter`` every attempt waits on and reports back to (ratelimit headers,
     429s); share one instance between all backends of a sweep.
+    ``timeout``: seconds per attempt (default ``DEFAULT_TIMEOUT_S``; with an injected ``client`` and no
+    ``timeout``, the client's own setting applies). A timed-out attempt is retried per ``retry``.
     """
 
     mode = "real"
@@ -107,7 +112,11 @@ class AnthropicBackend:
         self.rate_limiter = rate_limiter
         self._in_flight = 0
         self._base_url = base_url
-        self._timeout = timeout
+        if timeout is not None and not timeout > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds per attempt, got {timeout!r}")
+        self.timeout: float | None = (
+            timeout if timeout is not None or client is not None else DEFAULT_TIMEOUT_S
+        )
         self.retry = retry or RetryConfig()
         self.stream_threshold = stream_threshold
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] = (
@@ -127,15 +136,20 @@ class AnthropicBackend:
                 raise ConfigError(
                     f"the API key from {key_source} is empty; enter the key, or set ANTHROPIC_API_KEY"
                 )
+            if is_placeholder_key(value):
+                raise ConfigError(
+                    f"the API key from {self.key_source} is a placeholder, not a key; enter your real "
+                    "key (console.anthropic.com), or use the simulated backend"
+                )
             self._key = SecretStr(value)
         elif client is None:
-            info = resolve_api_key()
-            if info is None:
+            lookup = lookup_api_key()
+            if lookup.key is None:
                 raise ConfigError(
-                    "no Anthropic API key: pass api_key=..., set ANTHROPIC_API_KEY, or put "
+                    f"{lookup.no_key_reason()}: pass api_key=..., set ANTHROPIC_API_KEY, or put "
                     "ANTHROPIC_API_KEY=... in a .env file (or use the simulated backend)"
                 )
-            self._key, self.key_source = info.value, info.description
+            self._key, self.key_source = lookup.key.value, lookup.key.description
         if self._key is not None and (warning := check_key_format(self._key)) is not None:
             log.warning("%s (key from %s)", warning, self.key_source)
 
@@ -143,7 +157,7 @@ class AnthropicBackend:
         key = "client" if self._client is not None else mask_key(self._key)
         return (
             f"AnthropicBackend(key={key!r}, key_source={self.key_source!r}, base_url={self._base_url!r}, "
-            f"stream_threshold={self.stream_threshold}, retry={self.retry!r})"
+            f"stream_threshold={self.stream_threshold}, timeout={self.timeout!r}, retry={self.retry!r})"
         )
 
     # -- client ------------------------------------------------------------------------------------
@@ -162,8 +176,8 @@ class AnthropicBackend:
                 options["api_key"] = self._key.get_secret_value()
             if self._base_url:
                 options["base_url"] = self._base_url
-            if self._timeout is not None:
-                options["timeout"] = self._timeout
+            if self.timeout is not None:
+                options["timeout"] = self.timeout
             client = anthropic.AsyncAnthropic(**options)
             self._clients[loop] = client
         return client
@@ -175,6 +189,33 @@ class AnthropicBackend:
             client = self._clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.close()
+
+    def _per_request(self) -> dict[str, Any]:
+        return {} if self.timeout is None else {"timeout": self.timeout}
+
+    async def count_tokens(self, request: LLMRequest) -> int:
+        """The input tokens the API will bill for ``request`` (``POST /v1/messages/count_tokens``, free
+        of charge), retried per ``self.retry``; errors as for ``complete``."""
+        client = self.client()
+        params = build_params(request)
+        params = {k: v for k, v in params.items() if k in ("model", "messages", "system")}
+
+        failed: list[Attempt] = []
+
+        async def attempt() -> int:
+            counted = await client.messages.count_tokens(**params, **self._per_request())
+            return int(counted.input_tokens)
+
+        def record(number: int, exc: BaseException, wait: float | None) -> None:
+            failed.append(Attempt(number=number, error=type(exc).__name__, status_code=_status_of(exc)))
+
+        try:
+            return await retry_async(attempt, config=self.retry, on_attempt_failed=record)
+        except Exception as exc:
+            final = self._final_error(exc, failed, client)
+            if final is exc:
+                raise
+            raise final from _api_cause(exc)
 
     # -- the call ----------------------------------------------------------------------------------
 
@@ -197,6 +238,7 @@ class AnthropicBackend:
                     latency_s=round(time.monotonic() - attempt_started, 6),
                     usage=usage_from_api(getattr(exc, "usage", None)),
                     retry_after_s=retry_after_seconds(exc),
+                    ended_at=time.time(),
                 )
             )
 
@@ -276,11 +318,11 @@ class AnthropicBackend:
         headers = None
         try:
             if raw:
-                response = await client.messages.with_raw_response.create(**params)
+                response = await client.messages.with_raw_response.create(**params, **self._per_request())
                 headers = response.headers
                 message = await response.parse()
             else:
-                message = await client.messages.create(**params)
+                message = await client.messages.create(**params, **self._per_request())
         except json.JSONDecodeError as exc:
             raise IncompleteResponse(
                 f"the API answered with a body that is not valid JSON ({exc.msg})", status_code=200
@@ -304,7 +346,7 @@ class AnthropicBackend:
         stream: Any = None
         chars = 0
         try:
-            async with client.messages.stream(**params) as stream:
+            async with client.messages.stream(**params, **self._per_request()) as stream:
                 async for event in stream:
                     if event.type == "text":
                         chars += len(event.text)
@@ -365,8 +407,11 @@ class AnthropicBackend:
                 status_code=status,
             )
         if isinstance(exc, anthropic.APITimeoutError):
+            limit = f"{self.timeout:g} s" if self.timeout is not None else "the client's timeout"
             return BackendError(
-                f"no response from {base_url} within the timeout after {tries}", attempts=attempts
+                f"no response from {base_url} within {limit} per attempt, after {tries}; the run is "
+                "checkpointed: resume it later, or allow longer attempts (--timeout SECONDS, timeout=...)",
+                attempts=attempts,
             )
         if isinstance(exc, anthropic.APIConnectionError):
             cause = exc.__cause__

@@ -13,7 +13,7 @@ import logging
 import time
 import weakref
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from ..errors import ParseError
@@ -25,8 +25,9 @@ log = logging.getLogger("orchestrator_kit.gateway")
 
 
 class CallObserver(Protocol):
-    def before_call(self, request: LLMRequest) -> None:
-        """Raise (e.g. BudgetExceeded) to stop the call before it is sent."""
+    def before_call(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
+        """Raise (e.g. BudgetExceeded) to stop the call before it is sent. ``input_tokens``: the
+        API's own count of the prompt, when the gateway was given a ``counter``."""
 
     def wants_deltas(self) -> bool:
         """Whether partial text is wanted (if not, backends need not stream short answers)."""
@@ -92,8 +93,12 @@ class Gateway:
         limiter: ConcurrencyLimiter | None = None,
         paid: list[dict[str, Any]] | None = None,
         on_reuse_rejected: Callable[[LLMRequest, Completion, str], None] | None = None,
+        counter: Callable[[LLMRequest], Awaitable[int]] | None = None,
     ) -> None:
+        """``counter``: counts a request's input tokens exactly before it is sent (e.g. the backend's
+        ``count_tokens``), for the observer's budget check."""
         self.backend = backend
+        self.counter = counter
         self.observer = observer
         self.limiter = limiter or ConcurrencyLimiter()
         # Completions already paid for (resume): request hash -> queue of completions.
@@ -132,7 +137,8 @@ class Gateway:
                 if self.on_reuse_rejected is not None:
                     self.on_reuse_rejected(request, completion, reason)
         if obs:
-            obs.before_call(request)
+            counted = await self.counter(request) if self.counter is not None else None
+            obs.before_call(request, input_tokens=counted)
         on_delta = (lambda text: obs.on_delta(request, text)) if obs and obs.wants_deltas() else None
         started = time.perf_counter()
         try:

@@ -2,12 +2,17 @@
 
 Lookup order (first wins): an explicit argument (e.g. a password widget), the ``ANTHROPIC_API_KEY``
 environment variable, then ``ANTHROPIC_API_KEY`` in a ``.env`` file (found from the current folder
-upwards; read, never loaded into ``os.environ``). Blank values count as absent.
+upwards; read, never loaded into ``os.environ``). Blank values count as absent, and so do placeholders
+(``sk-ant-api03-...``, ``your-key-here``, ``<your key>``, ``xxxx``, ``changeme``, the value of
+``.env.example``: see ``is_placeholder_key``): the lookup warns naming where the placeholder sits and
+goes on to the next source.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,77 @@ def mask_key(key: str | SecretStr | None) -> str:
     if not value:
         return "(empty)"
     return "…" + value[-4:] if len(value) >= 16 else "…"
+
+
+# Words that only a template puts where a key belongs (compared with separators removed, lower case).
+_PLACEHOLDER_WORDS = (
+    "yourkey",
+    "yourapikey",
+    "youranthropic",
+    "keyhere",
+    "apikeyhere",
+    "yourkeyhere",
+    "changeme",
+    "replaceme",
+    "placeholder",
+    "insertkey",
+    "insertyour",
+    "putyour",
+    "enteryour",
+    "redacted",
+    "notarealkey",
+)
+_PLACEHOLDER_EXACT = frozenset(
+    {
+        "sk-ant",
+        "sk-ant-",
+        "sk-ant-api03",
+        "sk-ant-api03-",
+        "none",
+        "null",
+        "todo",
+        "tbd",
+        "key",
+        "apikey",
+        "secret",
+    }
+)
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+_FILLER = re.compile(r"^(?:sk-ant-)?(?:api\d\d-)?(.*)$", re.IGNORECASE)
+
+
+def is_placeholder_key(value: str | SecretStr) -> bool:
+    """True for text a template puts where a key belongs, never for a real key.
+
+    The family: an ellipsis (``sk-ant-api03-...``, ``sk-ant-…``), angle or curly brackets or blanks
+    inside (``<your key>``, ``${ANTHROPIC_API_KEY}``), template words (``your-key-here``, ``changeme``,
+    ``replace_me``, ``placeholder``, ``insert key``), a body of one repeated character after the
+    prefix (``xxxxxxxx``, ``sk-ant-api03-XXXX-XXXX``, ``0000``, ``****``), and a bare prefix.
+    Real Anthropic keys are ``sk-ant-`` followed by letters, digits, ``-`` and ``_`` only.
+    """
+    text = (value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+    low = text.lower()
+    if not text or low in _PLACEHOLDER_EXACT:
+        return bool(text)
+    if "..." in text or "…" in text or re.search(r"[<>{}\[\]()\s]", text):
+        return True
+    squashed = _SEPARATORS.sub("", low)
+    if any(word in squashed for word in _PLACEHOLDER_WORDS):
+        return True
+    body = _SEPARATORS.sub("", _FILLER.match(text).group(1))  # type: ignore[union-attr]
+    return len(set(body.lower())) <= 1  # "", "xxxx", "0000", "****"
+
+
+def placeholder_warning(source: str) -> str:
+    """The message for a placeholder found in ``source`` (e.g. "the .env file /p/.env")."""
+    return (
+        f"the ANTHROPIC_API_KEY in {source} is a placeholder, not a key; it is ignored (no key from there). "
+        "Put your real key there (console.anthropic.com), or remove the line to run in simulated mode"
+    )
+
+
+class PlaceholderKeyWarning(UserWarning):
+    """A placeholder stood where a key belongs; it was treated as no key."""
 
 
 def check_key_format(key: str | SecretStr) -> str | None:
@@ -74,6 +150,61 @@ def _present(value: str | None) -> str | None:
     return value or None
 
 
+@dataclass(frozen=True)
+class KeyLookup:
+    """What the lookup found: the key (or None) and every placeholder it passed over, as
+    descriptions of where each sat (e.g. "the environment variable ANTHROPIC_API_KEY")."""
+
+    key: KeyInfo | None
+    placeholders: tuple[str, ...] = ()
+
+    def no_key_reason(self) -> str:
+        """Why there is no key, for an error message (names the placeholders, if any)."""
+        if not self.placeholders:
+            return "no Anthropic API key was found"
+        return "only placeholders were found where the key belongs: " + "; ".join(
+            f"{where} holds a placeholder, not a key" for where in self.placeholders
+        )
+
+
+def lookup_api_key(
+    explicit: str | SecretStr | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    dotenv_path: str | os.PathLike[str] | None = None,
+) -> KeyLookup:
+    """Like ``resolve_api_key``, and also says which placeholders were passed over (warning once each)."""
+    found: list[KeyInfo] = []
+    skipped: list[str] = []
+
+    def consider(info: KeyInfo) -> bool:
+        if is_placeholder_key(info.value):
+            skipped.append(info.description)
+            warnings.warn(placeholder_warning(info.description), PlaceholderKeyWarning, stacklevel=4)
+            return False
+        found.append(info)
+        return True
+
+    raw = explicit.get_secret_value() if isinstance(explicit, SecretStr) else explicit
+    if (value := _present(raw)) is not None and consider(KeyInfo("argument", "argument", SecretStr(value))):
+        return KeyLookup(found[0], tuple(skipped))
+
+    environ = os.environ if env is None else env
+    if (value := _present(environ.get(ENV_VAR))) is not None and consider(
+        KeyInfo("environment", ENV_VAR, SecretStr(value))
+    ):
+        return KeyLookup(found[0], tuple(skipped))
+
+    from dotenv import dotenv_values, find_dotenv
+
+    path = str(dotenv_path) if dotenv_path is not None else find_dotenv(usecwd=True)
+    if path and Path(path).is_file():
+        value = _present(dotenv_values(path).get(ENV_VAR))
+        if value is not None and consider(KeyInfo("dotenv", str(Path(path).resolve()), SecretStr(value))):
+            return KeyLookup(found[0], tuple(skipped))
+    return KeyLookup(None, tuple(skipped))
+
+
 def resolve_api_key(
     explicit: str | SecretStr | None = None,
     *,
@@ -83,20 +214,7 @@ def resolve_api_key(
     """The key to use and its source, or None when there is none anywhere.
 
     ``env`` defaults to ``os.environ``. ``dotenv_path`` defaults to the nearest ``.env`` from the
-    current working directory upwards (``find_dotenv(usecwd=True)``).
+    current working directory upwards (``find_dotenv(usecwd=True)``). A placeholder counts as no key
+    (with a PlaceholderKeyWarning naming where it sits); the lookup goes on to the next source.
     """
-    raw = explicit.get_secret_value() if isinstance(explicit, SecretStr) else explicit
-    if (value := _present(raw)) is not None:
-        return KeyInfo("argument", "argument", SecretStr(value))
-
-    environ = os.environ if env is None else env
-    if (value := _present(environ.get(ENV_VAR))) is not None:
-        return KeyInfo("environment", ENV_VAR, SecretStr(value))
-
-    from dotenv import dotenv_values, find_dotenv
-
-    path = str(dotenv_path) if dotenv_path is not None else find_dotenv(usecwd=True)
-    if path and Path(path).is_file():
-        if (value := _present(dotenv_values(path).get(ENV_VAR))) is not None:
-            return KeyInfo("dotenv", str(Path(path).resolve()), SecretStr(value))
-    return None
+    return lookup_api_key(explicit, env=env, dotenv_path=dotenv_path).key

@@ -17,7 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from orchestrator_kit.errors import UnknownModelError
+from orchestrator_kit.errors import ModelRetiredError, UnknownModelError
 from orchestrator_kit.llm.types import Usage
 from orchestrator_kit.money import format_usd as format_usd  # re-exported for older callers
 
@@ -32,7 +32,7 @@ _ZERO = Decimal(0)
 
 
 class ModelRetirementWarning(UserWarning):
-    """The model is retired, or retires on a known date."""
+    """The model retires on a known date (it still works until the end of that day)."""
 
 
 class UnknownPriceWarning(UserWarning):
@@ -74,6 +74,11 @@ class ModelPrice:
     min_cache_tokens: int = MAX_MIN_CACHE_TOKENS
     min_cache_basis: str = "family"  # published | observed | family (no value published)
     min_cache_source: str = ""
+    replacement: str | None = None  # the model to use once this one retires
+
+    def retired_on(self, today: date) -> bool:
+        """True when calls to the model fail on ``today``: marked retired, or past its last day."""
+        return self.retired or (self.retires is not None and today > self.retires)
 
     @property
     def priced(self) -> bool:
@@ -110,6 +115,7 @@ class ModelPrice:
             min_cache_tokens=int(d.get("min_cache_tokens") or MAX_MIN_CACHE_TOKENS),
             min_cache_basis=str(d.get("min_cache_basis", "family")),
             min_cache_source=str(d.get("min_cache_source", "")),
+            replacement=d.get("replacement"),
         )
 
 
@@ -182,7 +188,18 @@ def is_known_model(model: str) -> bool:
 # ---------------------------------------------------------------- warnings and checks
 
 
+def _retired_message(model: str, price: ModelPrice) -> str:
+    name = model if model == price.id else f"{model} ({price.id})"
+    use = price.replacement or DEFAULT_MODEL
+    when = f"retired after {price.retires.isoformat()}" if price.retires else "is retired"
+    return (
+        f"{name} {when}: the API no longer serves it, so no call was made. Use {use} instead "
+        f"(model={use!r}; CLI: --model {use})"
+    )
+
+
 def _issues(model: str, today: date | None) -> list[tuple[type[UserWarning], str]]:
+    """Warnings about a model that can still be called (retirement ahead, unknown price)."""
     price = get_price(model)
     if price is None:
         return [
@@ -194,25 +211,18 @@ def _issues(model: str, today: date | None) -> list[tuple[type[UserWarning], str
     today = today or date.today()
     name = model if model == price.id else f"{model} ({price.id})"
     out: list[tuple[type[UserWarning], str]] = []
-    if price.retired:
-        out.append((ModelRetirementWarning, f"{name} is retired; use {DEFAULT_MODEL}"))
+    if price.retired_on(today):
+        out.append((ModelRetirementWarning, _retired_message(model, price)))
     elif price.retires is not None:
         days = (price.retires - today).days
-        if days < 0:
-            out.append(
-                (
-                    ModelRetirementWarning,
-                    f"{name} retired on {price.retires.isoformat()}; use {DEFAULT_MODEL}",
-                )
+        when = "today is its last day" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        use = price.replacement or DEFAULT_MODEL
+        out.append(
+            (
+                ModelRetirementWarning,
+                f"{name} retires on {price.retires.isoformat()}, {when}; use {use}",
             )
-        else:
-            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-            out.append(
-                (
-                    ModelRetirementWarning,
-                    f"{name} retires on {price.retires.isoformat()}, {when}; use {DEFAULT_MODEL}",
-                )
-            )
+        )
     if not price.priced:
         out.append(
             (
@@ -229,12 +239,16 @@ def model_warnings(model: str, *, today: date | None = None) -> list[str]:
 
 
 def check_model(model: str, *, today: date | None = None, allow_unknown: bool = False) -> ModelPrice | None:
-    """The model's price entry, after warning about retirement or an unknown price.
+    """The model's price entry, after warning about an approaching retirement or an unknown price.
 
-    Raises UnknownModelError for an id not in the table unless ``allow_unknown`` is true (then returns None
-    and warns that the cost is unknown).
+    Raises ModelRetiredError, naming the replacement, for a model past its retirement date (``today``
+    defaults to ``date.today()``; a model works through its ``retires`` date). Raises UnknownModelError
+    for an id not in the table unless ``allow_unknown`` is true (then returns None and warns that the
+    cost is unknown).
     """
     price = get_price(model)
+    if price is not None and price.retired_on(today or date.today()):
+        raise ModelRetiredError(_retired_message(model, price))
     if price is None and not allow_unknown:
         table = price_table()
         close = difflib.get_close_matches(model, table.ids(), n=3)
@@ -243,7 +257,7 @@ def check_model(model: str, *, today: date | None = None, allow_unknown: bool = 
         raise UnknownModelError(
             f"Unknown model {model!r}: not in the price table (version {table.version}).{hint} "
             f"Known ids include {known}. To use it anyway with its cost shown as unknown, pass "
-            f"allow_unknown=True (CLI: --allow-unknown-model)."
+            f"allow_unknown_model=True (CLI: --allow-unknown-model)."
         )
     for category, message in _issues(model, today):
         warnings.warn(message, category, stacklevel=2)

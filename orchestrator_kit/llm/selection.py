@@ -41,7 +41,10 @@ def select_backend(
     simulated_options: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     dotenv_path: str | Path | None = None,
+    timeout: float | None = None,
 ) -> BackendChoice:
+    """``timeout``: seconds per attempt of a real call (None: ``DEFAULT_TIMEOUT_S``, or an injected
+    client's own setting)."""
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     env = os.environ if env is None else env
@@ -69,6 +72,7 @@ def select_backend(
             simulated_options=simulated_options,
             env=env,
             dotenv_path=dotenv_path,
+            timeout=timeout,
         )
     if record_to is not None:
         from .replay import RecordingBackend
@@ -87,20 +91,25 @@ def _real_or_simulated(
     simulated_options: Mapping[str, Any] | None,
     env: Mapping[str, str],
     dotenv_path: str | Path | None,
+    timeout: float | None,
 ) -> BackendChoice:
     from .anthropic_backend import AnthropicBackend
-    from .keys import check_key_format, resolve_api_key
+    from .keys import check_key_format, lookup_api_key
 
     if client is not None:
         return BackendChoice(
-            AnthropicBackend(client=client, retry=retry, key_source="client"), "real", "client"
+            AnthropicBackend(client=client, retry=retry, key_source="client", timeout=timeout),
+            "real",
+            "client",
         )
-    key = resolve_api_key(api_key, env=env, dotenv_path=dotenv_path)
+    lookup = lookup_api_key(api_key, env=env, dotenv_path=dotenv_path)
+    key = lookup.key
     if key is None:
         if mode == "real":
             raise ConfigError(
-                "mode 'real' needs an Anthropic API key: set ANTHROPIC_API_KEY, add it to a .env "
-                "file, or pass api_key=...; use mode 'simulated' to run without one"
+                f"mode 'real' needs an Anthropic API key, and {lookup.no_key_reason()}: set "
+                "ANTHROPIC_API_KEY, add it to a .env file, or pass api_key=...; use mode 'simulated' "
+                "to run without one"
             )
         from .simulated import SimulatedBackend
 
@@ -108,5 +117,7 @@ def _real_or_simulated(
     problem = check_key_format(key.value.get_secret_value())
     if problem:
         warnings.warn(problem, UserWarning, stacklevel=3)
-    backend = AnthropicBackend(key.value, base_url=base_url, retry=retry, key_source=key.source)
+    backend = AnthropicBackend(
+        key.value, base_url=base_url, retry=retry, key_source=key.source, timeout=timeout
+    )
     return BackendChoice(backend, "real", key.source)

@@ -126,6 +126,7 @@ class Attempt(_Frozen):
     usage: Usage = Usage()  # tokens billed for the failed attempt, when known
     retry_after_s: float | None = None
     batch_id: str | None = None  # the Message Batch the attempt went through, if any
+    ended_at: float | None = None  # time.time() when the attempt failed (each attempt its own time)
 
 
 class Completion(_Frozen):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -149,10 +150,17 @@ def default_reply(body: dict[str, Any]) -> str:
     return f"Fake reply {digest} to: {excerpt}"
 
 
-def usage_for(body: dict[str, Any], output_text: str, cache: PromptCache | None) -> dict[str, Any]:
-    """A usage object: input from the prompt length, minus whatever the cache wrote or read.
-    Breakpoints whose prefix is below the model's minimum cacheable length cache nothing."""
-    total_input = max(1, estimate_tokens(prompt_text(body)))
+def input_tokens_for(body: dict[str, Any], factor: float = 1.0) -> int:
+    """The input tokens billed for (and counted in) ``body``: the estimate times ``factor``, rounded up."""
+    return max(1, math.ceil(estimate_tokens(prompt_text(body)) * factor))
+
+
+def usage_for(
+    body: dict[str, Any], output_text: str, cache: PromptCache | None, *, input_factor: float = 1.0
+) -> dict[str, Any]:
+    """A usage object: input from the prompt length (times ``input_factor``), minus whatever the cache
+    wrote or read. Breakpoints whose prefix is below the model's minimum cacheable length cache nothing."""
+    total_input = input_tokens_for(body, input_factor)
     usage: dict[str, Any] = {"output_tokens": max(1, estimate_tokens(output_text))}
     counts = {"write_5m": 0, "write_1h": 0, "read": 0}
     if cache is not None:

@@ -135,6 +135,8 @@ class FakeAnthropicServer:
     ``rate_limits``: per-minute limits to enforce (None: none, and no ratelimit headers).
     ``batch_processing_s``: how long a new batch stays ``in_progress`` (settable later as
     ``srv.batches.processing_s``).
+    ``input_factor``: bill (and count, at ``count_tokens``) this many times the input tokens our own
+    estimator finds, e.g. 1.5 for a server that bills more than the toolkit estimated.
     ``strict``: reject what API version 2026-10-21 rejects (``temperature``/``top_p``/``top_k``, a missing
     ``anthropic-version`` header, missing ``model``/``max_tokens``/``messages``) with a 400.
     """
@@ -145,6 +147,7 @@ class FakeAnthropicServer:
         require_key: str | None = None,
         responder: Responder | None = None,
         latency: float = 0.0,
+        input_factor: float = 1.0,
         strict: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -154,6 +157,7 @@ class FakeAnthropicServer:
         self.require_key = require_key
         self.responder: Responder | None = responder
         self.latency = latency
+        self.input_factor = input_factor
         self.strict = strict
         self._host = host
         self._port = port
@@ -375,7 +379,7 @@ class FakeAnthropicServer:
         msg_id = f"msg_fake_{uuid.uuid4().hex[:20]}"
         if isinstance(reply, str):
             content = [{"type": "text", "text": reply}]
-            usage = _wire.usage_for(params, reply, self._cache)
+            usage = _wire.usage_for(params, reply, self._cache, input_factor=self.input_factor)
             return _wire.message_dict(
                 msg_id=msg_id, model=model, content=content, stop_reason=stop_reason, usage=usage
             )
@@ -386,7 +390,9 @@ class FakeAnthropicServer:
         )
         message.update(reply)
         if not reply.get("usage"):
-            message["usage"] = _wire.usage_for(params, _wire.reply_text(message), self._cache)
+            message["usage"] = _wire.usage_for(
+                params, _wire.reply_text(message), self._cache, input_factor=self.input_factor
+            )
         return message
 
     # -- routes --------------------------------------------------------------------------------------
@@ -449,7 +455,7 @@ class FakeAnthropicServer:
             return h.send_json(
                 400, _wire.error_body(400, request_id, "The request body must be a JSON object.")
             )
-        tokens = max(1, _wire.estimate_tokens(_wire.prompt_text(r.body)))
+        tokens = _wire.input_tokens_for(r.body, self.input_factor)
         h.send_json(200, {"input_tokens": tokens}, {"request-id": request_id})
 
     def _batch(self, h: _Handler, r: RecordedRequest, request_id: str, fault: Fault | None) -> None:

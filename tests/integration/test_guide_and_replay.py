@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from run_helpers import artifact_bytes, clean_env, only_run, read_jsonl, read_st
 import orchestrator_kit
 from orchestrator_kit.engine.engine import WorkflowEngine, run_workflow
 from orchestrator_kit.engine.state_models import AgentContext, PhaseType, ProjectState, TaskDefinition
-from orchestrator_kit.errors import ConfigError, ReplayMiss
+from orchestrator_kit.errors import ConfigError, ModelRetiredError, ReplayMiss
 from orchestrator_kit.llm.pricing import GUIDE_MODEL, ModelRetirementWarning
 
 REQUEST = "Build a CLI that converts CSV to JSON"
@@ -231,13 +232,19 @@ def test_guide_snippet_in_process_with_a_running_loop() -> None:
     assert asyncio.run(main()) == ["csv2json.py", "test_csv2json.py"]
 
 
-def test_guide_model_warns_about_its_retirement(tmp_path: Path) -> None:
+def test_guide_model_warns_on_its_last_day_and_is_refused_after(tmp_path: Path) -> None:
     with pytest.warns(ModelRetirementWarning, match="2026-11-30"):
-        engine = WorkflowEngine(mode="simulated", model=GUIDE_MODEL, output_dir=tmp_path)
+        engine = WorkflowEngine(
+            mode="simulated", model=GUIDE_MODEL, output_dir=tmp_path, today=date(2026, 11, 30)
+        )
     assert engine.model == GUIDE_MODEL
+    for where in ({"model": GUIDE_MODEL}, {"agent_settings": {"qa": {"model": GUIDE_MODEL}}}):
+        with pytest.raises(ModelRetiredError, match="claude-sonnet-5-5"):
+            WorkflowEngine(mode="simulated", output_dir=tmp_path / "x", today=date(2026, 12, 1), **where)
+    assert not (tmp_path / "x").exists()  # refused before any run folder or call
 
 
-def test_guide_model_warns_in_the_guide_snippet() -> None:
+def test_guide_model_is_refused_in_the_guide_snippet() -> None:
     state = ProjectState(request=REQUEST)
     context = AgentContext(
         project_state=state,
@@ -250,9 +257,9 @@ def test_guide_model_warns_in_the_guide_snippet() -> None:
     )
     agent = orchestrator_kit.create_agent("architect")
     agent.initialize(state, context)
-    with pytest.warns(ModelRetirementWarning, match="2026-11-30"):
-        plan = agent.plan(TaskDefinition(), PhaseType.DESIGN, state, context)
-    assert plan.steps
+    # the real clock: 2026-11-30 was the model's last day
+    with pytest.raises(ModelRetiredError, match="Use claude-sonnet-5-5"):
+        agent.plan(TaskDefinition(), PhaseType.DESIGN, state, context)
 
 
 def test_unknown_provider_is_refused_with_the_supported_one() -> None:

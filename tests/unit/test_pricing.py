@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-from orchestrator_kit.errors import ConfigError, UnknownModelError
+from orchestrator_kit.errors import ConfigError, ModelRetiredError, UnknownModelError
 from orchestrator_kit.llm import pricing
 from orchestrator_kit.llm.pricing import (
     DEFAULT_MODEL,
@@ -308,8 +308,8 @@ def test_guide_model_warns_with_its_retirement_date():
     "today, fragment",
     [
         (date(2026, 11, 29), "in 1 day;"),
-        (date(2026, 11, 30), "today"),
-        (date(2026, 12, 1), "retired on 2026-11-30"),
+        (date(2026, 11, 30), "today is its last day"),
+        (date(2026, 12, 1), "retired after 2026-11-30"),
     ],
 )
 def test_retirement_message_around_the_date(today, fragment):
@@ -317,10 +317,27 @@ def test_retirement_message_around_the_date(today, fragment):
     assert fragment in msg
 
 
-def test_retired_model_warns():
+def test_retired_model_is_refused_naming_its_replacement():
     assert any("retired" in m for m in model_warnings("claude-opus-4-1"))
-    with pytest.warns(ModelRetirementWarning, match="retired"):
+    with pytest.raises(ModelRetiredError, match="claude-opus-5-5"):
         check_model("claude-opus-4-1")
+
+
+def test_guide_model_warns_on_its_last_day_and_is_refused_the_day_after():
+    with pytest.warns(ModelRetirementWarning, match="today is its last day; use claude-sonnet-5-5"):
+        assert check_model(GUIDE_MODEL, today=date(2026, 11, 30)) is get_price(GUIDE_MODEL)
+    for model in (GUIDE_MODEL, "claude-sonnet-4-5"):
+        with pytest.raises(ModelRetiredError, match=r"retired after 2026-11-30.*Use claude-sonnet-5-5"):
+            check_model(model, today=date(2026, 12, 1))
+    # allow_unknown_model does not let a retired model through: the API would refuse every call
+    with pytest.raises(ModelRetiredError):
+        check_model(GUIDE_MODEL, today=date(2027, 1, 1), allow_unknown=True)
+
+
+def test_unknown_model_hint_names_the_real_keyword():
+    with pytest.raises(UnknownModelError, match="allow_unknown_model=True") as info:
+        check_model("claude-custom-x")
+    assert "allow_unknown=True" not in str(info.value)
 
 
 def test_current_model_has_no_warnings():
@@ -342,7 +359,7 @@ def test_unknown_id_raises_naming_the_fix():
         check_model("claude-sonet-5-5")
     msg = str(info.value)
     assert isinstance(info.value, ConfigError)
-    assert "allow_unknown=True" in msg and "--allow-unknown-model" in msg
+    assert "allow_unknown_model=True" in msg and "--allow-unknown-model" in msg
     assert "claude-sonnet-5-5" in msg  # a close match / a known id
 
 

@@ -153,6 +153,7 @@ TREE = {
     "ConfigError": errors.OrchestratorError,
     "UnknownAgentError": errors.ConfigError,
     "UnknownModelError": errors.ConfigError,
+    "ModelRetiredError": errors.ConfigError,
     "NotARunError": errors.ConfigError,
     "ParseError": errors.OrchestratorError,
     "BudgetExceeded": errors.OrchestratorError,
