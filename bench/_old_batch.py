@@ -285,9 +285,11 @@ def run_grid(
     progress: bool = True,
     kernel_name: str | None = None,
     timeout: int | None = None,
+    call_timeout: float | None = None,
 ) -> BatchResult:
     """Run every cell of the grid through the workflow notebook, ``workers`` papermill processes at a time.
-    ``timeout``: seconds per notebook cell (None: no limit)."""
+    ``timeout``: seconds per notebook cell (None: no limit). ``call_timeout``: seconds per attempt of
+    a real model call in every cell (the ``timeout_s`` parameter; None: the grid's or the default)."""
     from tqdm import tqdm
 
     from orchestrator_kit.store.run_folder import check_output_root, new_run_id
@@ -307,7 +309,12 @@ def run_grid(
         jobs[cell.cell_id] = {
             "template": template,
             "notebook": str(out / "notebooks" / f"{cell.cell_id}.ipynb"),
-            "parameters": {**cell.parameters, "output_dir": str(runs), "run_id": run_id},
+            "parameters": {
+                **cell.parameters,
+                **({} if call_timeout is None else {"timeout_s": float(call_timeout)}),
+                "output_dir": str(runs),
+                "run_id": run_id,
+            },
             "cwd": str(out),
             "kernel_name": kernel_name,
             "timeout": timeout,

@@ -39,7 +39,10 @@ def _engine_options(a: argparse.Namespace) -> dict[str, Any]:
         max_concurrency=a.max_concurrency,
         output_dir=a.output,
         allow_unknown_model=a.allow_unknown_model,
+        exact_budget=a.exact_budget,
     )
+    if a.timeout is not None:
+        opts["timeout"] = a.timeout
     if a.agents is not None:
         opts["agents"] = a.agents
     if a.max_rounds is not None:
@@ -80,6 +83,7 @@ def _run(a: argparse.Namespace) -> int:
             "e.g. 'a CLI that converts CSV to JSON'"
         )
     engine = WorkflowEngine(**_engine_options(a))
+    engine.subscribe(lambda e: setattr(a, "run_folder", e.data["run_dir"]), types=("run_started",))
     if not a.quiet:
         engine.subscribe(_print_progress, types=("agent_finished", "gate_rejected", "agent_failed"))
         print(
@@ -183,7 +187,22 @@ def _resume(a: argparse.Namespace) -> int:
         return _resume_sweep(a)
     if a.cancel_batches:
         raise ConfigError("--cancel-batches applies to a sweep folder (orchestrator-kit batch -o DIR)")
+    from .engine.result import RunResult
+    from .store.run_folder import RunFolder
+
+    a.run_folder = a.run_dir
+    folder = RunFolder.open(a.run_dir)
+    if (folder.load_state() or {}).get("status") == "completed":
+        result = RunResult.load(folder.path)
+        print(result.table())
+        print(f"run folder: {result.run_dir}")
+        print(f"{folder.path} was already complete: nothing to resume, no calls made", file=sys.stderr)
+        return 0
     overrides: dict[str, Any] = {}
+    if a.timeout is not None:
+        overrides["timeout"] = a.timeout
+    if a.exact_budget:
+        overrides["exact_budget"] = True
     if a.budget is not None:
         overrides["budget_usd"] = a.budget
     if a.budget_tokens is not None:
@@ -192,10 +211,30 @@ def _resume(a: argparse.Namespace) -> int:
         overrides["max_rounds"] = a.max_rounds
     engine = WorkflowEngine.for_resume(a.run_dir, **overrides)
     engine.subscribe(_print_progress, types=("reuse_rejected",))
-    result = engine.resume(a.run_dir)
+    counts = {"reused": 0, "new": 0}
+
+    def count(event: Any) -> None:
+        if event.data.get("reused"):  # a recorded answer rejected by validation is asked again: not reused
+            counts["reused"] += event.data.get("status") != "malformed"
+        else:
+            counts["new"] += 1
+
+    engine.subscribe(count, types=("call_finished",))
+    try:
+        result = engine.resume(a.run_dir)
+    finally:
+        print(_resume_counts(engine.mode, counts["reused"], counts["new"]), file=sys.stderr)
     print(result.table())
     print(f"run folder: {result.run_dir}")
     return 0
+
+
+def _resume_counts(mode: str, reused: int, new: int) -> str:
+    def calls(n: int) -> str:
+        return f"{n} call{'s' if n != 1 else ''}"
+
+    made = f"made {calls(new)}" + (" (paid)" if mode == "real" else f" ({mode}: $0 billed)")
+    return f"resume: reused {calls(reused)} already answered (not paid again), {made}"
 
 
 @command("estimate")
@@ -312,6 +351,35 @@ def _serve(a: argparse.Namespace) -> int:
     return serve_main(a.server_args, prog="orchestrator-kit serve") or 0
 
 
+def _timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, e.g. 120") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {value}")
+    return seconds
+
+
+def call_options(sp: argparse.ArgumentParser) -> None:
+    """--timeout and --exact-budget (run, resume)."""
+    from .llm.anthropic_backend import DEFAULT_TIMEOUT_S
+
+    sp.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=None,
+        metavar="SECONDS",
+        help=f"per attempt of a real model call, retried on expiry (default: {DEFAULT_TIMEOUT_S:g})",
+    )
+    sp.add_argument(
+        "--exact-budget",
+        action="store_true",
+        help="count each prompt with the API's count_tokens before the budget check (real mode), "
+        "instead of the local estimate calibrated from billed usage",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from .llm.pricing import DEFAULT_MODEL
 
@@ -364,6 +432,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="when the next call would pass the budget: fail (default) or pause for a person to raise it",
     )
     r.add_argument("-q", "--quiet", action="store_true")
+    call_options(r)
 
     e = sub.add_parser("estimate", help="estimate tokens and cost before running")
     run_options(e)
@@ -393,6 +462,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "a plain resume afterwards resubmits the canceled requests",
     )
     sweep_options(rs)
+    call_options(rs)
 
     d = sub.add_parser(
         "decide", help="decide for a run waiting at a human gate (or for more budget), then resume it"
@@ -444,10 +514,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per sandboxed command")
 
-    sv = sub.add_parser(
+    # the server's own parser reads every serve option (unknown to this one): see main()
+    sub.add_parser(
         "serve", help="start the HTTP API server (see: orchestrator-kit serve --help)", add_help=False
     )
-    sv.add_argument("server_args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -466,14 +536,24 @@ def report_error(exc: OrchestratorError, prog: str = "orchestrator-kit") -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        args.server_args = extra  # every flag of `orchestrator-kit serve --help`, --help included
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return COMMANDS[args.command](args)
     except OrchestratorError as exc:
         return report_error(exc)
     except KeyboardInterrupt:
+        folder = getattr(args, "run_folder", None)
         print(
-            "orchestrator-kit: interrupted; the run folder is checkpointed (orchestrator-kit resume DIR)",
+            "orchestrator-kit: interrupted; "
+            + (
+                f"the run folder is checkpointed: orchestrator-kit resume {folder}"
+                if folder
+                else "no run folder was started yet"
+            ),
             file=sys.stderr,
         )
         return 130

@@ -54,6 +54,7 @@ WORKFLOW_PARAMS: tuple[Param, ...] = (
     Param("model", str, "claude-sonnet-5-5", "model for every agent without its own"),
     Param("budget_usd", float, 0.0, "dollar cap for the run; 0 means no cap"),
     Param("budget_tokens", int, 0, "token cap for the run; 0 means no cap"),
+    Param("exact_budget", bool, False, "real mode: count each prompt with the API before the budget check"),
     Param("max_concurrency", int, 4, "model calls in flight at once"),
     Param("max_rounds", int, 3, "design rounds the consensus gate may ask for"),
     Param(
@@ -69,6 +70,7 @@ WORKFLOW_PARAMS: tuple[Param, ...] = (
     Param(
         "allow_unknown_model", bool, False, "allow a model missing from the price table (its cost is unknown)"
     ),
+    Param("timeout_s", float, 120.0, "seconds per attempt of a real model call; retried when it expires"),
     Param("write_outputs", bool, True, "write tables (Parquet, CSV) and figures (PNG) into the run folder"),
     Param("run_dir", str, "", "a finished run folder to tabulate instead of running ($0; sweeps set it)"),
 )
@@ -129,6 +131,7 @@ class WorkflowParams:
     model: str
     budget_usd: float
     budget_tokens: int
+    exact_budget: bool
     max_concurrency: int
     max_rounds: int
     agent_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -137,6 +140,7 @@ class WorkflowParams:
     output_dir: str = "runs"
     run_id: str = ""
     allow_unknown_model: bool = False
+    timeout_s: float = 120.0
     write_outputs: bool = True
     run_dir: str = ""
 
@@ -157,6 +161,8 @@ class WorkflowParams:
             output_dir=output_path(self.output_dir),
             simulated_options=self.simulated_options or None,
             allow_unknown_model=self.allow_unknown_model,
+            timeout=self.timeout_s,
+            exact_budget=self.exact_budget,
         )
         if self.replay_from:
             opts["replay_from"] = self.replay_from
@@ -260,6 +266,8 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
     for name in ("max_concurrency", "max_rounds"):
         if values[name] < 1:
             raise _bad(name, f"must be an int >= 1, got {values[name]}")
+    if not values["timeout_s"] > 0:
+        raise _bad("timeout_s", f"must be more than 0 seconds, got {values['timeout_s']}")
     values["agents"] = _check_agents(values["agents"])
     values["agent_settings"] = _check_agent_settings(values["agent_settings"])
     for name, model in [

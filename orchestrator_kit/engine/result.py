@@ -83,9 +83,12 @@ class RunResult:
         return rows
 
     def table(self) -> str:
-        """A plain-text per-agent table (CLI and logs)."""
+        """A plain-text per-agent table (CLI and logs). Outside real mode nothing was billed: the cost
+        column is what the calls would have cost, and the last line says so ("$0 billed (would have
+        cost $X)")."""
         basis = self.totals.get("cost_basis", "")
-        head = f"{'agent':<14}{'artifacts':>10}{'calls':>7}{'input tok':>11}{'output tok':>12}{'cost':>12}"
+        cost_head = "cost" if self.mode == "real" else "would-cost"
+        head = f"{'agent':<14}{'artifacts':>10}{'calls':>7}{'input tok':>11}{'output tok':>12}{cost_head:>12}"
         lines = [head, "-" * len(head)]
         for r in self.per_agent_rows():
             cost = format_usd(None if r["cost_usd"] is None else Decimal(r["cost_usd"]))
@@ -101,14 +104,8 @@ class RunResult:
                 f"{'total':<14}{len(self.artifacts):>10}{t['calls']:>7}"
                 f"{t['total_tokens'] - t['output_tokens']:>11,}{t['output_tokens']:>12,}{total:>12}"
             )
-            lines.append(
-                f"mode: {self.mode}; cost basis: {basis}"
-                + (
-                    "  (simulated: would-be cost at list prices, nothing was billed)"
-                    if self.mode == "simulated"
-                    else ""
-                )
-            )
+            billed = "" if self.mode == "real" else f"; $0 billed (would have cost {total})"
+            lines.append(f"mode: {self.mode}; cost basis: {basis}{billed}")
         cut = self.truncated_artifacts
         if cut:
             lines.append(

@@ -72,6 +72,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         max_concurrent_calls=settings.max_concurrent_calls,
         simulated_latency_s=settings.simulated_latency_s,
         max_queued_per_user=settings.max_queued_per_user,
+        call_timeout_s=settings.call_timeout_s,
     )
 
     @asynccontextmanager

@@ -203,8 +203,10 @@ def serve(
     allowed_hosts: Sequence[str] = (),
     max_queued_per_user: int = 20,
     body_timeout_s: float = 30.0,
+    call_timeout_s: float | None = None,
 ) -> None:
-    """Run the server until interrupted (Ctrl-C). Raises ConfigError for bad settings."""
+    """Run the server until interrupted (Ctrl-C). Raises ConfigError for bad settings.
+    ``call_timeout_s``: seconds per attempt of users' real model calls (None: 120)."""
     from .app import ServerSettings, create_app
 
     check_bind(host, no_auth)
@@ -221,6 +223,7 @@ def serve(
         allowed_hosts=_allowed(host, allowed_hosts),
         max_queued_per_user=max_queued_per_user,
         body_timeout_s=body_timeout_s,
+        call_timeout_s=call_timeout_s,
     )
     if reload:
         _serve_with_reload(settings, host, port, log_level)
@@ -261,6 +264,7 @@ def _serve_with_reload(settings: Any, host: str, port: int, log_level: str) -> N
             "allowed_hosts": list(settings.allowed_hosts),
             "max_queued_per_user": settings.max_queued_per_user,
             "body_timeout_s": settings.body_timeout_s,
+            "call_timeout_s": settings.call_timeout_s,
         }
     )
     if generated:
@@ -331,6 +335,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="delay each simulated call (demos); default 0",
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="per attempt of a user's real model call, retried on expiry (default: 120)",
+    )
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body limit (default: 1 MiB)")
     p.add_argument(
         "--allowed-hosts",
@@ -370,11 +381,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             < 1
             or args.simulated_latency < 0
             or args.body_timeout <= 0
+            or (args.timeout is not None and not args.timeout > 0)
         ):
             raise ConfigError(
                 "--max-concurrent-runs, --max-concurrent-calls, --max-body-bytes and "
                 "--max-queued-per-user must be at least 1, --simulated-latency at least 0, "
-                "--body-timeout more than 0"
+                "--body-timeout and --timeout more than 0"
             )
         serve(
             args.host,
@@ -392,6 +404,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             allowed_hosts=args.allowed_hosts,
             max_queued_per_user=args.max_queued_per_user,
             body_timeout_s=args.body_timeout,
+            call_timeout_s=args.timeout,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

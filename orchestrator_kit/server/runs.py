@@ -60,6 +60,7 @@ class RunManager:
         keep_finished: int = 256,
         max_concurrent_calls: int = 4,
         max_queued_per_user: int = 20,
+        call_timeout_s: float | None = None,
     ) -> None:
         if max_concurrent_runs < 1:
             raise ConfigError(f"max_concurrent_runs must be at least 1, got {max_concurrent_runs}")
@@ -75,6 +76,7 @@ class RunManager:
         self.max_queued_per_user = max_queued_per_user
         self._queued: Counter[str] = Counter()  # runs per user started here and waiting for a slot
         self.index = IndexSync(db)
+        self.call_timeout_s = call_timeout_s  # per attempt of a real call (None: the backend default)
         self._keep_finished = keep_finished
         self._handles: dict[str, RunHandle] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -137,8 +139,12 @@ class RunManager:
         if self.anthropic_base_url:
             from ..llm.anthropic_backend import AnthropicBackend
 
-            return {"backend": AnthropicBackend(key, base_url=self.anthropic_base_url, key_source=KEY_SOURCE)}
-        return {"mode": "auto", "api_key": key}
+            return {
+                "backend": AnthropicBackend(
+                    key, base_url=self.anthropic_base_url, key_source=KEY_SOURCE, timeout=self.call_timeout_s
+                )
+            }
+        return {"mode": "auto", "api_key": key, "timeout": self.call_timeout_s}
 
     def _simulated_options(self, base: dict[str, Any]) -> dict[str, Any]:
         opts = dict(base)

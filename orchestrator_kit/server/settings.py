@@ -26,6 +26,7 @@ class ServerSettings:
     allowed_hosts: tuple[str, ...] = ()  # Host/Origin names accepted besides loopback ones; "*": any
     max_queued_per_user: int = 20  # runs one user may have waiting; more get 429
     body_timeout_s: float = 30.0  # a request body must arrive within this (408 otherwise)
+    call_timeout_s: float | None = None  # seconds per attempt of a real model call; None: 120 (the default)
 
 
 def build_authenticator(settings: ServerSettings) -> tuple[Authenticator, str | None, bool]:
