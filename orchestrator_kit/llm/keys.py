@@ -50,7 +50,6 @@ _PLACEHOLDER_WORDS = (
     "putyour",
     "enteryour",
     "redacted",
-    "notarealkey",
 )
 _PLACEHOLDER_EXACT = frozenset(
     {

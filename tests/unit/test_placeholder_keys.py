@@ -70,6 +70,7 @@ NOT_PLACEHOLDERS = [
     "sk-ant-test-argument-key-0001",
     "sk-ant-api03-Ab3_dE-9fGhIjKlMnOp",
     "sk-ant-admin01-q8W2e4R6t8Y0",
+    "sk-ant-test-not-a-real-key",
     "not-an-anthropic-key-123",  # odd, but not a template: it gets the format warning, not this one
 ]
 
