@@ -35,6 +35,7 @@ mode: str = "simulated"  # simulated | auto | real | replay; real and auto read 
 model: str = "claude-sonnet-5-5"  # model for every agent without its own
 budget_usd: float = 0.0  # dollar cap for the run; 0 means no cap
 budget_tokens: int = 0  # token cap for the run; 0 means no cap
+exact_budget: bool = False  # real mode: count each prompt with the API before the budget check
 max_concurrency: int = 4  # model calls in flight at once
 max_rounds: int = 3  # design rounds the consensus gate may ask for
 agent_settings: dict = {}  # per agent, e.g. {"qa": {"model": "claude-haiku-5-5", "max_tokens": 2048, "extra_instructions": "..."}}
@@ -43,6 +44,7 @@ replay_from: str = ""  # mode replay: a run folder or a recording .jsonl
 output_dir: str = "runs"  # folder that receives the run folder (relative to the kernel's folder)
 run_id: str = ""  # name of the run folder; empty: a new time-sorted id
 allow_unknown_model: bool = False  # allow a model missing from the price table (its cost is unknown)
+timeout_s: float = 120.0  # seconds per attempt of a real model call; retried when it expires
 write_outputs: bool = True  # write tables (Parquet, CSV) and figures (PNG) into the run folder
 run_dir: str = ""  # a finished run folder to tabulate instead of running ($0; sweeps set it)
 # fmt: on
