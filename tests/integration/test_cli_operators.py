@@ -136,6 +136,7 @@ def test_serve_with_a_users_file(tmp_path):
     port = _free_port()
     users = tmp_path / "users.yaml"
     users.write_text("users: {alice: {token: alice-test-token}}\n")
+    users.chmod(0o600)  # the server refuses a users file others can read
     body = _serve_until_up(
         ["--port", str(port), "--users-file", str(users), "--data-dir", str(tmp_path / "d")],
         port,
