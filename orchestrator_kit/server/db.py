@@ -18,6 +18,7 @@ from typing import Any
 DB_FILE = "index.sqlite3"
 IN_FLIGHT = ("queued", "running")
 FINAL = ("completed", "failed", "budget_exceeded", "interrupted")
+WAITING = ("awaiting_approval", "awaiting_budget")  # stopped durably until a person decides (not final)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -230,4 +231,4 @@ class Database:
         return int(row[0]) if row else 0
 
 
-__all__ = ["DB_FILE", "FINAL", "IN_FLIGHT", "Database", "now"]
+__all__ = ["DB_FILE", "FINAL", "IN_FLIGHT", "WAITING", "Database", "now"]

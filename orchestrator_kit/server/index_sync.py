@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from .db import FINAL, IN_FLIGHT, Database
+from .db import FINAL, IN_FLIGHT, WAITING, Database
 
 log = logging.getLogger("orchestrator_kit.server")
 RETRY_DELAYS_S = (0.05, 0.25, 1.0)
@@ -33,9 +33,9 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def folder_truth(state: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """A run's final status per its checkpoint (``interrupted`` if it never recorded an end)."""
+    """A run's final (or waiting) status per its checkpoint (``interrupted`` if it never recorded an end)."""
     status = state.get("status")
-    if status in FINAL:
+    if status in FINAL or status in WAITING:
         return str(status), state.get("error")
     return "interrupted", INTERRUPTED
 

@@ -8,6 +8,9 @@
   ``interrupted``, unless their folder says they finished; on stop, in-flight runs are cancelled, and
   the engine checkpoints them as ``interrupted``. Either way ``resume`` continues them without repeating
   finished calls.
+- A run stopped at a human gate (``awaiting_approval``/``awaiting_budget``) is neither in flight nor final:
+  its event stream ends after ``run_waiting``; ``decide`` records a person's decision and resumes it here
+  (the same handle: event numbers go on, so a client reconnects with ``Last-Event-ID``).
 - Who pays: a user's stored key (decrypted only to build the run's backend); without one, the run is
   explicitly ``simulated``: the server's own ANTHROPIC_API_KEY or .env is never used for a user's run.
 """
@@ -28,11 +31,12 @@ from pydantic import SecretStr
 
 from ..engine.engine import WorkflowEngine
 from ..engine.events import Event
+from ..engine.gates import record_decision
 from ..engine.result import RunResult
 from ..errors import BudgetExceeded, ConfigError
 from ..llm.pricing import DEFAULT_MODEL
 from ..store.run_folder import RunFolder, new_run_id, redact
-from .db import IN_FLIGHT, Database
+from .db import IN_FLIGHT, WAITING, Database
 from .failures import Conflict, DamagedRun, TooManyQueued, public_text
 from .index_sync import INDEX_ERRORS, INTERRUPTED, IndexSync, folder_truth
 from .permissions import private_dir
@@ -175,6 +179,8 @@ class RunManager:
                 budget_usd=body.budget_usd,
                 max_concurrency=self.max_concurrent_calls,
                 output_dir=self.user_root(user_id),
+                gate_policy=body.gate,
+                on_budget=body.on_budget,
                 **options,
             )
         params = {
@@ -184,6 +190,8 @@ class RunManager:
             "model": model,
             "mode": body.mode,
             "budget_usd": None if body.budget_usd is None else str(body.budget_usd),
+            "gate": body.gate,
+            "on_budget": body.on_budget,
         }
         return engine, params, [redact(str(w.message)) for w in caught]
 
@@ -219,11 +227,39 @@ class RunManager:
                 retry_after_s=max(1, min(60, waiting // self.max_concurrent_runs)),
             )
 
+    def decide(
+        self, user_id: str, project: dict[str, Any], row: dict[str, Any], decision: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record a person's decision on a waiting run (``by`` = ``user_id``) and resume it like POST
+        .../resume does (queued, fair slots, index). Bad input changes nothing: 409 when the run is not
+        waiting, 422 naming the problem (from ``record_decision``) otherwise."""
+        row = self.settle(row, strict=True)
+        if row["status"] not in WAITING:
+            raise Conflict(
+                f"run {row['id']} is {row['status']}; only runs awaiting approval or budget take a decision"
+            )
+        self._check_queue(user_id)
+        self._read_state(row, strict=True)
+        # no await between recording and claiming: nothing else in this event loop runs in between
+        record_decision(self.data_dir / row["run_dir"], by=user_id, **decision)
+        return self.resume(user_id, project, row, allowed=WAITING)
+
     def resume(
-        self, user_id: str, project: dict[str, Any], row: dict[str, Any], budget_usd: Any = None
+        self,
+        user_id: str,
+        project: dict[str, Any],
+        row: dict[str, Any],
+        budget_usd: Any = None,
+        *,
+        allowed: tuple[str, ...] = RESUMABLE,
     ) -> dict[str, Any]:
         row = self.settle(row, strict=True)  # a stale index is repaired first (or the write error shown)
-        if row["status"] not in RESUMABLE:
+        if row["status"] in WAITING and allowed is RESUMABLE:
+            raise Conflict(
+                f"run {row['id']} is {row['status']}: it waits for a person; decide first with "
+                "POST .../decision (approve, revise, edit, or budget), which resumes it"
+            )
+        if row["status"] not in allowed:
             raise Conflict(
                 f"run {row['id']} is {row['status']}; only {', '.join(RESUMABLE)} runs can be resumed"
             )
@@ -239,6 +275,8 @@ class RunManager:
                 model=p["model"],
                 mode="simulated" if row["mode"] == "simulated" else "real",
                 budget_usd=budget_usd or p.get("budget_usd"),
+                gate=p.get("gate"),
+                on_budget=p.get("on_budget") or "fail",
             )
             engine, params, _ = self._prepare(user_id, project, body)
             fresh = engine
@@ -264,7 +302,7 @@ class RunManager:
             def start() -> Awaitable[RunResult]:
                 return again.aresume(run_dir)
 
-        if not self.db.claim_for_resume(run_id, RESUMABLE):
+        if not self.db.claim_for_resume(run_id, allowed):
             raise Conflict(f"run {run_id} is already being resumed")
         self._start(run_id, user_id, engine, start)
         fresh_row = self.db.get_run(user_id, project["id"], run_id)
@@ -342,7 +380,8 @@ class RunManager:
         finally:
             if slot:
                 self._slots.release()
-            if not handle.history or handle.history[-1]["type"] not in ("run_finished", "run_failed"):
+            ends = ("run_finished", "run_failed", "run_waiting")
+            if not handle.history or handle.history[-1]["type"] not in ends:
                 # the engine could not say how it ended (e.g. its checkpoint failed on a full disk)
                 data = {**(error or {}), "status": status}
                 handle.publish(

@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ..store.run_folder import redact
 
 PROVIDERS = ("anthropic",)
-RunStatus = Literal["queued", "running", "completed", "failed", "budget_exceeded", "interrupted"]
+RunStatus = Literal[
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "budget_exceeded",
+    "interrupted",
+    "awaiting_approval",
+    "awaiting_budget",
+]
 
 
 class _Request(BaseModel):
@@ -102,12 +111,32 @@ class RunIn(_Request):
     mode: Literal["auto", "simulated", "real"] = Field(
         default="auto", description="auto: real with your stored key, simulated without one"
     )
+    gate: Literal["model", "human", "model+human"] | None = Field(
+        default=None,
+        description="who decides at the workflow's gates: the consensus agent (model, the default), a person "
+        "(human: the run waits as awaiting_approval), or the model proposes and a person confirms",
+    )
+    on_budget: Literal["fail", "pause"] = Field(
+        default="fail",
+        description="pause: wait as awaiting_budget (raise it with a decision) instead of failing",
+    )
 
     _blanks = field_validator("request", "model", mode="before")(_blank_to_none)
 
 
 class ResumeIn(_Request):
     budget_usd: Decimal | None = Field(default=None, gt=0, le=10_000, description="a new cap (e.g. raised)")
+
+
+class DecisionIn(_Request):
+    action: Literal["approve", "revise", "edit", "budget"]
+    reasons: list[str] = Field(default_factory=list, max_length=50, description="required for revise")
+    edits: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description='for edit: {"<agent>/<filename>": new text} of artifacts under review',
+    )
+    budget_usd: Decimal | None = Field(default=None, gt=0, le=10_000, description="for budget: the new cap")
 
 
 class RunOut(BaseModel):
@@ -122,6 +151,10 @@ class RunOut(BaseModel):
     artifacts: int
     review_score: float | None = None
     error: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = Field(
+        default=None,
+        description="what a waiting run asks: kind, step, under_review, proposal, budget (see POST .../decision)",
+    )
     warnings: list[str] = []
     created_at: str
     updated_at: str
@@ -138,6 +171,7 @@ class ArtifactOut(BaseModel):
 __all__ = [
     "PROVIDERS",
     "ArtifactOut",
+    "DecisionIn",
     "ProjectDetail",
     "ProjectIn",
     "ProjectOut",

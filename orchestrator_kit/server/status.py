@@ -4,13 +4,15 @@ a 500."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from ..engine import summary as summarize
+from ..engine.gates import GATE
 from ..store.run_folder import STATE, read_jsonl
-from .db import IN_FLIGHT
+from .db import IN_FLIGHT, WAITING
 from .failures import DamagedRun
 
 
@@ -72,6 +74,9 @@ def describe(
     project_state = state.get("project_state") or {}
     score = (project_state.get("scores") or {}).get("reviewer") or {}
     base = f"/projects/{row['project_id']}/runs/{row['id']}"
+    pending = None
+    if row["status"] in WAITING and (run_dir / GATE).is_file():
+        pending = json.loads((run_dir / GATE).read_text(encoding="utf-8"))
     return {
         "id": row["id"],
         "project_id": row["project_id"],
@@ -86,6 +91,7 @@ def describe(
         "artifacts": sum(len(v) for v in (project_state.get("artifacts") or {}).values()),
         "review_score": score.get("value") if isinstance(score, dict) else None,
         "error": row["error"],
+        "pending": pending,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "links": {
@@ -93,6 +99,7 @@ def describe(
             "events": base + "/events",
             "artifacts": base + "/artifacts",
             "resume": base + "/resume",
+            "decision": base + "/decision",
         },
     }
 

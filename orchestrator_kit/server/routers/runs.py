@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from ...errors import ConfigError
 from ..deps import DB, Runs, User, project_of, run_of
-from ..schemas import ArtifactOut, ResumeIn, RunBrief, RunIn, RunOut
+from ..schemas import ArtifactOut, DecisionIn, ResumeIn, RunBrief, RunIn, RunOut
 
 router = APIRouter()
 _MEDIA = {
@@ -52,6 +52,21 @@ async def resume_run(
     fresh = runs.resume(
         user, project_of(db, user, project_id), row, None if body is None else body.budget_usd
     )
+    return RunOut(**runs.describe(fresh))
+
+
+@router.post(
+    "/projects/{project_id}/runs/{run_id}/decision", tags=["runs"], status_code=202, response_model=RunOut
+)
+async def decide_run(
+    *, project_id: str, run_id: str, user: User, db: DB, runs: Runs, body: DecisionIn
+) -> RunOut:
+    """A person's decision on a run awaiting approval or budget; the run resumes (no paid call repeated)."""
+    row = run_of(db, user, project_id, run_id)
+    decision = body.model_dump()
+    if decision["budget_usd"] is None:
+        decision.pop("budget_usd")
+    fresh = runs.decide(user, project_of(db, user, project_id), row, decision)
     return RunOut(**runs.describe(fresh))
 
 
