@@ -21,6 +21,7 @@ from typing import Any
 from .._sync import run_sync
 from ..engine.budget import Budget, BudgetTracker, _worst_cost
 from ..engine.engine import WorkflowEngine
+from ..engine.gates import WAITING
 from ..errors import BudgetExceeded, ConfigError
 from ..llm.gateway import ConcurrencyLimiter
 from ..llm.selection import BackendChoice
@@ -35,8 +36,17 @@ from .render import render_job, render_notebook
 from .result import SweepResult
 
 
-def _engine_for(cell: Cell, folder: SweepFolder, backend: Any, limiter: Any, tracker: Any) -> WorkflowEngine:
+def _engine_for(
+    cell: Cell,
+    folder: SweepFolder,
+    backend: Any,
+    limiter: Any,
+    tracker: Any,
+    *,
+    gates: dict[str, Any] | None = None,
+) -> WorkflowEngine:
     p = cell.parameters
+    g = gates or {}
     return WorkflowEngine(
         model=p["model"],
         agents=p["agents"],
@@ -51,6 +61,8 @@ def _engine_for(cell: Cell, folder: SweepFolder, backend: Any, limiter: Any, tra
         backend=backend,
         limiter=limiter,
         shared_budget=tracker,
+        gate_policy=g.get("gate"),
+        on_budget=g.get("on_budget") or "fail",
     )
 
 
@@ -89,6 +101,7 @@ class SweepDriver:
         max_concurrency: int,
         executor: Executor | None,
         subscribers: Iterable[SweepSubscriber] = (),
+        gates: dict[str, Any] | None = None,
     ) -> None:
         self.folder = folder
         self.cells = {c.cell_id: c for c in cells}
@@ -102,7 +115,7 @@ class SweepDriver:
         self.executor = executor
         self.subscribers = list(subscribers)
         self.engines = {
-            cid: _engine_for(c, folder, self.backend, self.limiter, self.tracker)
+            cid: _engine_for(c, folder, self.backend, self.limiter, self.tracker, gates=gates)
             for cid, c in self.cells.items()
         }
         self.running = 0
@@ -137,6 +150,7 @@ class SweepDriver:
             cells_total=len(self.folder.cells),
             cells_done=sum(r.status == FINISHED for r in recs),
             cells_failed=sum(r.status in ("failed", "budget_exceeded", "interrupted") for r in recs),
+            cells_waiting=sum(r.status in WAITING for r in recs),
             cells_running=self.running,
             calls=self.calls,
             spent_usd=self.tracker.spent_usd,
@@ -165,7 +179,11 @@ class SweepDriver:
         for rec in self.folder.cells.values():  # spend of cells finished in an earlier session
             if rec.status == FINISHED and rec.cost_usd:
                 self.tracker.spent_usd += Decimal(rec.cost_usd)
-        todo = [cid for cid in self.cells if self.folder.cells[cid].status != FINISHED]
+        todo = [
+            cid
+            for cid in self.cells
+            if self.folder.cells[cid].status != FINISHED and not _still_waiting(self.folder.run_dir(cid))
+        ]
         self.emit("sweep_started", data={"cells": len(todo)})
         try:
             if self.executor is not None:
@@ -212,7 +230,7 @@ class SweepDriver:
                 result = await engine.aresume(run_dir)
             else:
                 result = await engine.arun(cell.request, project_name=cell.project_name, run_id=rec.run_id)
-            if result.status != FINISHED:  # pragma: no cover - the engine raises instead
+            if result.status != FINISHED:  # waiting at a human gate (or for more budget)
                 status = result.status
         except asyncio.CancelledError:
             status, err_type, err_msg = "interrupted", "Interrupted", "the sweep stopped while this cell ran"
@@ -250,6 +268,14 @@ class SweepDriver:
 
         fut.add_done_callback(done)
         self._renders.append(fut)
+
+
+def _still_waiting(run_dir: Path) -> bool:
+    """True while the cell's run waits for a decision nobody made yet (resume leaves it waiting)."""
+    try:
+        return (RunFolder.open(run_dir).load_state() or {}).get("status") in WAITING
+    except (ConfigError, OSError, ValueError):  # no run folder yet
+        return False
 
 
 def _totals(run_dir: Path) -> dict[str, Any]:
@@ -355,6 +381,7 @@ def run_sweep(
         max_concurrency=g.max_concurrency,
         executor=None,
         subscribers=_subscribers(progress, subscribers),
+        gates={"gate": g.gate, "on_budget": g.on_budget},
     )
     driver.preflight()
     driver.executor = _executor(g, render, dask)  # an unreachable Dask scheduler fails here, before any call
@@ -411,6 +438,7 @@ def resume_sweep(
         max_concurrency=g.max_concurrency,
         executor=None,
         subscribers=_subscribers(progress, subscribers),
+        gates={"gate": g.gate, "on_budget": g.on_budget},
     )
     driver.executor = _executor(g, render, dask)
     active.driver = driver

@@ -25,7 +25,8 @@ from ..store.run_folder import redact, write_json_atomic
 KIND = "orchestrator-kit sweep"
 INDEX = "sweep.json"
 SUMMARY = "sweep_summary.csv"
-# Cell statuses: pending -> running -> completed | failed | budget_exceeded | interrupted.
+# Cell statuses: pending -> running -> completed | failed | budget_exceeded | interrupted, or
+# awaiting_approval | awaiting_budget (a human gate: decide on the run folder, then resume the sweep).
 FINISHED = "completed"
 SAVE_EVERY_S = 0.5
 

@@ -13,6 +13,8 @@ A grid::
     base: {max_rounds: 2}            # workflow parameters for every cell
     repeats: 3                       # independent runs per cell
     budget_usd: 5.0                  # the whole sweep's cap, checked before every call of every cell
+    gate: human                      # every cell stops at its gates (model | human | model+human)
+    on_budget: pause                 # a cell over budget waits for more (fail | pause)
     max_concurrency: 32              # model calls in flight across ALL cells
     rpm: 50                          # optional caps on requests / input / output tokens per minute
     render: true                     # papermill renders each cell's workflow notebook from its run
@@ -67,6 +69,8 @@ class Grid(BaseModel):
     backend: Literal["anthropic", "batches"] = "anthropic"
     repeats: int = Field(1, ge=1)
     budget_usd: float | None = Field(None, gt=0)
+    gate: Literal["model", "human", "model+human"] | None = None  # every cell's gate policy
+    on_budget: Literal["fail", "pause"] = "fail"  # pause: an over-budget cell waits for more
     max_concurrency: int = Field(32, ge=1)
     rpm: int | None = Field(None, gt=0)
     itpm: int | None = Field(None, gt=0)

@@ -21,6 +21,7 @@ class SweepProgress:
     cells_total: int = 0
     cells_done: int = 0  # completed (this session or before)
     cells_failed: int = 0  # failed, over budget or interrupted
+    cells_waiting: int = 0  # stopped at a human gate or for more budget (decide, then resume)
     cells_running: int = 0
     calls: int = 0  # model calls answered in this session (reused ones not counted)
     spent_usd: Decimal = Decimal(0)  # whole sweep, including earlier sessions
@@ -59,10 +60,11 @@ class TqdmProgress:
         p = event.progress
         if self._bar is None:
             self._bar = tqdm(total=p.cells_total, desc="sweep cells", unit="cell", disable=self.disable)
-        self._bar.n = p.cells_done + p.cells_failed
+        self._bar.n = p.cells_done + p.cells_failed + p.cells_waiting
         self._bar.set_postfix(
             running=p.cells_running,
             failed=p.cells_failed,
+            waiting=p.cells_waiting,
             calls=p.calls,
             spend=p.spend_text(),
             rendered=f"{p.renders_done}/{p.renders_total}",

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..engine.gates import WAITING
 from .folder import FINISHED, SUMMARY, CellRecord, SweepFolder
 
 if TYPE_CHECKING:
@@ -38,7 +39,12 @@ class SweepResult:
 
     @property
     def failed(self) -> list[CellRecord]:
-        return [c for c in self.cells if c.status != FINISHED]
+        return [c for c in self.cells if c.status != FINISHED and c.status not in WAITING]
+
+    @property
+    def waiting(self) -> list[CellRecord]:
+        """Cells stopped at a human gate or for more budget: decide on their run folders, then resume."""
+        return [c for c in self.cells if c.status in WAITING]
 
     def run_dir(self, cell_id: str) -> Path:
         return self.runs_dir / next(c.run_id for c in self.cells if c.cell_id == cell_id)
@@ -54,6 +60,13 @@ class SweepResult:
             f"{len(self.cells)} cells ({self.mode}) in {self.duration_s:.1f} s: {len(self.ok)} completed, "
             f"{len(self.failed)} not; {rendered} notebooks rendered"
         ]
+        if self.waiting:
+            lines[0] += f"; {len(self.waiting)} waiting for a decision"
+        for c in self.waiting:
+            lines.append(
+                f"  {c.status} {c.cell_id}: orchestrator-kit decide {self.runs_dir / c.run_id} "
+                "approve | revise --reason ... | edit FILE | budget USD"
+            )
         for c in self.failed:
             first = c.error_message.splitlines()[0] if c.error_message else ""
             lines.append(f"  {c.status} {c.cell_id} ({c.model}): {c.error_type}: {first}")
@@ -63,7 +76,7 @@ class SweepResult:
         lines.append(f"sweep folder: {self.sweep_dir}")
         lines.append(f"run folders: {self.runs_dir}")
         lines.append(f"summary: {self.summary_csv}")
-        if self.failed:
+        if self.failed or self.waiting:
             lines.append(f"continue with: orchestrator-kit resume {self.sweep_dir}")
         return "\n".join(lines)
 
