@@ -17,6 +17,7 @@ _LAZY = {
     "ApiKeyWidget": "key_widget",
     "AgentPanel": "agent_panel",
     "RunPanel": "run_panel",
+    "GatePanel": "gate_panel",
     "ResultsPanel": "results",
     "SweepProgressWidget": "sweep_progress",
 }
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import App
     from .key_widget import ApiKeyWidget
     from .results import ResultsPanel
+    from .gate_panel import GatePanel
     from .run_panel import RunPanel
     from .sweep_progress import SweepProgressWidget
 

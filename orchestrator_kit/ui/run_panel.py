@@ -5,6 +5,11 @@ starts ``engine.arun(...)`` as a task on a fresh event loop in a background thre
 free while the run goes on. Events arrive in that thread and update the widgets from there (ipywidgets
 sends the changes to the frontend from any thread). Stop cancels the task: the engine checkpoints the
 run as "interrupted" (resumable) and emits ``run_failed``.
+
+Human gates: the gate dropdown (model | human | model+human) and the budget-pause box set the run's gate
+policy and ``on_budget``. When the run stops at a gate, the panel's :class:`GatePanel` shows what is asked;
+a decision there is recorded in the run folder and the run continues here, on the same worker-thread
+machinery (``WorkflowEngine.for_resume(...).aresume``: no call is repaid).
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from ..engine.events import Event
 from ..llm.pricing import DEFAULT_MODEL
 from ..money import format_usd
 from .agent_panel import AgentPanel, model_choices
+from .gate_panel import GatePanel
 
 MODES = ("simulated", "auto", "real")
+GATES = ("model", "human", "model+human")
+WAITING = ("awaiting_approval", "awaiting_budget")
 _STYLE = {"pending": "", "running": "info", "done": "success", "failed": "danger", "interrupted": "warning"}
 
 
@@ -113,6 +121,14 @@ class RunPanel(w.VBox):
             tooltip="dollar cap for the run; 0 means no cap",
         )
         self.output_dir = w.Text(value=str(output_dir), description="output")
+        self.gate = w.Dropdown(
+            options=GATES,
+            value="model",
+            description="gate",
+            tooltip="who decides at the design gate: the consensus agent, you, or it proposes and you confirm",
+        )
+        self.budget_pause = w.Checkbox(value=False, description="pause at budget (ask me)", indent=False)
+        self.gate_panel = GatePanel(on_decided=lambda _action: self.continue_run())
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.status = w.HTML()
@@ -127,10 +143,12 @@ class RunPanel(w.VBox):
                 self.request,
                 w.HBox([self.project_name, self.mode, self.model]),
                 w.HBox([self.budget, self.output_dir]),
+                w.HBox([self.gate, self.budget_pause]),
                 w.HBox([self.run_button, self.stop_button]),
                 self.status,
                 w.HBox([self.spend, self.spend_bar]),
                 self.progress_box,
+                self.gate_panel,
                 self.event_log,
             ]
         )
@@ -138,7 +156,8 @@ class RunPanel(w.VBox):
         self.stop_button.on_click(lambda _b: self.stop())
         self.progress: dict[str, AgentProgress] = {}
         self.events: list[Event] = []
-        self.state = "idle"  # idle | running | completed | failed | interrupted | budget_exceeded
+        # idle | running | completed | failed | interrupted | budget_exceeded | awaiting_approval | awaiting_budget
+        self.state = "idle"
         self.result: Any = None
         self.error: BaseException | None = None
         self.run_dir: Path | None = None
@@ -172,7 +191,10 @@ class RunPanel(w.VBox):
             model=self.model.value,
             budget_usd=self.budget.value or None,
             output_dir=self.output_dir.value,
+            on_budget="pause" if self.budget_pause.value else "fail",
         )
+        if self.gate.value != "model":  # model: the workflow as it is (the default gate)
+            opts["gate_policy"] = self.gate.value
         if self.agent_panel is not None:
             opts["agents"] = self.agent_panel.agents()
             opts["agent_settings"] = self.agent_panel.settings()
@@ -201,6 +223,33 @@ class RunPanel(w.VBox):
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._task = loop.create_task(engine.arun(self.request.value, project_name=self.project_name.value))
+        self._thread = threading.Thread(
+            target=self._work, args=(loop, self._task), daemon=True, name="orchestrator-ui-run"
+        )
+        self._thread.start()
+        return True
+
+    def continue_run(self) -> bool:
+        """Resume the run in ``run_dir`` after a decision (the gate panel calls this), in this panel."""
+        from ..engine.engine import WorkflowEngine
+        from ..errors import OrchestratorError
+
+        if self.running or self.run_dir is None:
+            return False
+        run_dir = self.run_dir
+        try:
+            engine = WorkflowEngine.for_resume(run_dir, **self.extra_options)
+        except (OrchestratorError, ValueError, TypeError) as exc:
+            self._set_status(f"Cannot continue: {exc}", "danger")
+            return False
+        engine.subscribe(self.on_event)
+        self._busy = True
+        self.state, self.result, self.error = "running", None, None
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self._set_status(f"Continuing the run in {run_dir} after your decision...", "info")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._task = loop.create_task(engine.aresume(run_dir))
         self._thread = threading.Thread(
             target=self._work, args=(loop, self._task), daemon=True, name="orchestrator-ui-run"
         )
@@ -242,6 +291,8 @@ class RunPanel(w.VBox):
                 f"{event.agent} sent the design back to {event.data['send_back_to']} "
                 f"(round {event.data['round']}): {'; '.join(event.data.get('reasons', []))}"
             )
+        elif event.type == "run_waiting":
+            self._log(f"waiting: {event.data['status'].replace('_', ' ')}")
         elif event.type == "agent_failed":
             self._log(f"{event.agent} failed: {event.data['type']}: {event.data['message']}")
         elif event.type in ("agent_finished", "artifact_written"):
@@ -253,6 +304,7 @@ class RunPanel(w.VBox):
         self.progress = {a: AgentProgress(a) for a in engine.workflow.order()}
         self.progress_box.children = tuple(self.progress.values())
         self.events, self.result, self.error, self.run_dir = [], None, None, None
+        self.gate_panel.hide()
         self.log_lines, self.event_log.value = [], ""
         self._budget = engine.budget.max_usd or Decimal(0)
         self._simulated = engine.mode == "simulated"
@@ -265,7 +317,7 @@ class RunPanel(w.VBox):
     def _work(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         try:
             self.result = loop.run_until_complete(task)
-            self.state = "completed"
+            self.state = getattr(self.result, "status", "completed")
         except asyncio.CancelledError:
             self.state = "interrupted"
         except BaseException as exc:  # shown in the panel; the run folder is checkpointed by the engine
@@ -285,6 +337,14 @@ class RunPanel(w.VBox):
         where = f" Run folder: {self.run_dir}" if self.run_dir else ""
         if self.state == "completed":
             self._set_status(f"Completed.{where}", "success")
+        elif self.state in WAITING and self.run_dir is not None:
+            from ..engine.gates import pending_gate
+
+            gate = pending_gate(self.run_dir)
+            what = "more budget" if self.state == "awaiting_budget" else "your decision at the gate"
+            self._set_status(f"Waiting for {what} (below).{where}", "warning")
+            if gate is not None:
+                self.gate_panel.show(self.run_dir, gate)
         elif self.state == "interrupted":
             self._set_status(
                 f"Stopped: the run is checkpointed as interrupted; resume it with "
