@@ -9,6 +9,10 @@
 # - **Run**: describe what the team should build and press Run. The run goes in a background thread;
 #   each agent's row and the spend update live; **Stop** cancels it (the run folder is checkpointed as
 #   *interrupted* and can be resumed with `orchestrator-kit resume RUN_DIR`).
+# - **gate**: *human* (or *model+human*) stops the run at the design gate; the panel shows the documents under
+#   review, the model's proposal, and Approve / Revise (with reasons) / Edit (the chosen artifact's text). Your
+#   decision is recorded in the run folder and the run continues in the same panel. **pause at budget** makes
+#   a run that would pass its budget wait for a higher cap instead of failing.
 # - **Results**: the artifacts (Markdown shown rendered), the token and cost tables, and the figures of the
 #   finished run. A new run clears them until it ends.
 #
