@@ -477,7 +477,13 @@ class RunManager:
             return
         if after < 1:  # the server restarted since: only the final status is known
             state = self._read_state(row)
-            kind = "run_finished" if row["status"] == "completed" else "run_failed"
+            kind = (
+                "run_finished"
+                if row["status"] == "completed"
+                else "run_waiting"
+                if row["status"] in WAITING
+                else "run_failed"
+            )
             yield {
                 "seq": 1,
                 "type": kind,

@@ -168,6 +168,9 @@ def test_a_waiting_run_stays_waiting_across_a_restart(
     c2 = again.client()
     body = c2.get(f"/projects/{pid}/runs/{rid}").json()
     assert body["status"] == "awaiting_approval" and body["pending"]["step"] == "consensus"
+    events = read_events(c2, f"/projects/{pid}/runs/{rid}/events")  # no live handle after a restart
+    assert [e["type"] for e in events] == ["run_waiting"]
+    assert events[0]["data"]["status"] == "awaiting_approval"
     r = c2.post(f"/projects/{pid}/runs/{rid}/decision", json={"action": "approve"})
     assert r.status_code == 202, r.text
     assert _wait(c2, pid, rid, ("completed", "failed", "interrupted"))["status"] == "completed"
