@@ -22,12 +22,14 @@ class SweepProgressWidget(w.VBox):
     def __call__(self, event: SweepEvent) -> None:
         p = event.progress
         self.bar.max = max(p.cells_total, 1)
-        self.bar.value = p.cells_done + p.cells_failed
+        self.bar.value = p.cells_done + p.cells_failed + p.cells_waiting
         self.bar.bar_style = (
             "danger" if p.cells_failed else ("success" if event.type == "sweep_finished" else "info")
         )
+        waiting = f"{p.cells_waiting} waiting for a decision · " if p.cells_waiting else ""
         self.label.value = html.escape(
-            f"{p.cells_done}/{p.cells_total} cells done · {p.cells_failed} failed · {p.cells_running} running · "
+            f"{p.cells_done}/{p.cells_total} cells done · {p.cells_failed} failed · "
+            f"{waiting}{p.cells_running} running · "
             f"{p.calls} calls · spend {p.spend_text()} · notebooks {p.renders_done}/{p.renders_total}"
         )
 

@@ -112,3 +112,13 @@ def test_budget_pause_checkbox_and_raise_budget(tmp_path: Path) -> None:
 def test_markdown_is_rendered_and_raw_html_escaped() -> None:
     out = render_markdown("# Title\n\n- a\n\n<script>alert(1)</script>")
     assert "<h1>Title</h1>" in out and "<li>a</li>" in out and "<script>" not in out
+
+
+def test_sweep_progress_widget_counts_waiting_cells() -> None:
+    from orchestrator_kit.sweep.progress import SweepEvent, SweepProgress
+    from orchestrator_kit.ui import SweepProgressWidget
+
+    widget = SweepProgressWidget()
+    widget(SweepEvent("sweep_finished", None, SweepProgress(cells_total=3, cells_done=1, cells_waiting=2)))
+    assert "2 waiting for a decision" in widget.label.value and "0 failed" in widget.label.value
+    assert widget.bar.value == 3 and widget.bar.bar_style == "success"
