@@ -30,7 +30,7 @@ def render_markdown(text: str) -> str:
 class GatePanel(w.VBox):
     """Shows a :class:`PendingGate` and records the decision a person makes on it."""
 
-    def __init__(self, on_decided: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_decided: Callable[[str], object] | None = None) -> None:
         self.on_decided = on_decided
         self.run_dir: Path | None = None
         self.gate: PendingGate | None = None
