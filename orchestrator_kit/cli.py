@@ -298,6 +298,7 @@ def _resume_sweep(a: argparse.Namespace) -> int:
         budget_usd=a.budget,
         render=False if a.no_render else None,
         dask=a.dask,
+        evaluate=a.evaluate,
         progress=not a.quiet,
     )
     print(result)
@@ -314,6 +315,7 @@ def _batch(a: argparse.Namespace) -> int:
         budget_usd=a.budget,
         render=False if a.no_render else None,
         dask=a.dask,
+        evaluate=a.evaluate,
         progress=not a.quiet,
         backend=a.backend,
         rpm=a.rpm,
@@ -339,7 +341,17 @@ def _evaluate(a: argparse.Namespace) -> int:
     from .evaluate.text import evaluation_table
 
     limits = Limits(wall_s=a.timeout)
-    results = evaluate_many(find_run_dirs(a.path), allow_model_code=a.allow_model_code, limits=limits)
+    paths = find_run_dirs(a.path)  # a bad path is an error before any executor starts
+    executor = None
+    if a.dask is not None or a.workers is not None:
+        from .sweep.executors import DEFAULT_WORKERS, make_executor
+
+        executor = make_executor(a.dask, workers=a.workers or DEFAULT_WORKERS)
+    try:
+        results = evaluate_many(paths, executor=executor, allow_model_code=a.allow_model_code, limits=limits)
+    finally:
+        if executor is not None:
+            executor.shutdown()
     print(evaluation_table(results))
     return 1 if any("error" in r for r in results) else 0
 
@@ -446,6 +458,13 @@ def _build_parser() -> argparse.ArgumentParser:
             metavar="ADDRESS",
             help="sweeps: render on a Dask cluster (tcp://HOST:PORT, or 'local'); needs [dask]",
         )
+        sp.add_argument(
+            "--evaluate",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="sweeps: evaluate each completed cell's code on the executor (default: the grid's "
+            "'evaluate', auto = simulated sweeps only; real sweeps also need 'allow_model_code: true')",
+        )
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     rs = sub.add_parser(
@@ -513,6 +532,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="also run code a model wrote (real/replay runs); simulated runs need no flag",
     )
     ev.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per sandboxed command")
+    ev.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="evaluate on a Dask cluster (tcp://HOST:PORT, or 'local'); needs [dask]",
+    )
+    ev.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (local processes, or the workers of --dask local); default 2",
+    )
 
     # the server's own parser reads every serve option (unknown to this one): see main()
     sub.add_parser(

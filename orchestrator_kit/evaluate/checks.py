@@ -30,7 +30,7 @@ from ..errors import ConfigError, NotARunError
 from ..store.run_folder import ARTIFACTS, MANIFEST, RunFolder, write_json_atomic
 from .sandbox import Limits, SandboxResult, run_sandboxed
 
-__all__ = ["EVALUATION", "Evaluation", "evaluate_many", "evaluate_run", "find_run_dirs"]
+__all__ = ["EVALUATION", "Evaluation", "evaluate_many", "evaluate_path", "evaluate_run", "find_run_dirs"]
 
 EVALUATION = "evaluation.json"
 CODE_AGENT = "developer"
@@ -147,8 +147,8 @@ def evaluate_run(
     return evaluation
 
 
-def _evaluate_path(path: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Top-level (picklable) wrapper for executors: an evaluation or the error, as plain data."""
+def evaluate_path(path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``evaluate_run(path, **options)`` for executors (top-level, picklable; plain data out): an evaluation or the error, as plain data."""
     try:
         return {"path": path, "evaluation": evaluate_run(path, **options).model_dump(mode="json")}
     except (ConfigError, NotARunError, OSError) as e:
@@ -165,7 +165,7 @@ def evaluate_many(
     own = executor is None
     ex = executor or ThreadPoolExecutor(max_workers=2)
     try:
-        futures = [ex.submit(_evaluate_path, p, options) for p in items]
+        futures = [ex.submit(evaluate_path, p, options) for p in items]
         return [f.result() for f in futures]
     finally:
         if own:

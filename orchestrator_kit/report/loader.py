@@ -73,6 +73,8 @@ RUN_COLUMNS: dict[str, str] = {
     "project_name": "str",
     "request": "str",
     "agents": "str",
+    "sweep": "str",  # the sweep's name (its folder) when the run is a sweep's cell, else NA
+    "setting": "str",  # the cell's grid settings in words ("max_rounds=1"); "" outside a sweep
     "started_at": "datetime64[us, UTC]",
     "finished_at": "datetime64[us, UTC]",
     "duration_s": "float64",
@@ -290,6 +292,7 @@ def _run_row(
         approved = ps["decisions"]["consensus"].get("approved")
     low, expected, high = _estimate(manifest, summary)
     error = summary.get("error") or state.get("error")
+    sweep = manifest.get("sweep") if isinstance(manifest.get("sweep"), dict) else {}
     return {
         "run_id": folder.run_id,
         "status": summary.get("status") or state.get("status") or "created",
@@ -298,6 +301,8 @@ def _run_row(
         "project_name": manifest.get("project_name"),
         "request": manifest.get("request"),
         "agents": ",".join(manifest.get("agents") or []),
+        "sweep": sweep.get("name"),
+        "setting": str(sweep.get("setting") or ""),
         "started_at": summary.get("started_at") or manifest.get("created_at"),
         "finished_at": summary.get("finished_at"),
         "duration_s": _duration(summary, lines, manifest.get("created_at")),

@@ -2,7 +2,9 @@
 
 One shared backend, one ConcurrencyLimiter and one whole-sweep BudgetTracker serve every cell's
 ``WorkflowEngine`` (one asyncio task per cell): a failed cell is recorded and the others go on.
-As each cell completes, its workflow notebook is rendered on an executor (local processes or Dask).
+As each cell completes, its code is evaluated (``evaluate``: sandboxed, ``evaluation.json``) and then its
+workflow notebook rendered, both on an executor (local processes or Dask). Each run's manifest records
+its sweep (``manifest["sweep"]``: id, name, cell, params, setting label) for the report.
 ``sweep.json`` is rewritten atomically as cells progress; ``resume_sweep`` skips completed cells and
 resumes the others from their run folders, serving every answer already received from the run's own
 ``responses.jsonl`` (no call is paid twice).
@@ -30,7 +32,7 @@ from ..money import format_usd
 from ..store.run_folder import RunFolder, new_run_id, redact
 from .backend import SharedBackend, build_sweep_backend
 from .folder import FINISHED, SAVE_EVERY_S, CellRecord, SweepFolder
-from .grid import Cell, Grid, expand, load_grid, parse_grid
+from .grid import Cell, Grid, expand, load_grid, parse_grid, setting_label
 from .progress import SweepEvent, SweepProgress, SweepSubscriber, TqdmProgress
 from .render import render_job, render_notebook
 from .result import SweepResult
@@ -102,8 +104,14 @@ class SweepDriver:
         executor: Executor | None,
         subscribers: Iterable[SweepSubscriber] = (),
         gates: dict[str, Any] | None = None,
+        render: bool = True,
+        evaluate: bool = False,
+        allow_model_code: bool = False,
     ) -> None:
         self.folder = folder
+        self.render = render
+        self.evaluate = evaluate
+        self.allow_model_code = allow_model_code
         self.cells = {c.cell_id: c for c in cells}
         self.choice = choice
         self.backend = SharedBackend(choice.backend)
@@ -120,7 +128,7 @@ class SweepDriver:
         }
         self.running = 0
         self.calls = 0
-        self._renders: list[asyncio.Future[Any]] = []
+        self._renders: list[asyncio.Future[Any]] = []  # renders and evaluations in flight
         self._renders_total = 0
         self._renders_done = 0
 
@@ -186,11 +194,10 @@ class SweepDriver:
         ]
         self.emit("sweep_started", data={"cells": len(todo)})
         try:
-            if self.executor is not None:
-                for cid in self.cells:
-                    rec = self.folder.cells[cid]
-                    if rec.status == FINISHED and rec.render != "rendered":
-                        self._render(cid)
+            for cid in self.cells:
+                if self.folder.cells[cid].status == FINISHED:
+                    self._tag(cid)  # run folders of sweeps made before the tag existed
+                    self._after(cid, resumed=True)
             tasks = [asyncio.create_task(self._run_cell(cid), name=cid) for cid in todo]
             flusher = asyncio.create_task(self._flush_every(SAVE_EVERY_S))
             try:
@@ -202,8 +209,9 @@ class SweepDriver:
                 raise
             finally:
                 flusher.cancel()
-            if self._renders:  # each outcome is recorded by its callback
-                await asyncio.gather(*self._renders, return_exceptions=True)
+            while self._renders:  # each outcome is recorded by its callback (which may start a render)
+                pending, self._renders = self._renders, []
+                await asyncio.gather(*pending, return_exceptions=True)
         finally:
             await self.backend.aclose_inner()
             self.folder.flush()
@@ -241,12 +249,76 @@ class SweepDriver:
             status, err_type, err_msg = "failed", type(exc).__name__, str(exc)
         finally:
             self.running -= 1
+            self._tag(cell_id)
             self.folder.update(
                 cell_id, status=status, error_type=err_type, error_message=redact(err_msg), **_totals(run_dir)
             )
             self.emit("cell_finished", cell_id, status=status)
-        if status == FINISHED and self.executor is not None:
+        if status == FINISHED:
+            self._after(cell_id)
+
+    def _tag(self, cell_id: str) -> None:
+        """Record the sweep in the run's manifest (what ``load_runs`` reads as ``sweep`` and ``setting``)."""
+        run_dir = self.folder.run_dir(cell_id)
+        if not (run_dir / "manifest.json").is_file():
+            return
+        folder = RunFolder.open(run_dir)
+        if "sweep" in folder.manifest():
+            return
+        cell = self.cells[cell_id]
+        folder.update_manifest(
+            sweep={
+                "id": self.folder.sweep_id,
+                "name": self.folder.path.name,
+                "cell": cell_id,
+                "params": cell.settings,
+                "setting": setting_label(cell.settings),
+                "repeat": cell.repeat,
+            }
+        )
+
+    def _after(self, cell_id: str, *, resumed: bool = False) -> None:
+        """A completed cell: evaluate it, then render it (so its notebook shows the evaluation)."""
+        if self.executor is None:
+            return
+        rec = self.folder.cells[cell_id]
+        if self.evaluate and rec.evaluation != "evaluated":
+            self._evaluate(cell_id)
+        elif self.render and not (resumed and rec.render == "rendered"):
             self._render(cell_id)
+
+    def _evaluate(self, cell_id: str) -> None:
+        from ..evaluate.checks import evaluate_path
+
+        assert self.executor is not None
+        run_dir = str(self.folder.run_dir(cell_id))
+        options = {"allow_model_code": self.allow_model_code}
+        fut = asyncio.wrap_future(self.executor.submit(evaluate_path, run_dir, options))
+
+        def done(f: asyncio.Future[Any]) -> None:
+            if f.cancelled():
+                return
+            exc = f.exception()
+            out = f.result() if exc is None else {"error": f"{type(exc).__name__}: {exc}"}
+            ev = out.get("evaluation")
+            if ev is None:
+                self.folder.update(cell_id, evaluation="failed", evaluation_error=out["error"])
+            else:
+                self.folder.update(
+                    cell_id,
+                    evaluation="evaluated",
+                    evaluation_error="; ".join(ev["stopped"]),
+                    imports_ok=ev["imports_ok"],
+                    tests_passed=ev["tests_passed"],
+                    tests_collected=ev["tests_collected"],
+                    completeness=ev["completeness"],
+                )
+            self.emit("evaluation_finished", cell_id, status=self.folder.cells[cell_id].evaluation)
+            if self.render:
+                self._render(cell_id)
+
+        fut.add_done_callback(done)
+        self._renders.append(fut)
 
     def _render(self, cell_id: str) -> None:
         assert self.executor is not None
@@ -303,10 +375,24 @@ def _subscribers(progress: bool, subscribers: Iterable[SweepSubscriber]) -> list
     return subs
 
 
-def _executor(grid: Grid, render: bool | None, dask: str | None) -> Executor | None:
+def _evaluating(grid: Grid, evaluate: bool | None, mode: str) -> bool:
+    """Whether the sweep evaluates its cells: ``evaluate`` overrides the grid's; "auto" = simulated only.
+    A real sweep runs model-written code only with ``allow_model_code``: asking without it is an error."""
+    wanted = grid.evaluate if evaluate is None else evaluate
+    if wanted == "auto":
+        return mode == "simulated"
+    if wanted and mode != "simulated" and not grid.allow_model_code:
+        raise ConfigError(
+            f"evaluating a {mode} sweep runs code a model wrote; that is opt-in: add 'allow_model_code: "
+            "true' to the grid (it runs sandboxed, but no sandbox is perfect), or drop evaluate"
+        )
+    return bool(wanted)
+
+
+def _executor(grid: Grid, render: bool | None, dask: str | None, evaluate: bool = False) -> Executor | None:
     from .executors import make_executor
 
-    if not (grid.render if render is None else render):
+    if not ((grid.render if render is None else render) or evaluate):
         return None
     spec = dask if dask is not None else grid.dask
     return make_executor(spec, workers=grid.render_workers)
@@ -332,6 +418,7 @@ def run_sweep(
     render: bool | None = None,
     dask: str | None = None,
     budget_usd: float | None = None,
+    evaluate: bool | None = None,
     progress: bool = True,
     subscribers: Iterable[SweepSubscriber] = (),
     api_key: Any = None,
@@ -344,7 +431,7 @@ def run_sweep(
     otpm: int | None = None,
 ) -> SweepResult:
     """Run every cell of ``grid`` (GRID.yaml path, Grid or dict) at once in this process; returns a
-    SweepResult. ``render`` / ``dask`` / ``budget_usd`` / ``backend`` (anthropic | batches) /
+    SweepResult. ``render`` / ``dask`` / ``budget_usd`` / ``evaluate`` / ``backend`` (anthropic | batches) /
     ``rpm`` / ``itpm`` / ``otpm`` override the grid's. Bad input raises ConfigError before any call;
     a failed cell is recorded and the others go on."""
     if isinstance(grid, Grid):
@@ -384,7 +471,9 @@ def run_sweep(
         gates={"gate": g.gate, "on_budget": g.on_budget},
     )
     driver.preflight()
-    driver.executor = _executor(g, render, dask)  # an unreachable Dask scheduler fails here, before any call
+    _configure(driver, g, render, evaluate, choice.mode)
+    # an unreachable Dask scheduler fails here, before any call
+    driver.executor = _executor(g, render, dask, driver.evaluate)
     try:
         driver.folder = SweepFolder.create(out, g.model_dump(mode="json"), choice.mode, records)
     except BaseException:
@@ -401,6 +490,7 @@ def resume_sweep(
     render: bool | None = None,
     dask: str | None = None,
     budget_usd: float | None = None,
+    evaluate: bool | None = None,
     progress: bool = True,
     subscribers: Iterable[SweepSubscriber] = (),
     api_key: Any = None,
@@ -440,9 +530,16 @@ def resume_sweep(
         subscribers=_subscribers(progress, subscribers),
         gates={"gate": g.gate, "on_budget": g.on_budget},
     )
-    driver.executor = _executor(g, render, dask)
+    _configure(driver, g, render, evaluate, choice.mode)
+    driver.executor = _executor(g, render, dask, driver.evaluate)
     active.driver = driver
     return _drive(driver)
+
+
+def _configure(driver: SweepDriver, g: Grid, render: bool | None, evaluate: bool | None, mode: str) -> None:
+    driver.render = g.render if render is None else render
+    driver.evaluate = _evaluating(g, evaluate, mode)
+    driver.allow_model_code = g.allow_model_code
 
 
 class _ActiveCells:

@@ -1,7 +1,8 @@
 """The sweep folder: an index of the sweep's run folders, rewritten atomically as cells progress.
 
 SWEEP_DIR/
-  sweep.json            kind, grid, resolved mode, and per cell: run id, status, error, render status
+  sweep.json            kind, grid, resolved mode, and per cell: run id, status, error, render status,
+                        evaluation status and headline quality (imports, tests passed, completeness)
   runs/<run_id>/        one run folder per cell (the source of truth of each run)
   notebooks/<cell>.ipynb  each cell's workflow notebook, executed by papermill against its run folder
   sweep_summary.csv     one row per cell, written when the sweep ends
@@ -53,6 +54,12 @@ class CellRecord:
     render: str = "pending"  # pending | rendered | failed | skipped
     render_error: str = ""
     notebook: str = ""
+    evaluation: str = "pending"  # pending | evaluated | failed | skipped
+    evaluation_error: str = ""
+    imports_ok: bool | None = None  # from evaluation.json, for the summary CSV; None: not applicable
+    tests_passed: int | None = None
+    tests_collected: int | None = None
+    completeness: float | None = None
 
 
 @dataclass
@@ -77,6 +84,13 @@ class SweepFolder:
 
     def run_dir(self, cell_id: str) -> Path:
         return self.runs_dir / self.cells[cell_id].run_id
+
+    @property
+    def sweep_id(self) -> str:
+        """A short stable id of this sweep (its folder and creation time)."""
+        import hashlib
+
+        return hashlib.sha256(f"{self.path.resolve()}|{self.created_at}".encode()).hexdigest()[:10]
 
     @classmethod
     def create(cls, path: Path, grid: dict[str, Any], mode: str, cells: list[CellRecord]) -> SweepFolder:

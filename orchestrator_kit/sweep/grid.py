@@ -18,6 +18,8 @@ A grid::
     max_concurrency: 32              # model calls in flight across ALL cells
     rpm: 50                          # optional caps on requests / input / output tokens per minute
     render: true                     # papermill renders each cell's workflow notebook from its run
+    evaluate: auto                   # measure each completed cell's code (auto: simulated sweeps only)
+    allow_model_code: false          # real sweeps: evaluating runs model-written code, so it is opt-in
     dask: null                       # a Dask scheduler address, or "local"; null: local processes
 
 Cells = requests x models x settings x repeats; every cell's parameters are checked as the workflow
@@ -47,6 +49,7 @@ RESERVED = {
     "output_dir": "sweep (SWEEP_DIR/runs)",
     "run_id": "sweep (one per cell)",
     "run_dir": "sweep (rendering sets it)",
+    "evaluate": "evaluate (the sweep evaluates each completed cell on its executor)",
 }
 
 
@@ -77,6 +80,8 @@ class Grid(BaseModel):
     otpm: int | None = Field(None, gt=0)
     render: bool = True
     render_workers: int = Field(2, ge=1)
+    evaluate: Literal["auto"] | bool = "auto"
+    allow_model_code: bool = False
     dask: str | None = None
 
     @field_validator("requests")
@@ -112,6 +117,29 @@ class Cell:
         return (
             f"{self.model} | {self.project_name}: {self.request[:50]} | settings {s} | repeat {self.repeat}"
         )
+
+
+def setting_label(settings: dict[str, Any]) -> str:
+    """A short human label of a cell's grid settings, e.g. ``"max_rounds=1, budget_usd=0.5"``;
+    ``"defaults"`` for the empty setting. Nested values are flattened (``developer.max_tokens=2048``)."""
+    parts: list[str] = []
+
+    def add(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                add(f"{prefix}.{k}" if prefix else str(k), v)
+            return
+        if isinstance(value, (list, tuple)):
+            text = "+".join(str(v) for v in value)
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        parts.append(f"{prefix}={text if len(text) <= 40 else text[:39] + '…'}")
+
+    for key, value in settings.items():
+        add(str(key), value)
+    return ", ".join(parts) or "defaults"
 
 
 def _problem(exc: ValidationError, where: str) -> ConfigError:
@@ -214,4 +242,4 @@ def expand(grid: Grid, mode: str, where: str = "grid") -> list[Cell]:
     return cells
 
 
-__all__ = ["RESERVED", "Cell", "Grid", "RequestSpec", "expand", "load_grid", "parse_grid"]
+__all__ = ["RESERVED", "Cell", "Grid", "RequestSpec", "expand", "load_grid", "parse_grid", "setting_label"]
