@@ -46,6 +46,7 @@ run_id: str = ""  # name of the run folder; empty: a new time-sorted id
 allow_unknown_model: bool = False  # allow a model missing from the price table (its cost is unknown)
 timeout_s: float = 120.0  # seconds per attempt of a real model call; retried when it expires
 write_outputs: bool = True  # write tables (Parquet, CSV) and figures (PNG) into the run folder
+evaluate: str = "auto"  # auto: sandboxed checks of simulated runs' code | yes: also code a model wrote | no
 run_dir: str = ""  # a finished run folder to tabulate instead of running ($0; sweeps set it)
 # fmt: on
 
@@ -85,6 +86,24 @@ print(*sorted(f"{a.agent}/{a.filename}" for a in result.artifacts), sep="\n")
 # %% tags=["nbval-ignore-output"]
 print(result.table())
 print("run folder:", result.run_dir)
+
+# %% [markdown]
+# ## Quality
+#
+# What the run bought, measured: the developer's code is copied to a throwaway folder and run in a sandbox
+# (limits, no secrets, no network where the machine allows it): does every module import, do its own tests
+# pass, how many lines, and is every promised artifact there and not truncated, next to the reviewer's score.
+# `evaluate` decides: `auto` measures simulated runs (their code comes from our templates), `yes` also runs
+# code a model wrote, `no` skips this.
+
+# %% tags=["nbval-ignore-output"]
+from orchestrator_kit.evaluate.text import evaluation_table
+
+evaluation = params.evaluation(result)
+if evaluation is None:
+    print(f"not evaluated (evaluate={params.evaluate!r}, mode {result.mode}); see the parameter above")
+else:
+    print(evaluation_table([{"path": str(result.run_dir), "evaluation": evaluation}]))
 
 # %% [markdown]
 # ## Artifacts

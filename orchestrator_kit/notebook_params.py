@@ -72,10 +72,17 @@ WORKFLOW_PARAMS: tuple[Param, ...] = (
     ),
     Param("timeout_s", float, 120.0, "seconds per attempt of a real model call; retried when it expires"),
     Param("write_outputs", bool, True, "write tables (Parquet, CSV) and figures (PNG) into the run folder"),
+    Param(
+        "evaluate",
+        str,
+        "auto",
+        "auto: sandboxed checks of simulated runs' code | yes: also code a model wrote | no",
+    ),
     Param("run_dir", str, "", "a finished run folder to tabulate instead of running ($0; sweeps set it)"),
 )
 PARAMS_BY_NAME = {p.name: p for p in WORKFLOW_PARAMS}
 MODES = ("simulated", "auto", "real", "replay")
+EVALUATE = ("auto", "yes", "no")
 OUTPUT_ROOT_VAR = "ORCHESTRATOR_KIT_OUTPUT_ROOT"
 
 
@@ -142,6 +149,7 @@ class WorkflowParams:
     allow_unknown_model: bool = False
     timeout_s: float = 120.0
     write_outputs: bool = True
+    evaluate: str = "auto"
     run_dir: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -180,6 +188,20 @@ class WorkflowParams:
         for fn in subscribers:
             engine.subscribe(fn)
         return engine.run(self.request, project_name=self.project_name, run_id=self.run_id or None)
+
+    def evaluation(self, result: Any) -> dict[str, Any] | None:
+        """Per ``evaluate``: measure the run's code in the sandbox (``evaluation.json``) and return the
+        evaluation as a dict, or None when not evaluated ("no"; "auto" and code a model wrote). A run loaded
+        with ``run_dir`` that was evaluated already (a sweep evaluates before it renders) is not re-run."""
+        if self.evaluate == "no":
+            return None
+        if self.run_dir and result.evaluation:
+            return dict(result.evaluation)
+        if self.evaluate == "auto" and result.mode != "simulated":
+            return None
+        from .evaluate import evaluate_run
+
+        return evaluate_run(result.run_dir, allow_model_code=self.evaluate == "yes").model_dump(mode="json")
 
 
 def load_finished_run(run_dir: str | Path) -> Any:
@@ -258,6 +280,12 @@ def validate_workflow_params(namespace: Mapping[str, Any]) -> WorkflowParams:
         )
     if values["mode"] not in MODES:
         raise _bad("mode", f"{values['mode']!r} is not a mode; choose one of: {', '.join(MODES)}")
+    if values["evaluate"] not in EVALUATE:
+        raise _bad(
+            "evaluate",
+            f"{values['evaluate']!r} is not a choice; choose auto (simulated runs), yes (also code a model "
+            "wrote, in a sandbox) or no",
+        )
     if values["mode"] == "replay" and not values["replay_from"]:
         raise _bad("replay_from", "mode 'replay' needs a recording: a run folder or a .jsonl file")
     for name in ("budget_usd", "budget_tokens"):

@@ -391,7 +391,7 @@ def _evaluation_row(e: dict[str, Any], run_id: str) -> dict[str, Any]:
     collected, passed = e.get("tests_collected"), e.get("tests_passed")
     return {
         **{k: e.get(k) for k in EVALUATION_COLUMNS},
-        "run_id": e.get("run_id") or run_id,
+        "run_id": run_id,  # the folder is the run (a copied folder keeps its file's old id)
         "pass_rate": (passed or 0) / collected if collected else None,
         "truncated": len(e.get("truncated") or []),
         "stopped": "; ".join(e.get("stopped") or []),

@@ -323,7 +323,9 @@ class SweepDriver:
     def _render(self, cell_id: str) -> None:
         assert self.executor is not None
         notebook = self.folder.notebooks_dir / f"{cell_id}.ipynb"
-        job = render_job(self.cells[cell_id].parameters, self.folder.run_dir(cell_id), notebook)
+        # the notebook shows the sweep's evaluation (made before the render), or none: it never evaluates again
+        params = {**self.cells[cell_id].parameters, "evaluate": "auto" if self.evaluate else "no"}
+        job = render_job(params, self.folder.run_dir(cell_id), notebook)
         self._renders_total += 1
         fut = asyncio.wrap_future(self.executor.submit(render_notebook, job))
 

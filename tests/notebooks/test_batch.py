@@ -55,6 +55,7 @@ def test_every_completed_cell_gets_its_executed_notebook(rendered) -> None:
         assert (run_dir / "figures" / "cost_by_agent.png").read_bytes().startswith(b"\x89PNG")
         text = "".join(o.get("text", "") for o in code_outputs(nb) if o["output_type"] == "stream")
         assert f"run folder: {run_dir}" in text
+        assert params["evaluate"] == "auto" and "imports  tests" in text  # the sweep's evaluation, shown
         # the notebook loaded the run: no second run folder, no call
         assert len(list(result.runs_dir.iterdir())) == 3
     assert sorted(p.stem for p in (result.sweep_dir / "notebooks").glob("*.ipynb")) == [

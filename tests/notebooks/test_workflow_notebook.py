@@ -112,6 +112,15 @@ def test_notebook_shows_artifacts_tables_and_figures(executed) -> None:
 
 
 @pytest.mark.slow
+def test_a_simulated_run_is_evaluated_and_the_notebook_shows_it(executed) -> None:
+    run_dir = executed["run_dirs"][0]
+    ev = json.loads((run_dir / "evaluation.json").read_text())  # evaluate="auto": simulated runs
+    assert ev["applicable"] and ev["tests_passed"] == ev["tests_collected"] > 0
+    text = "".join(o.get("text", "") for o in code_outputs(executed["nb"]) if o["output_type"] == "stream")
+    assert "imports  tests" in text and f"{ev['tests_passed']}/{ev['tests_collected']}" in text
+
+
+@pytest.mark.slow
 def test_same_result_as_the_same_workflow_in_process(executed, tmp_path: Path) -> None:
     """The notebook runs the real engine: the simulated run is deterministic, so totals agree."""
     from orchestrator_kit.notebook_params import validate_workflow_params
