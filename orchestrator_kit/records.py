@@ -1,4 +1,4 @@
-"""Typed records every layer shares (project state, artifacts, decisions, plans, outputs).
+"""Typed records every layer shares (project state, artifacts, decisions, plans, outputs, the ledger).
 
 The bottom of the package: imports nothing of ours, does no I/O. ``engine/state_models.py`` re-exports
 these names because the guide imports them from there.
@@ -6,10 +6,27 @@ these names because the guide imports them from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, computed_field, field_validator
+
+if TYPE_CHECKING:  # for the reader and mypy only: at run time records.py imports nothing of ours
+    from .llm.types import Completion, LLMRequest
+
+T = TypeVar("T")
+CacheTtl = Literal["5m", "1h"]  # how long a cached prompt prefix lives
+
+TOKEN_KINDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
+"""The kinds of tokens a call is billed for, in ledger order: one definition for the whole package."""
 
 
 class PhaseType(str, Enum):
@@ -78,6 +95,22 @@ class ProjectState(BaseModel):
         return [a for agent in agents for a in self.artifacts.get(agent, [])]
 
 
+@runtime_checkable
+class CallGateway(Protocol):
+    """What an agent calls the model through; ``llm.gateway.Gateway`` is the implementation.
+
+    A Protocol, not an import of ``Gateway``: this module stays at the bottom of the layers, and a
+    pydantic field needs a type that exists at run time (a ``TYPE_CHECKING`` import would not)."""
+
+    async def complete(
+        self,
+        request: LLMRequest,
+        *,
+        validate: Callable[[Completion], T] | None = None,
+        status_of: Callable[[Completion], str] | None = None,
+    ) -> tuple[Completion, T | None]: ...
+
+
 class AgentContext(BaseModel):
     """What an agent needs for one task: the project, the task, and who pays.
 
@@ -97,8 +130,8 @@ class AgentContext(BaseModel):
     extra_instructions: str = ""
     mode: str = "auto"  # auto | simulated | real | replay
     run_id: str = ""
-    cache_ttl: Literal["5m", "1h"] | None = "5m"  # prompt caching of the stable prefix; None: off
-    gateway: Any = Field(default=None, exclude=True, repr=False)
+    cache_ttl: CacheTtl | None = "5m"  # prompt caching of the stable prefix; None: off
+    gateway: CallGateway | None = Field(default=None, exclude=True, repr=False)
 
 
 class AgentPlan(BaseModel):
@@ -119,3 +152,170 @@ class AgentOutput(BaseModel):
     score: Score | None = None
     truncated: bool = False
     repairs: list[str] = []
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+class CallRecord(BaseModel):
+    """One line of a run's ledger (``calls.jsonl``): one model call attempt.
+
+    Money is ``Decimal`` (written as an exact string); ``cost_usd`` is None when the model's price
+    is unknown, never 0. Lines written by older versions read back: missing fields take the defaults
+    below, fields this version does not know are ignored.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ts: str = ""  # ISO time the line was written
+    t: float = 0.0  # the same, as a POSIX timestamp
+    run_id: str = ""
+    agent: str = "?"
+    phase: str = ""
+    step: str = ""  # plan | act | reask | continue
+    model: str = ""
+    mode: str = ""  # simulated | real | replay | ...
+    status: str = "ok"  # ok | truncated | refused | malformed | error
+    attempt: int = 1
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    estimated: bool = False  # token counts come from the estimator, not the API
+    max_tokens: int | None = None
+    cost_usd: Decimal | None = None
+    cost_basis: str = "unknown"  # actual | estimate | replay | unknown
+    cache_savings_usd: Decimal | None = None
+    wasted: bool = False  # spend that bought nothing (failed attempt, re-ask of malformed output)
+    latency_s: float = 0.0
+    request_hash: str = ""
+    request_id: str | None = None
+    stop_reason: str | None = None
+    status_code: int | None = None
+    error: str | None = None
+    batch_id: str | None = None  # the Message Batches batch the call went through, if any
+
+    @field_validator(*TOKEN_KINDS, "attempt", mode="before")
+    @classmethod
+    def _none_is_zero(cls, v: Any) -> Any:
+        return 0 if v is None else v
+
+    @field_validator("latency_s", "t", mode="before")
+    @classmethod
+    def _none_is_zero_s(cls, v: Any) -> Any:
+        return 0.0 if v is None else v
+
+    @property
+    def failed(self) -> bool:
+        """An attempt that returned nothing usable (its spend, if any, is wasted)."""
+        return self.status == "error"
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(getattr(self, k) for k in TOKEN_KINDS)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON line's fields (money as exact strings)."""
+        return self.model_dump(mode="json")
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal:
+    return sum((v for v in values if v is not None), Decimal(0))
+
+
+class RunTotals(BaseModel):
+    """Totals of ledger lines (a run, or one agent of it). Decimal-exact sums.
+
+    ``cost_usd`` is None when a successful call's cost is unknown (an unknown model's price).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    calls: int = 0  # successful calls (a call retried three times counts once)
+    attempts: int = 0  # ledger lines
+    failed_attempts: int = 0
+    reasks: int = 0
+    continuations: int = 0
+    cost_usd: Decimal | None = Decimal(0)
+    cost_basis: str = "none"  # the bases of the lines, joined with "+"
+    wasted_usd: Decimal = Decimal(0)
+    cache_savings_usd: Decimal = Decimal(0)
+    latency_s: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int:
+        return sum(getattr(self, k) for k in TOKEN_KINDS)
+
+    @property
+    def input_side_tokens(self) -> int:
+        """Everything read by the model: input plus cache writes and reads."""
+        return self.total_tokens - self.output_tokens
+
+    @classmethod
+    def of(cls, lines: Iterable[CallRecord]) -> RunTotals:
+        lines = list(lines)
+        ok = [ln for ln in lines if not ln.failed]
+        unknown = any(ln.cost_usd is None for ln in ok)
+        return cls(
+            **{k: sum(getattr(ln, k) for ln in lines) for k in TOKEN_KINDS},
+            calls=len(ok),
+            attempts=len(lines),
+            failed_attempts=len(lines) - len(ok),
+            reasks=sum(1 for ln in lines if ln.step == "reask"),
+            continuations=sum(1 for ln in lines if ln.step == "continue"),
+            cost_usd=None if unknown else _sum(ln.cost_usd for ln in lines),
+            cost_basis="+".join(sorted({ln.cost_basis for ln in ok})) or "none",
+            wasted_usd=_sum(ln.cost_usd for ln in lines if ln.wasted),
+            cache_savings_usd=_sum(ln.cache_savings_usd for ln in lines),
+            latency_s=round(sum(ln.latency_s for ln in lines), 6),
+        )
+
+    @classmethod
+    def per_agent(cls, lines: Iterable[CallRecord], agents: Iterable[str]) -> dict[str, RunTotals]:
+        """Totals per agent: the ``agents`` given first (in order, even with no lines), then any other."""
+        by: dict[str, list[CallRecord]] = {a: [] for a in agents}
+        for ln in lines:
+            by.setdefault(ln.agent, []).append(ln)
+        return {a: cls.of(ls) for a, ls in by.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class RunSummary(BaseModel):
+    """``summary.json``: what a run came to, written when it ends (finished or failed)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    run_id: str
+    status: str
+    mode: str = "?"
+    model: str = "?"
+    project_name: str = ""
+    request: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    design_rounds: int | None = None
+    consensus_approved: bool | None = None
+    review_score: float | None = None
+    artifacts: int = 0
+    artifacts_truncated: int = 0  # cut off at max_tokens, even after a continuation
+    truncated_artifacts: list[str] = []  # agent/filename of each
+    totals: RunTotals = RunTotals()
+    agents: dict[str, RunTotals] = {}
+    budget: dict[str, Any] = {}
+    human_decisions: int = 0  # decisions taken at human gates (engine/gates.py)
+    human_revisions: int = 0
+    human_edits: int = 0
+    waiting_s: float | None = None  # time spent waiting for them
+    error: dict[str, Any] | None = None
+    estimate_usd: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

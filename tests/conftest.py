@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# tests/fixtures/ holds run folders written by older versions (data to read, not tests to collect)
+collect_ignore_glob = ["fixtures/*"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, ParseError, RefusalError
+from ..errors import ParseError, RefusalError
 from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.types import Completion, LLMRequest, Message, RequestLabels
 from ..records import (
     AgentContext,
     AgentOutput,
+    CallGateway,
     AgentPlan,
     Artifact,
     Decision,
@@ -57,20 +58,16 @@ class LlmAgentMixin:
     _gateway: Gateway | None = None
 
     # -- plumbing ------------------------------------------------------------------------
-    def _gateway_for(self, context: AgentContext) -> Gateway:
+    def _gateway_for(self, context: AgentContext) -> CallGateway:
         if context.gateway is not None:
             return context.gateway
         # standalone use (the guide's snippet): the engine's checks do not run, so check here
-        if context.llm_provider != "anthropic":
-            raise ConfigError(
-                f"unknown llm_provider {context.llm_provider!r}; the supported provider is 'anthropic'"
-            )
         check_model(self._model(context), allow_unknown=True)
         if self._gateway is None:  # no ledger, no budget
             from ..llm.gateway import Gateway
             from ..llm.selection import select_backend
 
-            choice = select_backend(context.mode, api_key=context.llm_api_key)
+            choice = select_backend(context.mode, provider=context.llm_provider, api_key=context.llm_api_key)
             self._gateway = Gateway(choice.backend)
         return self._gateway
 
@@ -103,7 +100,9 @@ class LlmAgentMixin:
             **extra,
         )
 
-    async def _ask(self, gw: Gateway, request: LLMRequest, parse: Callable[[str], Any]) -> tuple[Any, bool]:
+    async def _ask(
+        self, gw: CallGateway, request: LLMRequest, parse: Callable[[str], Any]
+    ) -> tuple[Any, bool]:
         """Returns (parsed, truncated). One continuation, then at most one re-ask."""
         try:
             return await self._ask_once(gw, request, parse)
@@ -121,7 +120,7 @@ class LlmAgentMixin:
             return await self._ask_once(gw, reask, parse)
 
     async def _ask_once(
-        self, gw: Gateway, request: LLMRequest, parse: Callable[[str], Any]
+        self, gw: CallGateway, request: LLMRequest, parse: Callable[[str], Any]
     ) -> tuple[Any, bool]:
         completion, value = await gw.complete(request, validate=_validator(parse), status_of=_status)
         if value is _REFUSED:

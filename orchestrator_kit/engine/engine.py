@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
 
 from .. import __version__
 from .._sync import run_sync
@@ -27,9 +29,17 @@ from ..llm.gateway import ConcurrencyLimiter, Gateway
 from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
 from ..llm.selection import BackendChoice, select_backend
 from ..llm.types import Completion, LLMRequest
-from ..records import AgentContext, AgentSettings, ProjectState, TaskDefinition
+from ..records import (
+    AgentContext,
+    AgentSettings,
+    CacheTtl,
+    CallRecord,
+    ProjectState,
+    RunSummary,
+    RunTotals,
+    TaskDefinition,
+)
 from ..store.run_folder import RESPONSES, RunFolder, check_output_root
-from . import summary as summarize
 from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
 from .estimate import estimate_run
@@ -47,6 +57,11 @@ from .recorder import RunRecorder
 from .result import RunResult
 from .workflow import DEFAULT_WORKFLOW, Gate, Workflow
 
+if TYPE_CHECKING:
+    import anthropic
+
+    from ..llm.retry import RetryConfig
+
 _SHARED_LIMITERS: dict[int, ConcurrencyLimiter] = {}
 
 
@@ -58,6 +73,23 @@ def shared_limiter(max_concurrency: int) -> ConcurrencyLimiter:
 
 
 class WorkflowEngine:
+    """Runs the agents of a workflow over a project request and records everything in a run folder.
+
+    The backend is chosen by ``llm.select_backend`` (the one place that decides), from ``backend``
+    (a ``Backend`` to use as it is) or from ``mode`` and the options that go with it (``api_key``,
+    ``client``, ``base_url``, ``replay_from``, ``record_to``, ``retry``, ``simulated_options``,
+    ``backend_options`` for a registered third-party backend). The engine never knows which backend
+    it talks to.
+
+    Other settings: the ``model`` and per-agent ``agent_settings``; which ``agents`` run and the
+    ``workflow`` DAG; a budget (``budget_usd``, ``budget_tokens``) checked before every call; how many
+    calls run at once (``max_concurrency``, or a shared ``limiter``); ``cache_ttl`` of the stable prompt
+    prefix; ``output_dir``, where run folders go.
+
+    ``run(request)`` / ``await arun(request)`` return a ``RunResult``; ``resume(run_dir)`` continues a
+    run without repeating a paid call; ``subscribe(fn)`` receives the engine's events.
+    """
+
     def __init__(
         self,
         *,
@@ -66,22 +98,24 @@ class WorkflowEngine:
         agents: Iterable[str] | None = None,
         workflow: Workflow | Mapping[str, Any] | None = None,
         agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
-        budget_usd: Any = None,
+        budget_usd: Decimal | str | float | None = None,
         budget_tokens: int | None = None,
         max_concurrency: int = 4,
         max_rounds: int | None = None,
         output_dir: str | Path = "runs",
         backend: Backend | None = None,
-        api_key: Any = None,
-        client: Any = None,
+        api_key: str | SecretStr | None = None,
+        key_source: str | None = None,
+        client: anthropic.AsyncAnthropic | None = None,
         base_url: str | None = None,
         replay_from: str | Path | None = None,
         record_to: str | Path | None = None,
-        retry: Any = None,
+        retry: RetryConfig | None = None,
         simulated_options: Mapping[str, Any] | None = None,
+        backend_options: Mapping[str, Any] | None = None,
         limiter: ConcurrencyLimiter | None = None,
         allow_unknown_model: bool = False,
-        cache_ttl: str | None = "5m",
+        cache_ttl: CacheTtl | None = "5m",
         shared_budget: BudgetTracker | None = None,
         gate_policy: str | None = None,
         on_budget: str = "fail",
@@ -98,7 +132,7 @@ class WorkflowEngine:
         self.on_budget = on_budget
         if cache_ttl not in ("5m", "1h", None):
             raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
-        self.cache_ttl = cache_ttl
+        self.cache_ttl: CacheTtl | None = cache_ttl
         self.model = model
         self.settings = {
             a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
@@ -124,20 +158,20 @@ class WorkflowEngine:
             check_model(m, today=today, allow_unknown=allow_unknown_model)
         self.allow_unknown_model = allow_unknown_model
         self.output_dir = Path(output_dir)
-        if backend is not None:
-            self.choice = BackendChoice(backend, getattr(backend, "mode", "custom"))
-        else:
-            self.choice = select_backend(
-                mode,
-                api_key=api_key,
-                client=client,
-                base_url=base_url,
-                replay_from=replay_from,
-                record_to=record_to,
-                retry=retry,
-                simulated_options=simulated_options,
-                timeout=timeout,
-            )
+        self.choice: BackendChoice = select_backend(
+            mode,
+            backend=backend,
+            api_key=api_key,
+            key_source=key_source,
+            client=client,
+            base_url=base_url,
+            replay_from=replay_from,
+            record_to=record_to,
+            retry=retry,
+            simulated_options=simulated_options,
+            backend_options=backend_options,
+            timeout=timeout,
+        )
         self.timeout = timeout
         self.exact_budget = bool(exact_budget)
         if self.exact_budget and self.mode == "real" and self._token_counter() is None:
@@ -323,7 +357,7 @@ class WorkflowEngine:
         steps: dict[str, str],
         *,
         paid: list[dict[str, Any]],
-        spent: list[dict[str, Any]],
+        spent: list[CallRecord],
     ) -> RunResult:
         self._active_runs += 1
         try:
@@ -341,15 +375,11 @@ class WorkflowEngine:
         steps: dict[str, str],
         *,
         paid: list[dict[str, Any]],
-        spent: list[dict[str, Any]],
+        spent: list[CallRecord],
     ) -> RunResult:
         tracker = BudgetTracker(self.budget, run_dir=str(folder.path), parent=self.shared_budget)
         for line in spent:  # a resumed run has already spent this
-            cost = line.get("cost_usd")
-            tracker.add(
-                None if cost is None else Decimal(cost),
-                sum(int(line.get(k) or 0) for k in summarize.TOKEN_KINDS),
-            )
+            tracker.add(line.cost_usd, line.total_tokens)
         recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)
         run_id = folder.run_id
 
@@ -411,7 +441,12 @@ class WorkflowEngine:
         lines = folder.calls()
         summary = self._write_summary(folder, "completed", state, started, None, lines)
         self.events.emit(
-            Event("run_finished", run_id, None, {"run_dir": str(folder.path), "totals": summary["totals"]})
+            Event(
+                "run_finished",
+                run_id,
+                None,
+                {"run_dir": str(folder.path), "totals": summary.totals.to_json()},
+            )
         )
         return RunResult(
             run_dir=folder.path,
@@ -654,34 +689,39 @@ class WorkflowEngine:
         state: ProjectState,
         started: float,
         error: dict[str, Any] | None,
-        lines: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
+        lines: list[CallRecord] | None = None,
+    ) -> RunSummary:
         lines = folder.calls() if lines is None else lines
         score = state.scores.get("reviewer")
-        summary = {
-            "run_id": folder.run_id,
-            "status": status,
-            "mode": self.mode,
-            "model": self.model,
-            "project_name": state.project_name,
-            "request": state.request,
-            "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "duration_s": round(time.time() - started, 3),
-            "design_rounds": state.design_round,
-            "consensus_approved": (
+        # artifacts cut off at max_tokens (even after a continuation), as agent/filename
+        truncated = [
+            f"{agent}/{a.filename}" for agent, arts in state.artifacts.items() for a in arts if a.truncated
+        ]
+        summary = RunSummary(
+            run_id=folder.run_id,
+            status=status,
+            mode=self.mode,
+            model=self.model,
+            project_name=state.project_name,
+            request=state.request,
+            started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            duration_s=round(time.time() - started, 3),
+            design_rounds=state.design_round,
+            consensus_approved=(
                 state.decisions["consensus"].approved if "consensus" in state.decisions else None
             ),
-            "review_score": score.value if score else None,
-            "artifacts": sum(len(v) for v in state.artifacts.values()),
-            **summarize.truncation(state.artifacts),
-            "totals": summarize.totals(lines),
-            "agents": summarize.per_agent(lines, self.workflow.order()),
-            "budget": self.budget.to_dict(),
+            review_score=score.value if score else None,
+            artifacts=sum(len(v) for v in state.artifacts.values()),
+            artifacts_truncated=len(truncated),
+            truncated_artifacts=truncated,
+            totals=RunTotals.of(lines),
+            agents=RunTotals.per_agent(lines, self.workflow.order()),
+            budget=self.budget.to_dict(),
             **decision_stats(folder.path),
-            "error": error,
-            "estimate_usd": (folder.manifest().get("estimate") or {}).get("total_expected"),
-        }
+            error=error,
+            estimate_usd=(folder.manifest().get("estimate") or {}).get("total_expected"),
+        )
         folder.write_summary(summary)
         return summary
 

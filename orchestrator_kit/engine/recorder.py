@@ -7,23 +7,15 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from ..errors import BackendError
 from ..llm.pricing import cost_of
 from ..llm.replay import recording_record
 from ..llm.types import Completion, LLMRequest, Usage
+from ..records import CallRecord
 from ..store.run_folder import RunFolder
 from .budget import BudgetTracker
 from .events import Event, EventBus
-
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-)
 
 
 def _basis(mode: str, usage: Usage, cost: Decimal | None) -> str:
@@ -41,7 +33,7 @@ class RunRecorder:
         bus: EventBus,
         budget: BudgetTracker,
         mode: str,
-        prior_lines: list[dict[str, Any]] | None = None,
+        prior_lines: list[CallRecord] | None = None,
     ) -> None:
         self.folder = folder
         self.bus = bus
@@ -49,9 +41,7 @@ class RunRecorder:
         self.mode = mode
         self.run_id = folder.run_id
         # Calls paid in an earlier process that already have their ledger line (resume).
-        self._ledgered = Counter(
-            ln.get("request_hash") for ln in prior_lines or [] if ln.get("status") != "error"
-        )
+        self._ledgered = Counter(ln.request_hash for ln in prior_lines or [] if not ln.failed)
 
     # -- CallObserver ------------------------------------------------------------------------
     def before_call(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
@@ -137,9 +127,9 @@ class RunRecorder:
                 {
                     "step": request.labels.step,
                     "status": status,
-                    "cost_usd": record["cost_usd"],
-                    "input_tokens": record["input_tokens"],
-                    "output_tokens": record["output_tokens"],
+                    "cost_usd": None if record.cost_usd is None else str(record.cost_usd),
+                    "input_tokens": record.input_tokens,
+                    "output_tokens": record.output_tokens,
                     "spent_usd": str(self.budget.spent_usd),
                     "spent_tokens": self.budget.spent_tokens,
                 },
@@ -184,7 +174,7 @@ class RunRecorder:
         stop_reason: str | None = None,
         batch_id: str | None = None,
         at: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> CallRecord:
         """One ledger line; ``at`` is when the attempt ended (default: now)."""
         breakdown = cost_of(usage, request.model, batch=batch_id is not None)
         cost = breakdown.total if breakdown else None
@@ -192,31 +182,35 @@ class RunRecorder:
         self.budget.add(cost, tokens)
         labels = request.labels
         t = time.time() if at is None else at
-        record: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds"),
-            "t": t,
-            "run_id": self.run_id,
-            "agent": labels.agent,
-            "phase": labels.phase,
-            "step": labels.step,
-            "model": request.model,
-            "mode": mode,
-            "status": status,
-            "attempt": attempt,
-            **{f: getattr(usage, f) for f in _USAGE_FIELDS},
-            "estimated": usage.estimated,
-            "max_tokens": request.max_tokens,
-            "cost_usd": None if cost is None else str(cost),
-            "cost_basis": _basis(mode, usage, cost),
-            "cache_savings_usd": None if breakdown is None else str(breakdown.cache_savings),
-            "wasted": wasted,
-            "latency_s": round(latency_s, 6),
-            "request_hash": request.request_hash(),
-            "request_id": request_id,
-            "stop_reason": stop_reason,
-            "status_code": status_code,
-            "error": error,
-            "batch_id": batch_id,
-        }
+        record = CallRecord(
+            ts=datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds"),
+            t=t,
+            run_id=self.run_id,
+            agent=labels.agent,
+            phase=labels.phase,
+            step=labels.step,
+            model=request.model,
+            mode=mode,
+            status=status,
+            attempt=attempt,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_write_5m_tokens=usage.cache_write_5m_tokens,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            estimated=usage.estimated,
+            max_tokens=request.max_tokens,
+            cost_usd=cost,
+            cost_basis=_basis(mode, usage, cost),
+            cache_savings_usd=None if breakdown is None else breakdown.cache_savings,
+            wasted=wasted,
+            latency_s=round(latency_s, 6),
+            request_hash=request.request_hash(),
+            request_id=request_id,
+            stop_reason=stop_reason,
+            status_code=status_code,
+            error=error,
+            batch_id=batch_id,
+        )
         self.folder.append_call(record)
         return record

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..money import format_usd
-from ..records import Artifact, ProjectState
+from ..records import Artifact, CallRecord, ProjectState, RunSummary, RunTotals
 from ..store.run_folder import RunFolder
 
 
@@ -20,8 +19,8 @@ class RunResult:
     mode: str
     model: str
     project_state: ProjectState
-    summary: dict[str, Any]
-    calls: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    summary: RunSummary | None  # None: the run ended without writing one (killed)
+    calls: list[CallRecord] = field(default_factory=list, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -41,12 +40,16 @@ class RunResult:
         return [f"{a.agent}/{a.filename}" for a in self.artifacts if a.truncated]
 
     @property
-    def totals(self) -> dict[str, Any]:
-        return self.summary.get("totals", {})
+    def totals(self) -> RunTotals:
+        """The run's totals: from its summary, or from its ledger when it has none."""
+        return self.summary.totals if self.summary is not None else RunTotals.of(self.calls)
 
     @property
     def review_score(self) -> float | None:
-        return self.summary.get("review_score")
+        if self.summary is not None:
+            return self.summary.review_score
+        score = self.project_state.scores.get("reviewer")
+        return None if score is None else score.value
 
     @property
     def evaluation(self) -> dict[str, Any] | None:
@@ -62,50 +65,31 @@ class RunResult:
             f"no artifact {filename!r}; this run has: {', '.join(a.filename for a in self.artifacts)}"
         )
 
-    def per_agent_rows(self) -> list[dict[str, Any]]:
-        rows = []
-        for agent, t in self.summary.get("agents", {}).items():
-            arts = self.project_state.artifacts.get(agent, [])
-            rows.append(
-                {
-                    "agent": agent,
-                    "artifacts": len(arts),
-                    "calls": t["calls"],
-                    "input_tokens": t["input_tokens"]
-                    + t["cache_write_5m_tokens"]
-                    + t["cache_write_1h_tokens"]
-                    + t["cache_read_tokens"],
-                    "output_tokens": t["output_tokens"],
-                    "cost_usd": t["cost_usd"],
-                    "wasted_usd": t["wasted_usd"],
-                }
-            )
-        return rows
+    @property
+    def agent_totals(self) -> dict[str, RunTotals]:
+        """Totals per agent, in workflow order."""
+        return self.summary.agents if self.summary is not None else RunTotals.per_agent(self.calls, [])
 
     def table(self) -> str:
         """A plain-text per-agent table (CLI and logs). Outside real mode nothing was billed: the cost
         column is what the calls would have cost, and the last line says so ("$0 billed (would have
         cost $X)")."""
-        basis = self.totals.get("cost_basis", "")
         cost_head = "cost" if self.mode == "real" else "would-cost"
         head = f"{'agent':<14}{'artifacts':>10}{'calls':>7}{'input tok':>11}{'output tok':>12}{cost_head:>12}"
-        lines = [head, "-" * len(head)]
-        for r in self.per_agent_rows():
-            cost = format_usd(None if r["cost_usd"] is None else Decimal(r["cost_usd"]))
+        rule = "-" * len(head)
+        lines = [head, rule]
+        for agent, t in [*self.agent_totals.items(), ("", None), ("total", self.totals)]:
+            if t is None:
+                lines.append(rule)
+                continue
+            n = len(self.artifacts) if agent == "total" else len(self.project_state.artifacts.get(agent, []))
             lines.append(
-                f"{r['agent']:<14}{r['artifacts']:>10}{r['calls']:>7}{r['input_tokens']:>11,}"
-                f"{r['output_tokens']:>12,}{cost:>12}"
+                f"{agent:<14}{n:>10}{t.calls:>7}{t.input_side_tokens:>11,}"
+                f"{t.output_tokens:>12,}{format_usd(t.cost_usd):>12}"
             )
-        t = self.totals
-        if t:
-            total = format_usd(None if t["cost_usd"] is None else Decimal(t["cost_usd"]))
-            lines.append("-" * len(head))
-            lines.append(
-                f"{'total':<14}{len(self.artifacts):>10}{t['calls']:>7}"
-                f"{t['total_tokens'] - t['output_tokens']:>11,}{t['output_tokens']:>12,}{total:>12}"
-            )
-            billed = "" if self.mode == "real" else f"; $0 billed (would have cost {total})"
-            lines.append(f"mode: {self.mode}; cost basis: {basis}{billed}")
+        total = format_usd(self.totals.cost_usd)
+        billed = "" if self.mode == "real" else f"; $0 billed (would have cost {total})"
+        lines.append(f"mode: {self.mode}; cost basis: {self.totals.cost_basis}{billed}")
         cut = self.truncated_artifacts
         if cut:
             lines.append(
@@ -121,7 +105,7 @@ class RunResult:
         folder = RunFolder.open(run_dir)
         manifest = folder.manifest()
         state = folder.load_state() or {}
-        summary = folder.summary() or {}
+        summary = folder.summary()
         return cls(
             run_dir=folder.path,
             status=state.get("status", "unknown"),

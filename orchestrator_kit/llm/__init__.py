@@ -21,6 +21,7 @@ _LAZY = {
     "Backend": "backend",
     "create_backend": "backend",
     "register_backend": "backend",
+    "backend_names": "backend",
     "SimulatedBackend": "simulated",
     "AnthropicBackend": "anthropic_backend",
     "BatchesBackend": "batches",
@@ -38,7 +39,7 @@ __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .anthropic_backend import AnthropicBackend
-    from .backend import Backend, create_backend, register_backend
+    from .backend import Backend, backend_names, create_backend, register_backend
     from .batches import BatchesBackend
     from .keys import resolve_api_key
     from .pricing import DEFAULT_MODEL, cost_of, price_table

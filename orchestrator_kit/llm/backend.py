@@ -1,13 +1,27 @@
-"""The one seam every model call goes through, and the registry of backends."""
+"""The one seam every model call goes through, and the registry of backends.
+
+A backend is registered by name, with a factory that takes keyword options and returns a ``Backend``:
+the built-in ones (``simulated``, ``anthropic``, ``batches``, ``replay``), any registered with ``register_backend``,
+and any another package declares under the entry point group ``orchestrator_kit.backends``::
+
+    [project.entry-points."orchestrator_kit.backends"]
+    echo = "my_package.echo:EchoBackend"
+
+``select_backend`` (llm/selection.py) is the one place that decides which backend a run talks to;
+it creates it through this registry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol, runtime_checkable
 
+from ..errors import ConfigError
 from .types import Completion, LLMRequest
 
 DeltaCallback = Callable[[str], None]
+ENTRY_POINT_GROUP = "orchestrator_kit.backends"
 
 
 @runtime_checkable
@@ -24,53 +38,84 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[..., Backend]
-_REGISTRY: dict[str, BackendFactory] = {}
+
+
+def _simulated(**options: Any) -> Backend:
+    from .simulated import SimulatedBackend
+
+    return SimulatedBackend(**options)
+
+
+def _anthropic(**options: Any) -> Backend:
+    from .anthropic_backend import AnthropicBackend
+
+    return AnthropicBackend(**options)
+
+
+def _batches(**options: Any) -> Backend:
+    from .batches import BatchesBackend
+
+    return BatchesBackend(**options)
+
+
+def _replay(**options: Any) -> Backend:
+    from .replay import ReplayBackend
+
+    return ReplayBackend(**options)
+
+
+BUILTIN_BACKENDS: dict[str, BackendFactory] = {
+    "simulated": _simulated,
+    "anthropic": _anthropic,
+    "batches": _batches,
+    "replay": _replay,
+}
+_REGISTRY: dict[str, BackendFactory] = dict(BUILTIN_BACKENDS)
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make ``factory(**options) -> Backend`` available as ``name`` (``mode=name`` picks it)."""
+    if not name or not name.isidentifier():
+        raise ConfigError(f"a backend name must be an identifier, got {name!r}")
     _REGISTRY[name] = factory
 
 
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def backend_names() -> list[str]:
-    _ensure_builtin()
-    return sorted(_REGISTRY)
+    """Every backend that can be created: built in, registered, or declared by an installed package."""
+    return sorted({*_REGISTRY, *_entry_points()})
 
 
-def create_backend(name: str, **options: object) -> Backend:
-    from ..errors import ConfigError
-
-    _ensure_builtin()
+def backend_factory(name: str) -> BackendFactory:
+    """The factory registered as ``name``; an entry point is loaded on first use."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}")
     try:
-        factory = _REGISTRY[name]
-    except KeyError:
+        factory = ep.load()
+    except Exception as exc:  # any import error of a third-party package: name it, keep the cause
+        dist = ep.dist.name if ep.dist is not None else "an installed package"
         raise ConfigError(
-            f"unknown backend {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}"
-        ) from None
-    return factory(**options)
+            f"backend {name!r} (entry point {ep.value!r} of {dist}) could not be loaded: "
+            f"{type(exc).__name__}: {exc}; fix or uninstall that package"
+        ) from exc
+    if not callable(factory):
+        raise ConfigError(f"backend {name!r} (entry point {ep.value!r}) is not callable")
+    _REGISTRY[name] = factory
+    return factory
 
 
-def _ensure_builtin() -> None:
-    if _REGISTRY:
-        return
-
-    def simulated(**kw: object) -> Backend:
-        from .simulated import SimulatedBackend
-
-        return SimulatedBackend(**kw)  # type: ignore[arg-type]
-
-    def anthropic(**kw: object) -> Backend:
-        from .anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend(**kw)  # type: ignore[arg-type]
-
-    def batches(**kw: object) -> Backend:
-        from .batches import BatchesBackend
-
-        return BatchesBackend(**kw)  # type: ignore[arg-type]
-
-    def replay(**kw: object) -> Backend:
-        from .replay import ReplayBackend
-
-        return ReplayBackend(**kw)  # type: ignore[arg-type]
-
-    _REGISTRY.update(simulated=simulated, anthropic=anthropic, batches=batches, replay=replay)
+def create_backend(name: str, **options: Any) -> Backend:
+    """A new backend ``name`` built with ``options``; refuses anything that is not a Backend."""
+    backend = backend_factory(name)(**options)
+    if not isinstance(backend, Backend):
+        raise ConfigError(
+            f"backend {name!r} returned {type(backend).__name__}, which has no 'mode' attribute and "
+            "'async complete(request, *, on_delta=None)' method"
+        )
+    return backend

@@ -1,7 +1,8 @@
-"""Which backend a run talks to, chosen explicitly, never by silent fallback.
+"""Which backend a run talks to: ``select_backend`` is the one place that decides.
 
-mode "auto": real when a key is found (argument, ANTHROPIC_API_KEY, .env), else simulated;
-mode "real" without a key is an error before any work; "replay" needs a recording.
+Chosen explicitly, never by silent fallback. mode "auto": real (anthropic) when a key is found
+(argument, ANTHROPIC_API_KEY, .env), else simulated; "real" without a key is an error before any work;
+"replay" needs a recording; any other registered backend name (llm/backend.py) picks that backend.
 """
 
 from __future__ import annotations
@@ -11,18 +12,26 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
 
 from ..errors import ConfigError
-from .backend import Backend
+from .backend import BUILTIN_BACKENDS, Backend, backend_names, create_backend
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from .retry import RetryConfig
 
 MODES = ("auto", "simulated", "real", "replay")
+PROVIDERS = ("anthropic",)
 
 
 @dataclass(frozen=True)
 class BackendChoice:
     backend: Backend
-    mode: str  # simulated | real | replay
+    mode: str  # simulated | real | replay | a registered backend's own mode
     key_source: str | None = None  # argument | environment | dotenv | client (never the key)
 
     def __repr__(self) -> str:
@@ -32,48 +41,71 @@ class BackendChoice:
 def select_backend(
     mode: str = "auto",
     *,
-    api_key: Any = None,
-    client: Any = None,
+    backend: Backend | None = None,
+    provider: str = "anthropic",
+    api_key: str | SecretStr | None = None,
+    key_source: str | None = None,
+    client: anthropic.AsyncAnthropic | None = None,
     base_url: str | None = None,
     replay_from: str | Path | None = None,
     record_to: str | Path | None = None,
-    retry: Any = None,
+    retry: RetryConfig | None = None,
     simulated_options: Mapping[str, Any] | None = None,
+    backend_options: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     dotenv_path: str | Path | None = None,
     timeout: float | None = None,
 ) -> BackendChoice:
-    """``timeout``: seconds per attempt of a real call (None: ``DEFAULT_TIMEOUT_S``, or an injected
-    client's own setting)."""
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-    env = os.environ if env is None else env
+    """Decide which backend a run talks to and create it (through the registry of llm/backend.py).
+
+    - ``backend``: use this one as it is (its ``mode`` attribute names the mode);
+    - ``mode``: "auto" (real with a key, else simulated), "simulated", "real" (needs a key or a
+      ``client``), "replay" (needs ``replay_from``), or the name of a registered backend, created with
+      ``backend_options``;
+    - ``api_key`` (with ``key_source``, where it came from, for error messages), ``client``, ``base_url``,
+      ``retry``: for the real backend; ``env`` and ``dotenv_path`` say where else to look for a key;
+    - ``record_to``: wrap the chosen backend so every completion is also recorded there.
+
+    ``timeout``: seconds per attempt of a real call (None: ``DEFAULT_TIMEOUT_S``, or an injected
+    client's own setting).
+
+    Returns the backend with its mode and where its key came from (never the key).
+    """
+    if provider not in PROVIDERS:
+        raise ConfigError(
+            f"unknown llm_provider {provider!r}; the supported provider is {', '.join(map(repr, PROVIDERS))}"
+        )
     choice: BackendChoice
-    if mode == "replay":
+    if backend is not None:
+        choice = BackendChoice(backend, backend.mode)
+    elif mode == "replay":
         if replay_from is None:
             raise ConfigError(
                 "mode 'replay' needs a recording: pass replay_from=<run folder or .jsonl> "
                 "(CLI: --replay-from)"
             )
-        from .replay import ReplayBackend
-
-        choice = BackendChoice(ReplayBackend(replay_from), "replay")
+        choice = BackendChoice(create_backend("replay", source=replay_from), "replay")
     elif mode == "simulated":
-        from .simulated import SimulatedBackend
-
-        choice = BackendChoice(SimulatedBackend(**dict(simulated_options or {})), "simulated")
-    else:
+        choice = BackendChoice(create_backend("simulated", **dict(simulated_options or {})), "simulated")
+    elif mode in ("auto", "real"):
         choice = _real_or_simulated(
             mode,
             api_key=api_key,
+            key_source=key_source,
             client=client,
             base_url=base_url,
             retry=retry,
             simulated_options=simulated_options,
-            env=env,
+            env=os.environ if env is None else env,
             dotenv_path=dotenv_path,
             timeout=timeout,
         )
+    else:
+        others = [n for n in backend_names() if n not in BUILTIN_BACKENDS]
+        if mode not in others:
+            raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join([*MODES, *others])}")
+        created = create_backend(mode, **dict(backend_options or {}))
+        choice = BackendChoice(created, created.mode)
     if record_to is not None:
         from .replay import RecordingBackend
 
@@ -84,24 +116,23 @@ def select_backend(
 def _real_or_simulated(
     mode: str,
     *,
-    api_key: Any,
-    client: Any,
+    api_key: str | SecretStr | None,
+    key_source: str | None,
+    client: anthropic.AsyncAnthropic | None,
     base_url: str | None,
-    retry: Any,
+    retry: RetryConfig | None,
     simulated_options: Mapping[str, Any] | None,
     env: Mapping[str, str],
     dotenv_path: str | Path | None,
     timeout: float | None,
 ) -> BackendChoice:
-    from .anthropic_backend import AnthropicBackend
     from .keys import check_key_format, lookup_api_key
 
     if client is not None:
-        return BackendChoice(
-            AnthropicBackend(client=client, retry=retry, key_source="client", timeout=timeout),
-            "real",
-            "client",
+        backend = create_backend(
+            "anthropic", client=client, retry=retry, key_source="client", timeout=timeout
         )
+        return BackendChoice(backend, "real", "client")
     lookup = lookup_api_key(api_key, env=env, dotenv_path=dotenv_path)
     key = lookup.key
     if key is None:
@@ -111,13 +142,12 @@ def _real_or_simulated(
                 "ANTHROPIC_API_KEY, add it to a .env file, or pass api_key=...; use mode 'simulated' "
                 "to run without one"
             )
-        from .simulated import SimulatedBackend
-
-        return BackendChoice(SimulatedBackend(**dict(simulated_options or {})), "simulated")
+        return BackendChoice(create_backend("simulated", **dict(simulated_options or {})), "simulated")
     problem = check_key_format(key.value.get_secret_value())
     if problem:
         warnings.warn(problem, UserWarning, stacklevel=3)
-    backend = AnthropicBackend(
-        key.value, base_url=base_url, retry=retry, key_source=key.source, timeout=timeout
+    source = key_source if key_source is not None and key.source == "argument" else key.source
+    backend = create_backend(
+        "anthropic", api_key=key.value, base_url=base_url, retry=retry, key_source=source, timeout=timeout
     )
-    return BackendChoice(backend, "real", key.source)
+    return BackendChoice(backend, "real", source)

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..engine.summary import TOKEN_KINDS
+from ..records import TOKEN_KINDS
 from .style import KIND_COLORS, KIND_LABELS, finish, model_colors, new_figure
 
 if TYPE_CHECKING:

@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..engine.summary import TOKEN_KINDS, totals
+from pydantic import ValidationError
+
 from ..errors import NotARunError
+from ..records import TOKEN_KINDS, CallRecord, RunSummary, RunTotals
 from ..store.run_folder import MANIFEST, STATE, SUMMARY, RunFolder
 
 if TYPE_CHECKING:
@@ -213,17 +215,20 @@ def _float(v: Any) -> float | None:
         return None
 
 
-def _call_row(line: dict[str, Any], run_id: str, mode: str) -> dict[str, Any]:
-    row = {k: line.get(k) for k in CALL_COLUMNS}
-    row["run_id"] = run_id  # the folder is the run (a copied folder keeps its lines' old id)
-    row["mode"] = line.get("mode") or mode
-    row["total_tokens"] = sum(int(line.get(k) or 0) for k in TOKEN_KINDS)
-    row["cost_usd"] = _float(line.get("cost_usd"))
-    row["cost_usd_exact"] = line.get("cost_usd")
-    row["cost_known"] = line.get("cost_usd") is not None or line.get("status") == "error"
-    row["cache_savings_usd"] = _float(line.get("cache_savings_usd"))
-    row["cache_savings_usd_exact"] = line.get("cache_savings_usd")
-    row["wasted_usd"] = (row["cost_usd"] or 0.0) if line.get("wasted") else 0.0
+def _call_row(line: CallRecord, run_id: str, mode: str) -> dict[str, Any]:
+    row = {k: v for k, v in line.to_json().items() if k in CALL_COLUMNS}
+    cost = _float(line.cost_usd)
+    row.update(
+        run_id=run_id,  # the folder is the run (a copied folder keeps its lines' old id)
+        mode=line.mode or mode,
+        total_tokens=line.total_tokens,
+        cost_usd=cost,
+        cost_usd_exact=row["cost_usd"],
+        cost_known=line.cost_usd is not None or line.failed,
+        cache_savings_usd=_float(line.cache_savings_usd),
+        cache_savings_usd_exact=row["cache_savings_usd"],
+        wasted_usd=(cost or 0.0) if line.wasted else 0.0,
+    )
     return row
 
 
@@ -254,17 +259,17 @@ def _artifact_rows(folder: RunFolder, state: dict[str, Any]) -> list[dict[str, A
     return rows
 
 
-def _estimate(manifest: dict[str, Any], summary: dict[str, Any]) -> tuple[Any, Any, Any]:
+def _estimate(manifest: dict[str, Any], summary: RunSummary | None) -> tuple[Any, Any, Any]:
     est = manifest.get("estimate")
     if isinstance(est, dict):
         return est.get("total_low"), est.get("total_expected"), est.get("total_high")
-    return None, summary.get("estimate_usd"), None
+    return None, None if summary is None else summary.estimate_usd, None
 
 
-def _duration(summary: dict[str, Any], lines: list[dict[str, Any]], created: Any) -> float | None:
-    if summary.get("duration_s") is not None:
-        return summary["duration_s"]
-    stamps = [ln["t"] for ln in lines if isinstance(ln.get("t"), (int, float))]
+def _duration(summary: RunSummary | None, lines: list[CallRecord], created: Any) -> float | None:
+    if summary is not None and summary.duration_s is not None:
+        return summary.duration_s
+    stamps = [ln.t for ln in lines if ln.t]
     if not stamps or not created:
         return None
     try:
@@ -278,24 +283,24 @@ def _run_row(
     folder: RunFolder,
     manifest: dict[str, Any],
     state: dict[str, Any],
-    summary: dict[str, Any],
-    lines: list[dict[str, Any]],
+    summary: RunSummary | None,
+    lines: list[CallRecord],
     arts: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    t = totals(lines)
+    t = RunTotals.of(lines)
     ps = state.get("project_state") or {}
-    score = summary.get("review_score")
+    score = None if summary is None else summary.review_score
     if score is None:
         score = ((ps.get("scores") or {}).get("reviewer") or {}).get("value")
-    approved = summary.get("consensus_approved")
+    approved = None if summary is None else summary.consensus_approved
     if approved is None and "consensus" in (ps.get("decisions") or {}):
         approved = ps["decisions"]["consensus"].get("approved")
     low, expected, high = _estimate(manifest, summary)
-    error = summary.get("error") or state.get("error")
+    error = (None if summary is None else summary.error) or state.get("error")
     sweep = manifest.get("sweep") if isinstance(manifest.get("sweep"), dict) else {}
     return {
         "run_id": folder.run_id,
-        "status": summary.get("status") or state.get("status") or "created",
+        "status": (None if summary is None else summary.status) or state.get("status") or "created",
         "mode": manifest.get("mode"),
         "model": manifest.get("model"),
         "project_name": manifest.get("project_name"),
@@ -303,19 +308,20 @@ def _run_row(
         "agents": ",".join(manifest.get("agents") or []),
         "sweep": sweep.get("name"),
         "setting": str(sweep.get("setting") or ""),
-        "started_at": summary.get("started_at") or manifest.get("created_at"),
-        "finished_at": summary.get("finished_at"),
+        "started_at": (None if summary is None else summary.started_at) or manifest.get("created_at"),
+        "finished_at": None if summary is None else summary.finished_at,
         "duration_s": _duration(summary, lines, manifest.get("created_at")),
-        **{k: t[k] for k in ("calls", "attempts", "failed_attempts", "reasks", *TOKEN_KINDS, "total_tokens")},
-        "cost_usd": _float(t["cost_usd"]),
-        "cost_usd_exact": t["cost_usd"],
-        "cost_basis": t["cost_basis"],
-        "wasted_usd": _float(t["wasted_usd"]),
-        "cache_savings_usd": _float(t["cache_savings_usd"]),
+        **{k: getattr(t, k) for k in ("calls", "attempts", "failed_attempts", "reasks", *TOKEN_KINDS)},
+        "total_tokens": t.total_tokens,
+        "cost_usd": _float(t.cost_usd),
+        "cost_usd_exact": None if t.cost_usd is None else str(t.cost_usd),
+        "cost_basis": t.cost_basis,
+        "wasted_usd": _float(t.wasted_usd),
+        "cache_savings_usd": _float(t.cache_savings_usd),
         "review_score": score,
-        "design_rounds": summary.get("design_rounds", ps.get("design_round")),
-        "human_decisions": summary.get("human_decisions", 0),
-        "waiting_s": summary.get("waiting_s"),
+        "design_rounds": ps.get("design_round") if summary is None else summary.design_rounds,
+        "human_decisions": 0 if summary is None else summary.human_decisions,
+        "waiting_s": None if summary is None else summary.waiting_s,
         "consensus_approved": approved,
         "artifacts": len(arts),
         "truncated_artifacts": sum(bool(a["truncated"]) for a in arts),
@@ -323,7 +329,7 @@ def _run_row(
         "estimate_low_usd": _float(low),
         "estimate_usd": _float(expected),
         "estimate_high_usd": _float(high),
-        "has_summary": bool(summary),
+        "has_summary": summary is not None,
         "error": None if not error else f"{error.get('type', 'Error')}: {error.get('message', '')}",
         "path": str(folder.path),
     }
@@ -337,6 +343,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+def _read_summary(path: Path) -> RunSummary | None:
+    """A run's summary, or None when it has none (unfinished) or it cannot be read: the totals then
+    come from the ledger, which is the source of truth anyway."""
+    doc = _read_json(path)
+    if not doc:
+        return None
+    try:
+        return RunSummary.model_validate(doc)
+    except ValidationError:  # a damaged summary counts as none
+        return None
 
 
 def run_folders(root: str | Path, *, missing_ok: bool = False) -> list[Path]:
@@ -367,7 +385,7 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
             skipped.append(f"{path.name}: unreadable {MANIFEST}")
             continue
         state = _read_json(path / STATE)
-        summary = _read_json(path / SUMMARY)
+        summary = _read_summary(path / SUMMARY)
         lines = folder.calls()
         mode = manifest.get("mode") or ""
         call_rows.extend(_call_row(ln, folder.run_id, mode) for ln in lines)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..engine.summary import TOKEN_KINDS
+from ..records import TOKEN_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -140,15 +140,13 @@ class RunManager:
                 "mode 'real' needs your Anthropic API key: set it with POST /users/me/provider-settings, "
                 "or use mode 'simulated'"
             )
-        if self.anthropic_base_url:
-            from ..llm.anthropic_backend import AnthropicBackend
-
-            return {
-                "backend": AnthropicBackend(
-                    key, base_url=self.anthropic_base_url, key_source=KEY_SOURCE, timeout=self.call_timeout_s
-                )
-            }
-        return {"mode": "auto", "api_key": key, "timeout": self.call_timeout_s}
+        return {
+            "mode": "real",
+            "api_key": key,
+            "key_source": KEY_SOURCE,
+            "base_url": self.anthropic_base_url,
+            "timeout": self.call_timeout_s,
+        }
 
     def _simulated_options(self, base: dict[str, Any]) -> dict[str, Any]:
         opts = dict(base)

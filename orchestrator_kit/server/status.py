@@ -9,9 +9,11 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from ..engine import summary as summarize
+from pydantic import ValidationError
+
 from ..engine.gates import GATE
-from ..store.run_folder import STATE, read_jsonl
+from ..records import CallRecord, RunTotals
+from ..store.run_folder import CALLS, STATE, RunFolder
 from .db import IN_FLIGHT, WAITING
 from .failures import DamagedRun
 
@@ -40,18 +42,29 @@ def check_state(doc: Any, where: str) -> dict[str, Any]:
     return doc
 
 
-def _compact(t: dict[str, Any]) -> dict[str, Any]:
+def _compact(t: RunTotals) -> dict[str, Any]:
     """One agent's figures: calls, input tokens (cache writes and reads included), output, cost."""
+    j = t.to_json()
     return {
-        "calls": t["calls"],
-        "failed_attempts": t["failed_attempts"],
-        "input_tokens": t["total_tokens"] - t["output_tokens"],
-        "output_tokens": t["output_tokens"],
-        "cache_read_tokens": t["cache_read_tokens"],
-        "total_tokens": t["total_tokens"],
-        "cost_usd": t["cost_usd"],
-        "wasted_usd": t["wasted_usd"],
+        "calls": t.calls,
+        "failed_attempts": t.failed_attempts,
+        "input_tokens": t.input_side_tokens,
+        "output_tokens": t.output_tokens,
+        "cache_read_tokens": t.cache_read_tokens,
+        "total_tokens": t.total_tokens,
+        "cost_usd": j["cost_usd"],
+        "wasted_usd": j["wasted_usd"],
     }
+
+
+def _ledger(run_dir: Path) -> list[CallRecord]:
+    try:
+        return RunFolder(run_dir).calls()
+    except ValidationError as exc:
+        raise DamagedRun(
+            f"{run_dir.name}/{CALLS} is damaged: a line is not a ledger record ({exc.error_count()} "
+            "problem(s)); restore it from a backup"
+        ) from None
 
 
 def describe(
@@ -69,8 +82,8 @@ def describe(
         elif not live and s == "running":
             s = "interrupted"
         steps[agent] = s
-    calls = read_jsonl(run_dir / "calls.jsonl")
-    per_agent = summarize.per_agent(calls, agents)
+    calls = _ledger(run_dir)
+    per_agent = RunTotals.per_agent(calls, agents)
     project_state = state.get("project_state") or {}
     score = (project_state.get("scores") or {}).get("reviewer") or {}
     base = f"/projects/{row['project_id']}/runs/{row['id']}"
@@ -84,10 +97,8 @@ def describe(
         "mode": row["mode"],
         "model": row["model"],
         "request": row["params"]["request"],
-        "agents": {
-            a: {"status": steps[a], **_compact(per_agent.get(a) or summarize.totals([]))} for a in agents
-        },
-        "totals": summarize.totals(calls),
+        "agents": {a: {"status": steps[a], **_compact(per_agent[a])} for a in agents},
+        "totals": RunTotals.of(calls).to_json(),
         "artifacts": sum(len(v) for v in (project_state.get("artifacts") or {}).values()),
         "review_score": score.get("value") if isinstance(score, dict) else None,
         "error": row["error"],

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..money import format_usd
+from ..records import RunSummary
 from .run_folder import MANIFEST, STATE, SUMMARY
 
 
@@ -27,7 +27,8 @@ def list_runs(root: str | Path) -> list[dict[str, Any]]:
     for d in sorted(p for p in root.iterdir() if (p / MANIFEST).is_file()):
         manifest, state, summary = _load(d / MANIFEST), _load(d / STATE), _load(d / SUMMARY)
         steps = state.get("steps", {})
-        cost = (summary.get("totals") or {}).get("cost_usd")
+        # an unfinished run has no summary yet: its cost is not known here
+        cost = RunSummary.model_validate(summary).totals.cost_usd if summary else None
         rows.append(
             {
                 "run_id": d.name,
@@ -37,8 +38,8 @@ def list_runs(root: str | Path) -> list[dict[str, Any]]:
                 "model": manifest.get("model", "?"),
                 "project_name": manifest.get("project_name", ""),
                 "agents_done": f"{sum(1 for s in steps.values() if s == 'done')}/{len(steps)}",
-                "cost_usd": cost,
-                "cost": format_usd(Decimal(cost)) if cost is not None else "unknown",
+                "cost_usd": None if cost is None else str(cost),
+                "cost": format_usd(cost),
             }
         )
     return rows

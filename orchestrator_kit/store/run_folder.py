@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, NotARunError
+from ..records import CallRecord, RunSummary
 from .artifact_paths import check_relpath
 
 MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
@@ -165,12 +166,12 @@ class RunFolder:
         p = self.path / STATE
         return _read_json(p) if p.exists() else None
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        write_json_atomic(self.path / SUMMARY, summary)
+    def write_summary(self, summary: RunSummary) -> None:
+        write_json_atomic(self.path / SUMMARY, summary.to_json())
 
-    def summary(self) -> dict[str, Any] | None:
+    def summary(self) -> RunSummary | None:
         p = self.path / SUMMARY
-        return _read_json(p) if p.exists() else None
+        return RunSummary.model_validate(_read_json(p)) if p.exists() else None
 
     # -- append-only logs ----------------------------------------------------------------
     def _append(self, name: str, record: dict[str, Any]) -> None:
@@ -184,14 +185,15 @@ class RunFolder:
                     data = b"\n" + data
             f.write(data)
 
-    def append_call(self, record: dict[str, Any]) -> None:
-        self._append(CALLS, record)
+    def append_call(self, record: CallRecord) -> None:
+        self._append(CALLS, record.to_json())
 
     def append_response(self, record: dict[str, Any]) -> None:
         self._append(RESPONSES, record)
 
-    def calls(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.path / CALLS)
+    def calls(self) -> list[CallRecord]:
+        """The ledger, oldest first (lines of older versions read too; a torn last line is skipped)."""
+        return [CallRecord.model_validate(line) for line in read_jsonl(self.path / CALLS)]
 
     def responses(self) -> list[dict[str, Any]]:
         return read_jsonl(self.path / RESPONSES)

@@ -24,7 +24,7 @@ from .._sync import run_sync
 from ..engine.budget import Budget, BudgetTracker, _worst_cost
 from ..engine.engine import WorkflowEngine
 from ..engine.gates import WAITING
-from ..errors import BudgetExceeded, ConfigError
+from ..errors import BudgetExceeded, ConfigError, NotARunError
 from ..llm.gateway import ConcurrencyLimiter
 from ..llm.selection import BackendChoice
 from ..llm.tokens import estimate_tokens
@@ -354,16 +354,18 @@ def _still_waiting(run_dir: Path) -> bool:
 
 def _totals(run_dir: Path) -> dict[str, Any]:
     try:
-        summary = RunFolder.open(run_dir).summary() or {}
-    except Exception:  # no run folder yet (failed before it was made)
+        summary = RunFolder.open(run_dir).summary()
+    except NotARunError:  # no run folder yet (failed before it was made)
         return {}
-    totals = summary.get("totals") or {}
+    if summary is None:
+        return {}
+    t = summary.totals
     return {
-        "cost_usd": totals.get("cost_usd") or "",
-        "cost_basis": totals.get("cost_basis", ""),
-        "total_tokens": totals.get("total_tokens"),
-        "review_score": summary.get("review_score"),
-        "calls": int(totals.get("calls") or 0),
+        "cost_usd": "" if t.cost_usd is None else str(t.cost_usd),
+        "cost_basis": t.cost_basis,
+        "total_tokens": t.total_tokens,
+        "review_score": summary.review_score,
+        "calls": t.calls,
     }
 
 

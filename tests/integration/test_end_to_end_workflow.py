@@ -47,7 +47,7 @@ def test_simulated_workflow_end_to_end(tmp_path):
         "steward",
     }
     assert 0 <= result.review_score <= 10
-    assert result.totals["cost_basis"] == "estimate"
+    assert result.totals.cost_basis == "estimate"
     assert (result.run_dir / "summary.json").is_file()
 
 
@@ -170,4 +170,4 @@ def test_live_claude_single_agent(tmp_path):
     result = WorkflowEngine(
         mode="real", api_key=key, agents=["architect"], budget_usd=0.25, output_dir=tmp_path
     ).run("A tiny CLI that reverses lines of a text file")
-    assert result.ok and result.totals["cost_basis"] == "actual"
+    assert result.ok and result.totals.cost_basis == "actual"

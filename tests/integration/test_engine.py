@@ -27,17 +27,11 @@ from orchestrator_kit.llm.backend import Backend, DeltaCallback
 from orchestrator_kit.llm.gateway import ConcurrencyLimiter
 from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.types import Completion, LLMRequest
+from orchestrator_kit.records import TOKEN_KINDS
 
 REQUEST = "Build a CLI that converts CSV to JSON"
 AGENTS = DEFAULT_WORKFLOW.order()
 KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
-TOKEN_KINDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-)
 RUN_FILES = {"manifest.json", "state.json", "calls.jsonl", "responses.jsonl", "summary.json"}
 
 
@@ -191,7 +185,7 @@ def test_events_arrive_in_a_sane_order(full_run: tuple[RunResult, list[Event]]) 
     for e in written:
         assert (result.run_dir / e.data["path"]).is_file()
         assert position[("agent_finished", e.agent)] > events.index(e)
-    assert events[-1].data["totals"]["cost_usd"] == result.totals["cost_usd"]
+    assert events[-1].data["totals"]["cost_usd"] == str(result.totals.cost_usd)
 
 
 def test_run_result_knows_its_run(full_run: tuple[RunResult, list[Event]]) -> None:
@@ -199,7 +193,7 @@ def test_run_result_knows_its_run(full_run: tuple[RunResult, list[Event]]) -> No
     assert result.ok and result.status == "completed" and result.mode == "simulated"
     assert result.run_dir.is_dir() and result.run_id == result.run_dir.name
     assert len(result.artifacts) == 9 and len(result.calls) == 16
-    assert result.totals == json.loads((result.run_dir / "summary.json").read_text())["totals"]
+    assert result.totals.to_json() == json.loads((result.run_dir / "summary.json").read_text())["totals"]
     review = result.artifact("review.md")
     assert (
         review.agent == "reviewer"
@@ -211,7 +205,7 @@ def test_run_result_knows_its_run(full_run: tuple[RunResult, list[Event]]) -> No
     for agent in AGENTS:
         assert agent in table
     assert "total" in table and "simulated" in table and "estimate" in table
-    assert f"{result.totals['output_tokens']:,}" in table
+    assert f"{result.totals.output_tokens:,}" in table
 
 
 def test_run_result_load_round_trips(full_run: tuple[RunResult, list[Event]]) -> None:
@@ -297,7 +291,8 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
         output_dir=tmp_path / "runs",
         subscribers=[events.append],
     )
-    assert result.ok and result.summary["design_rounds"] == 2 and result.summary["consensus_approved"] is True
+    assert result.ok and result.summary is not None
+    assert result.summary.design_rounds == 2 and result.summary.consensus_approved is True
     lines = read_jsonl(result.run_dir / "calls.jsonl")
     counts = Counter(ln["agent"] for ln in lines)
     assert counts == {
@@ -495,8 +490,9 @@ def test_concurrent_calls_cannot_overspend_the_cap(tmp_path: Path) -> None:
         REQUEST, backend=FullPriceOutput(0.0), output_dir=tmp_path / "probe", limiter=ConcurrencyLimiter(4)
     )
     lines = probe.calls
-    before_qa = sum((Decimal(ln["cost_usd"]) for ln in lines if ln["agent"] in AGENTS[:4]), Decimal(0))
-    qa_plan = next(Decimal(ln["cost_usd"]) for ln in lines if (ln["agent"], ln["step"]) == ("qa", "plan"))
+    before_qa = sum((ln.cost_usd or Decimal(0) for ln in lines if ln.agent in AGENTS[:4]), Decimal(0))
+    qa_plan = next(ln.cost_usd for ln in lines if (ln.agent, ln.step) == ("qa", "plan"))
+    assert qa_plan is not None
     cap = before_qa + qa_plan * Decimal("1.05")  # room for one of the two parallel plan calls, not both
     with pytest.raises(BudgetExceeded):
         run_workflow(
@@ -551,7 +547,7 @@ def test_agent_settings_disable_and_instruct(tmp_path: Path) -> None:
         },
     )
     assert result.ok
-    assert "documentarian" not in {ln["agent"] for ln in result.calls}
+    assert "documentarian" not in {ln.agent for ln in result.calls}
     qa_prompts = [
         r["request"]["messages"][0]["content"]  # the plan turn, which the act call continues
         for r in read_jsonl(result.run_dir / "responses.jsonl")

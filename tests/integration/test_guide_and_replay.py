@@ -20,16 +20,10 @@ from orchestrator_kit.engine.engine import WorkflowEngine, run_workflow
 from orchestrator_kit.engine.state_models import AgentContext, PhaseType, ProjectState, TaskDefinition
 from orchestrator_kit.errors import ConfigError, ModelRetiredError, ReplayMiss
 from orchestrator_kit.llm.pricing import GUIDE_MODEL, ModelRetirementWarning
+from orchestrator_kit.records import TOKEN_KINDS
 
 REQUEST = "Build a CLI that converts CSV to JSON"
 KEY = "sk-ant-api03-FAKE-KEY-FOR-TESTS-ONLY-0000"
-TOKEN_KINDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-)
 
 
 # -- determinism, record and replay ----------------------------------------------------------------
@@ -99,7 +93,7 @@ def test_replay_in_another_process_is_byte_identical(tmp_path: Path) -> None:
     assert summary["mode"] == "replay" and summary["totals"]["cost_basis"] == "replay"
     manifest = json.loads((replayed / "manifest.json").read_text())
     assert manifest["mode"] == "replay" and manifest["replay_from"] == str(recorded.run_dir)
-    original = {(ln["agent"], ln["step"]): [ln[k] for k in TOKEN_KINDS] for ln in recorded.calls}
+    original = {(ln.agent, ln.step): [getattr(ln, k) for k in TOKEN_KINDS] for ln in recorded.calls}
     assert {(ln["agent"], ln["step"]): [ln[k] for k in TOKEN_KINDS] for ln in lines} == original
 
 

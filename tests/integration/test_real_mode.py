@@ -78,9 +78,9 @@ def test_full_workflow_in_real_mode_uses_cache_and_reports_savings(srv, tmp_path
     assert "temperature" not in req.body
     assert req.body["system"][1]["cache_control"] == {"type": "ephemeral"}  # the shared project prefix
     t = result.totals
-    assert t["cost_basis"] == "actual"
-    assert t["cache_write_5m_tokens"] > 0 and t["cache_read_tokens"] > 0
-    assert float(t["cache_savings_usd"]) > 0
+    assert t.cost_basis == "actual"
+    assert t.cache_write_5m_tokens > 0 and t.cache_read_tokens > 0
+    assert float(t.cache_savings_usd) > 0
     assert len(result.artifacts) == 9
     for line in ledger(result.run_dir):
         assert line["estimated"] is False and line["mode"] == "real"
@@ -96,7 +96,7 @@ def test_transient_status_is_retried_and_counted(srv, tmp_path, code):
     errors = [ln for ln in lines if ln["status"] == "error"]
     assert len(errors) == 1 and errors[0]["status_code"] == code and errors[0]["wasted"] is True
     assert errors[0]["agent"] == "architect" and errors[0]["step"] == "plan"
-    assert result.totals["failed_attempts"] == 1 and result.totals["calls"] == 4
+    assert result.totals.failed_attempts == 1 and result.totals.calls == 4
     assert_nothing_paid_twice(result.run_dir)
 
 
@@ -226,7 +226,7 @@ def test_malformed_output_gets_one_reask_counted_as_wasted(srv, tmp_path):
     assert lines[0]["status"] == "malformed" and lines[0]["wasted"] is True
     assert lines[1]["step"] == "reask"
     assert "could not be read" in srv.requests[1].body["messages"][0]["content"]
-    assert float(result.totals["wasted_usd"]) > 0 and result.totals["reasks"] == 1
+    assert float(result.totals.wasted_usd) > 0 and result.totals.reasks == 1
 
 
 def test_malformed_twice_fails_with_parse_error(srv, tmp_path):
@@ -277,7 +277,7 @@ def test_a_recorded_real_run_replays_byte_identical_in_another_process(srv, tmp_
     code = (
         "import sys; from orchestrator_kit.engine.engine import WorkflowEngine; "
         "r = WorkflowEngine(mode='replay', replay_from=sys.argv[1], output_dir=sys.argv[2]).run(sys.argv[3]); "
-        "print(r.run_dir); print(r.totals['cost_basis'])"
+        "print(r.run_dir); print(r.totals.cost_basis)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(result.run_dir), str(tmp_path / "replayed"), REQUEST],

@@ -106,7 +106,8 @@ def test_simulated_run_without_truncation_says_nothing(tmp_path: Path) -> None:
 
     result = WorkflowEngine(mode="simulated", agents=["architect"], output_dir=tmp_path).run(REQUEST)
     assert "TRUNCATED" not in result.table()
-    assert result.summary["artifacts_truncated"] == 0 and result.summary["truncated_artifacts"] == []
+    assert result.summary is not None
+    assert result.summary.artifacts_truncated == 0 and result.summary.truncated_artifacts == []
     runs = load_runs(result.run_dir)
     assert "TRUNCATED" not in runs.describe() and runs.runs["truncated_artifacts"].tolist() == [0]
 

@@ -131,7 +131,7 @@ def test_same_result_as_the_same_workflow_in_process(executed, tmp_path: Path) -
     )
     via_notebook = json.loads((executed["run_dirs"][0] / "summary.json").read_text())
     for key in ("cost_usd", "total_tokens", "calls"):
-        assert via_notebook["totals"][key] == direct.totals[key]
+        assert via_notebook["totals"][key] == direct.totals.to_json()[key]
 
 
 @pytest.mark.slow

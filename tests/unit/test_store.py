@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from orchestrator_kit.errors import ConfigError, NotARunError
+from orchestrator_kit.records import CallRecord, RunSummary, RunTotals
 from orchestrator_kit.store.listing import list_runs
 from orchestrator_kit.store.run_folder import (
     CALLS,
@@ -132,9 +134,10 @@ def test_create_with_an_existing_run_id_is_refused(tmp_path: Path) -> None:
 def test_state_and_summary_round_trip(folder: RunFolder) -> None:
     assert folder.load_state() is None and folder.summary() is None
     folder.save_state({"status": "running", "steps": {"qa": "done"}})
-    folder.write_summary({"status": "completed", "totals": {"cost_usd": "0.1"}})
+    summary = RunSummary(run_id=folder.run_id, status="completed", totals=RunTotals(cost_usd=Decimal("0.10")))
+    folder.write_summary(summary)
     assert folder.load_state() == {"status": "running", "steps": {"qa": "done"}}
-    assert folder.summary() == {"status": "completed", "totals": {"cost_usd": "0.1"}}
+    assert folder.summary() == summary and str(summary.totals.cost_usd) == "0.10"
     folder.update_manifest(note="x")
     assert folder.manifest()["note"] == "x" and folder.manifest()["run_id"] == folder.run_id
     assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
@@ -227,12 +230,12 @@ def test_read_jsonl_of_a_missing_file_is_empty(tmp_path: Path) -> None:
 
 
 def test_append_after_a_torn_line_keeps_new_records(folder: RunFolder) -> None:
-    folder.append_call({"n": 1})
+    folder.append_call(CallRecord(attempt=1))
     with open(folder.path / CALLS, "a", encoding="utf-8") as f:
-        f.write('{"n": 2, "torn')  # killed mid-write
-    folder.append_call({"n": 3})  # e.g. the first ledger line of `resume`
-    folder.append_call({"n": 4})
-    assert [r["n"] for r in folder.calls()] == [1, 3, 4]
+        f.write('{"attempt": 2, "torn')  # killed mid-write
+    folder.append_call(CallRecord(attempt=3))  # e.g. the first ledger line of `resume`
+    folder.append_call(CallRecord(attempt=4))
+    assert [r.attempt for r in folder.calls()] == [1, 3, 4]
 
 
 def test_appends_are_one_line_per_record(folder: RunFolder) -> None:
@@ -273,7 +276,9 @@ def test_list_runs_reads_folders_oldest_first(tmp_path: Path) -> None:
     )
     b = RunFolder.create(root, {"mode": "replay", "project_name": "B"})
     b.save_state({"status": "completed", "steps": {"qa": "done", "reviewer": "pending"}})
-    b.write_summary({"totals": {"cost_usd": "0.25"}})
+    b.write_summary(
+        RunSummary(run_id=b.run_id, status="completed", totals=RunTotals(cost_usd=Decimal("0.25")))
+    )
     (root / "not-a-run").mkdir()
     rows = list_runs(root)
     assert [r["run_id"] for r in rows] == [a.run_id, b.run_id]
@@ -295,8 +300,8 @@ def test_redact_replaces_key_shaped_strings() -> None:
 def test_secret_shaped_strings_are_redacted_everywhere(tmp_path: Path) -> None:
     folder = RunFolder.create(tmp_path / "runs", {"request": f"use {KEY}", "nested": {"k": [KEY]}})
     folder.save_state({"error": f"auth failed for {KEY}"})
-    folder.write_summary({"note": KEY})
-    folder.append_call({"error": f"401 with {KEY}"})
+    folder.write_summary(RunSummary(run_id=folder.run_id, status="failed", error={"message": KEY}))
+    folder.append_call(CallRecord(status="error", error=f"401 with {KEY}"))
     folder.append_response({"completion": {"text": KEY}})
     folder.write_artifact("developer", "config.py", f'API_KEY = "{KEY}"\n')
     files = [p for p in folder.path.rglob("*") if p.is_file()]
