@@ -19,9 +19,9 @@ _LAZY = {
     "SystemBlock": "types",
     "Message": "types",
     "Backend": "backend",
-    "create_backend": "backend",
-    "register_backend": "backend",
-    "backend_names": "backend",
+    "create_backend": "registry",
+    "register_backend": "registry",
+    "backend_names": "registry",
     "SimulatedBackend": "simulated",
     "AnthropicBackend": "anthropic_backend",
     "BatchesBackend": "batches",
@@ -39,11 +39,12 @@ __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .anthropic_backend import AnthropicBackend
-    from .backend import Backend, backend_names, create_backend, register_backend
+    from .backend import Backend
     from .batches import BatchesBackend
     from .keys import resolve_api_key
     from .pricing import DEFAULT_MODEL, cost_of, price_table
     from .ratelimit import RateLimiter
+    from .registry import backend_names, create_backend, register_backend
     from .replay import RecordingBackend, ReplayBackend
     from .retry import RetryConfig, retry_async
     from .selection import select_backend

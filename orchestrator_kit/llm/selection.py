@@ -2,7 +2,7 @@
 
 Chosen explicitly, never by silent fallback. mode "auto": real (anthropic) when a key is found
 (argument, ANTHROPIC_API_KEY, .env), else simulated; "real" without a key is an error before any work;
-"replay" needs a recording; any other registered backend name (llm/backend.py) picks that backend.
+"replay" needs a recording; any other registered backend name (llm/registry.py) picks that backend.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ..errors import ConfigError
-from .backend import BUILTIN_BACKENDS, Backend, backend_names, create_backend
+from .backend import Backend
+from .registry import BUILTIN_BACKENDS, backend_names, create_backend
 
 if TYPE_CHECKING:
     import anthropic
@@ -56,7 +57,7 @@ def select_backend(
     dotenv_path: str | Path | None = None,
     timeout: float | None = None,
 ) -> BackendChoice:
-    """Decide which backend a run talks to and create it (through the registry of llm/backend.py).
+    """Decide which backend a run talks to and create it (through the registry, llm/registry.py).
 
     - ``backend``: use this one as it is (its ``mode`` attribute names the mode);
     - ``mode``: "auto" (real with a key, else simulated), "simulated", "real" (needs a key or a

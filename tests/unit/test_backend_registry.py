@@ -12,14 +12,9 @@ import pytest
 
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.errors import ConfigError
-from orchestrator_kit.llm import backend as backend_module
-from orchestrator_kit.llm.backend import (
-    ENTRY_POINT_GROUP,
-    Backend,
-    backend_names,
-    create_backend,
-    register_backend,
-)
+from orchestrator_kit.llm import registry as backend_module
+from orchestrator_kit.llm.backend import Backend
+from orchestrator_kit.llm.registry import ENTRY_POINT_GROUP, backend_names, create_backend, register_backend
 from orchestrator_kit.llm.replay import RecordingBackend
 from orchestrator_kit.llm.selection import select_backend
 from orchestrator_kit.llm.simulated import SimulatedBackend
