@@ -88,9 +88,9 @@ def test_resume_asks_again_live_and_pays_only_for_the_new_answers(tmp_path: Path
         ok = Counter(ln["request_hash"] for ln in lines if ln["status"] == "ok")
         assert max(ok.values()) == 1  # nothing paid twice
         t = result.totals
-        assert t["calls"] == 4 and t["reasks"] == 1
-        assert Decimal(t["wasted_usd"]) == sum(Decimal(ln["cost_usd"]) for ln in wasted_before)
-        assert Decimal(t["cost_usd"]) == sum(Decimal(ln["cost_usd"]) for ln in lines)
+        assert t.calls == 4 and t.reasks == 1
+        assert t.wasted_usd == sum(Decimal(ln["cost_usd"]) for ln in wasted_before)
+        assert t.cost_usd == sum(Decimal(ln["cost_usd"]) for ln in lines)
 
 
 def test_a_recorded_answer_that_now_validates_is_still_reused(tmp_path: Path) -> None:

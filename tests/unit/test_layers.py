@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"agents"},
     {"engine"},
     {"evaluate"},
-    {"sweep", "notebook_params"},
+    {"sweep", "notebook_params", "api"},  # api: run_workflow plus evaluate=
     {"report", "batch"},  # pandas tables; batch grids tabulate their cells with pandas
     {"ui"},  # ipywidgets
     {"cli", "__main__", "server", "testing"},  # entry points and the test kit
