@@ -15,9 +15,9 @@ from ..llm.types import Completion, LLMRequest, Message, RequestLabels
 from ..records import (
     AgentContext,
     AgentOutput,
-    CallGateway,
     AgentPlan,
     Artifact,
+    CallGateway,
     Decision,
     PhaseType,
     ProjectState,
