@@ -33,6 +33,10 @@ LAYERS: list[set[str]] = [
 TIER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 IMPORT_NOTHING_OF_OURS = {"orchestrator_kit.records", "orchestrator_kit.money"}
 TIER_OF = {"ipywidgets": TIER["ui"], "pandas": TIER["report"], "matplotlib": TIER["report"]}
+# Known exceptions, each with its reason; the test fails when one is no longer needed, so the list shrinks.
+HEAVY_EXCEPTIONS = {
+    ("orchestrator_kit.sweep.result", "pandas"): "SweepResult.table(), a lazy import; belongs in report/",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -111,8 +115,10 @@ def test_the_bottom_modules_import_nothing_of_ours(name: str) -> None:
 
 @pytest.mark.parametrize("library", sorted(TIER_OF))
 def test_heavy_libraries_only_at_their_layer_and_above(library: str) -> None:
-    below = sorted(n for n in MODULES if library in _imports(n) and _tier(n) < TIER_OF[library])
-    assert not below, f"{library} imported below its layer by {below}"
+    below = {n for n in MODULES if library in _imports(n) and _tier(n) < TIER_OF[library]}
+    excused = {n for n, lib in HEAVY_EXCEPTIONS if lib == library}
+    assert not below - excused, f"{library} imported below its layer by {sorted(below - excused)}"
+    assert excused <= below, f"no longer needed in HEAVY_EXCEPTIONS: {sorted(excused - below)}"
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
