@@ -420,7 +420,7 @@ class WorkflowEngine:
             if self.on_budget != "pause":
                 self._fail(folder, state, steps, started=started, exc=exc)
                 raise
-            spent = {"spent_usd": str(exc.spent) if exc.spent is not None else None, "cap_usd": str(exc.cap)}
+            over = {"spent_usd": str(exc.spent) if exc.spent is not None else None, "cap_usd": str(exc.cap)}
             budget_gate = PendingGate(
                 kind="budget",
                 step=None,
@@ -429,7 +429,7 @@ class WorkflowEngine:
                 max_rounds=None,
                 send_back_to=None,
                 asked_at=now_iso(),
-                budget={**spent, "message": str(exc)},
+                budget={**over, "message": str(exc)},
             )
             return self._pause(folder, state, steps, started=started, gate=budget_gate)
         except BaseException as exc:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..engine.summary import TOKEN_KINDS
+from ..records import TOKEN_KINDS
 from .style import KIND_COLORS, KIND_LABELS, finish, model_colors, new_figure
 
 if TYPE_CHECKING:

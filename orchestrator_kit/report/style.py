@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..engine.summary import TOKEN_KINDS
+from ..records import TOKEN_KINDS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -71,7 +71,7 @@ def test_decision_from_another_process_resumes_without_repaying(tmp_path: Path) 
     after = _ok_hashes(result.run_dir)
     assert after[: len(before)] == before and len(set(after)) == len(after)  # nothing paid twice
     done = ok.RunResult.load(result.run_dir)
-    assert done.status == "completed" and done.summary["human_decisions"] == 1
+    assert done.status == "completed" and done.summary is not None and done.summary.human_decisions == 1
     decision = json.loads((result.run_dir / "decisions.jsonl").read_text())
     assert decision["action"] == "approve" and decision["by"] == "alice" and decision["waited_s"] >= 0
 
@@ -87,7 +87,7 @@ def test_revise_goes_back_to_the_architect_and_counts_rounds(tmp_path: Path) -> 
         ok.decide(again.run_dir, "revise", reasons=["more"])
     assert (again.run_dir / "state.json").read_bytes() == state_before
     done = ok.decide(again.run_dir, "approve")
-    assert done.status == "completed" and done.summary["design_rounds"] == 2
+    assert done.status == "completed" and done.summary is not None and done.summary.design_rounds == 2
     assert len(set(_ok_hashes(done.run_dir))) == len(_ok_hashes(done.run_dir))
 
 
