@@ -91,6 +91,8 @@ run_columns = [
     "wasted_usd",
     "cache_savings_usd",
     "review_score",
+    "truncated_artifacts",
+    "human_decisions",
 ]
 display(HTML(html_table(tabs["runs"], run_columns)))
 

@@ -137,7 +137,8 @@ def test_sigkill_mid_run_then_resume_loses_nothing_paid_for(tmp_path):
                 proc.kill()
         (run,) = list(runs.iterdir())
         before = srv.count()
-        answered_before = {_body_hash(r.body) for r in srv.requests}
+        # a request torn by the kill arrives without a readable body: it was never answered
+        answered_before = {_body_hash(r.body) for r in srv.requests if r.body is not None}
         assert (
             json.loads((run / "state.json").read_text())["status"] == "running"
         )  # killed: no chance to say so

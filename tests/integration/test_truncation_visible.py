@@ -3,6 +3,8 @@ looks: summary.json, the CLI table, RunResult.table(), the notebook tables and t
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 from typing import Any
@@ -118,4 +120,5 @@ def test_html_report_shows_it(cut_run: dict[str, Any], tmp_path: Path) -> None:
 
     text = build_report(cut_run["run"], tmp_path / "report.html").read_text(encoding="utf-8")
     assert "TRUNCATED: 1 artifact cut off at max_tokens" in text and CUT in text
-    assert "truncated_artifacts" in text  # the runs table's column
+    assert ">Truncated</th>" in text  # the runs table's column
+    assert re.search(r"<div class=\"v\">1</div><div class=\"k\">truncated artifacts", text)  # the headline

@@ -31,8 +31,21 @@ TABLES = (
     "wasted_spend",
     "cache_savings",
     "estimate_vs_actual",
+    "money_by_agent",
+    "money_by_phase",
+    "quality_per_run",
+    "quality_by_model",
 )
-FIGURES = ("cost_by_agent", "cost_by_phase", "tokens_by_kind", "cumulative_spend", "estimate_vs_actual")
+FIGURES = (
+    "money_by_agent",
+    "money_by_phase",
+    "quality_vs_cost",
+    "cost_by_agent",
+    "cost_by_phase",
+    "tokens_by_kind",
+    "cumulative_spend",
+    "estimate_vs_actual",
+)
 
 
 @pytest.fixture(scope="module")
