@@ -127,27 +127,27 @@ def score_vs_cost(table: pd.DataFrame, *, title: str = "Reviewer score vs cost")
 
 
 def cumulative_spend(calls: pd.DataFrame, *, title: str = "Cumulative spend over calls") -> Figure:
-    """Running total of cost over the ledger's lines, one line per run, points coloured by agent."""
+    """Running total of cost over the ledger's lines, one line per run, coloured by model."""
     fig, ax = _new()
     rows = calls[calls["cost_usd"].notna()]
     if rows.empty:
         return _no_data(fig, ax, title)
+    few = rows["run_id"].nunique() <= 8
+    colors = model_colors(rows["model"])
     for run_id, group in rows.groupby("run_id", sort=True):
         g = group.sort_values("t")
+        model = str(g["model"].iloc[0])
         ax.plot(
             range(1, len(g) + 1),
             g["cost_usd"].cumsum().tolist(),
             linewidth=1,
-            label=str(run_id)[:22] if rows["run_id"].nunique() <= 8 else None,
+            color=colors[model],
+            label=f"{model} · {str(run_id).rsplit('-', 1)[-1]}"
+            if few
+            else None,  # the model, then the id's tail
         )
     _usd_axis(ax)
-    finish(
-        ax,
-        title,
-        xlabel="call number within the run",
-        ylabel="US dollars",
-        legend=rows["run_id"].nunique() <= 8,
-    )
+    finish(ax, title, xlabel="call number within the run", ylabel="US dollars", legend=few)
     return fig
 
 

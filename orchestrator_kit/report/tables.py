@@ -253,7 +253,10 @@ def styled(table: pd.DataFrame) -> Any:
             formats[col] = number
         else:
             formats[col] = text
-    return table.style.format(formats).hide(axis="index").hide(exact, axis="columns")
+    from .style import label
+
+    styler = table.style.format(formats).hide(axis="index").hide(exact, axis="columns")
+    return styler.format_index(label, axis="columns")  # human headers: "Cost", "Input tokens", ...
 
 
 __all__ = [

@@ -62,7 +62,16 @@ def test_report_has_its_sections_tables_and_figures(report) -> None:
         assert f">{heading}<" in text
     for run in report["done"]:
         assert run.run_id in text
-    for header in ("Cost", "Cache saved", "Wasted", "Estimate", "Review (0-10)", "Cache read", "Input $", "Quality"):
+    for header in (
+        "Cost",
+        "Cache saved",
+        "Wasted",
+        "Estimate",
+        "Review (0-10)",
+        "Cache read",
+        "Input $",
+        "Quality",
+    ):
         assert f">{header}</th>" in text
     assert "_usd</th>" not in text and "_tokens</th>" not in text  # human headers only
     assert "would-be cost (simulated)" in text and "median cost per run" in text  # the headline strip

@@ -241,7 +241,7 @@ def test_run_shows_progress_spend_and_results(tmp_path: Path) -> None:
     assert "developer/csv2json.py" in results.artifact_list.options
     results.artifact_list.value = "developer/csv2json.py"
     assert "def " in results.preview.value and "<pre" in results.preview.value
-    assert "cache_read_tokens" in results.tokens.value and "share_pct" in results.cost.value
+    assert ">Cache read</th>" in results.tokens.value and ">Share</th>" in results.cost.value
     from orchestrator_kit.report import export, load_runs
 
     expected = export.standard_figures(load_runs(panel.run_dir))
