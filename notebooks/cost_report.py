@@ -58,7 +58,6 @@ display(HTML(html_table(tables.with_total(tabs["money_by_agent"]), ["agent", *mo
 figures.show(figs["quality_vs_cost"])
 quality_columns = [
     "model",
-    "setting",
     "cost_median_usd",
     "runs",
     "cost_low_usd",
@@ -70,6 +69,9 @@ quality_columns = [
     "review_score",
     "frontier",
 ]
+settings = tabs["quality_by_model"].get("setting")
+if settings is not None and settings.fillna("").astype(str).str.len().gt(0).any():
+    quality_columns.insert(1, "setting")
 display(HTML(html_table(tabs["quality_by_model"], quality_columns)))
 
 # %% [markdown]
@@ -79,21 +81,12 @@ display(HTML(html_table(tabs["quality_by_model"], quality_columns)))
 # a run to see its full id.
 
 # %% tags=["nbval-ignore-output"]
-run_columns = [
-    "run_id",
-    "cost_usd",
-    "model",
-    "status",
-    "mode",
-    "calls",
-    "input_tokens",
-    "output_tokens",
-    "wasted_usd",
-    "cache_savings_usd",
-    "review_score",
-    "truncated_artifacts",
-    "human_decisions",
-]
+run_columns = ["run_id", "cost_usd", "model", "status", "calls", "input_tokens", "output_tokens"]
+run_columns += ["wasted_usd", "cache_savings_usd", "review_score", "truncated_artifacts"]
+if runs.runs["mode"].nunique() > 1:  # only what varies earns a column: the page stays 1,400 px wide
+    run_columns.insert(4, "mode")
+if (runs.runs["human_decisions"] > 0).any():
+    run_columns.append("human_decisions")
 display(HTML(html_table(tabs["runs"], run_columns)))
 
 # %% [markdown]

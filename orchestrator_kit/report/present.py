@@ -25,7 +25,7 @@ __all__ = ["CSS", "headline", "html_table", "report_title"]
 # Scoped to .okit so a notebook's own styles are untouched; the report page gets the same rules.
 CSS = """<style>
 table.okit-table{border-collapse:collapse;font-size:13px;margin:4px 0 14px;max-width:100%;width:auto}
-table.okit-table th{font-weight:600;text-align:left;border-bottom:1px solid #999;padding:3px 9px;white-space:nowrap}
+table.okit-table th{font-weight:600;text-align:left;border-bottom:1px solid #999;padding:3px 9px;vertical-align:bottom}
 table.okit-table td{text-align:left;border-bottom:1px solid #e4e4e4;padding:3px 9px;white-space:nowrap}
 table.okit-table td.num,table.okit-table th.num{text-align:right;font-variant-numeric:tabular-nums}
 table.okit-table tr.total td{font-weight:600;border-top:1px solid #999}
