@@ -9,67 +9,46 @@ validation: those are asked again live, with a ``reuse_rejected`` event).
 from __future__ import annotations
 
 import asyncio
-import platform
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from .. import __version__
 from .._sync import run_sync
 from ..agents import Agent, create_agent, get_role
-from ..agents.prompt_builder import PROMPT_LAYOUT, template_hashes
 from ..errors import BudgetExceeded, ConfigError, RunFailed
 from ..llm.backend import Backend
 from ..llm.gateway import ConcurrencyLimiter, Gateway
-from ..llm.pricing import DEFAULT_MODEL, check_model, price_table
+from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.selection import BackendChoice, select_backend
 from ..llm.types import Completion, LLMRequest
-from ..records import (
-    AgentContext,
-    AgentSettings,
-    CacheTtl,
-    CallRecord,
-    ProjectState,
-    RunSummary,
-    RunTotals,
-    TaskDefinition,
-)
-from ..store.run_folder import RESPONSES, RunFolder, check_output_root
+from ..records import AgentContext, AgentSettings, CacheTtl, CallRecord, ProjectState, TaskDefinition
+from ..store.run_folder import RunFolder, check_output_root
 from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
-from .estimate import estimate_run
 from .events import Event, EventBus
-from .gates import (
-    WAITING,
-    PendingGate,
-    decision_stats,
-    now_iso,
-    pending_gate,
-    record_decision,
-    write_pending,
-)
+from .gates import PendingGate, after_step, budget_gate, record_decision, refuse_if_waiting
+from .manifest import check_resumable_layout, engine_options, run_manifest
 from .recorder import RunRecorder
 from .result import RunResult
-from .workflow import DEFAULT_WORKFLOW, Gate, Workflow
+from .summary import RunEnding
+from .workflow import DEFAULT_WORKFLOW, Workflow
 
 if TYPE_CHECKING:
     import anthropic
 
     from ..llm.retry import RetryConfig
 
-_SHARED_LIMITERS: dict[int, ConcurrencyLimiter] = {}
 
-
+@functools.cache
 def shared_limiter(max_concurrency: int) -> ConcurrencyLimiter:
     """The process-wide limiter for a given limit: runs in one process share it."""
-    if max_concurrency not in _SHARED_LIMITERS:
-        _SHARED_LIMITERS[max_concurrency] = ConcurrencyLimiter(max_concurrency)
-    return _SHARED_LIMITERS[max_concurrency]
+    return ConcurrencyLimiter(max_concurrency)
 
 
 class WorkflowEngine:
@@ -174,7 +153,7 @@ class WorkflowEngine:
         )
         self.timeout = timeout
         self.exact_budget = bool(exact_budget)
-        if self.exact_budget and self.mode == "real" and self._token_counter() is None:
+        if self.exact_budget and self.mode == "real" and self.choice.token_counter() is None:
             raise ConfigError(
                 "exact_budget needs a backend that can count tokens (the Anthropic backend's "
                 "count_tokens); drop exact_budget to use the calibrated estimate"
@@ -196,15 +175,6 @@ class WorkflowEngine:
     @property
     def mode(self) -> str:
         return self.choice.mode
-
-    def _token_counter(self) -> Any:
-        """The backend's exact token counter (``count_tokens``), looking through wrappers; or None."""
-        backend: Any = self.choice.backend
-        while backend is not None:
-            if callable(counter := getattr(backend, "count_tokens", None)):
-                return counter
-            backend = getattr(backend, "inner", None)
-        return None
 
     def subscribe(
         self, fn: Callable[[Event], None], types: Iterable[str] | None = None
@@ -236,40 +206,8 @@ class WorkflowEngine:
 
     # -- public API --------------------------------------------------------------------------
     def manifest(self, request: str, project_name: str) -> dict[str, Any]:
-        return {
-            "schema": 1,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "package_version": __version__,
-            "python": platform.python_version(),
-            "request": request,
-            "project_name": project_name,
-            "agents": list(self.workflow.steps),
-            "workflow": self.workflow.to_dict(),
-            "mode": self.mode,
-            "model": self.model,
-            "key_source": self.choice.key_source,
-            "agent_settings": {a: s.model_dump() for a, s in self.settings.items()},
-            "budget": self.budget.to_dict(),
-            "max_concurrency": self.max_concurrency,
-            "replay_from": None if self.replay_from is None else str(self.replay_from),
-            "simulated_options": self.simulated_options,
-            "allow_unknown_model": self.allow_unknown_model,
-            "cache_ttl": self.cache_ttl,
-            "on_budget": self.on_budget,
-            "timeout_s": self.timeout,
-            "exact_budget": self.exact_budget,
-            "prompt_hashes": template_hashes(),
-            "prompt_layout": PROMPT_LAYOUT,
-            "price_table_version": price_table().version,
-            "estimate": estimate_run(
-                request,
-                workflow=self.workflow,
-                model=self.model,
-                project_name=project_name,
-                agent_settings=self.settings,
-                cache_ttl=self.cache_ttl,
-            ).to_dict(),
-        }
+        """The manifest a run of ``request`` starts with (settings, prompt hashes, price table, estimate)."""
+        return run_manifest(self, request, project_name)
 
     async def arun(
         self, request: str, *, project_name: str = "Untitled project", run_id: str | None = None
@@ -291,29 +229,7 @@ class WorkflowEngine:
     @classmethod
     def for_resume(cls, run_dir: str | Path, **overrides: Any) -> WorkflowEngine:
         """An engine configured from a run folder's manifest (secrets come from the environment)."""
-        m = RunFolder.open(run_dir).manifest()
-        if m.get("mode") == "replay" and "replay_from" not in overrides:
-            overrides["replay_from"] = m.get("replay_from")
-        budget = m.get("budget") or {}
-        kw: dict[str, Any] = dict(
-            mode=m.get("mode", "auto"),
-            model=m.get("model", DEFAULT_MODEL),
-            agents=m.get("agents"),
-            workflow=m.get("workflow"),
-            agent_settings=m.get("agent_settings"),
-            budget_usd=budget.get("max_usd"),
-            budget_tokens=budget.get("max_tokens"),
-            max_concurrency=m.get("max_concurrency", 4),
-            output_dir=Path(run_dir).parent,
-            simulated_options=m.get("simulated_options"),
-            allow_unknown_model=m.get("allow_unknown_model", False),
-            cache_ttl=m.get("cache_ttl", "5m"),
-            on_budget=m.get("on_budget", "fail"),
-            timeout=m.get("timeout_s"),
-            exact_budget=m.get("exact_budget", False),
-        )
-        kw.update(overrides)
-        return cls(**kw)
+        return cls(**engine_options(run_dir, **overrides))
 
     async def aresume(self, run_dir: str | Path) -> RunResult:
         folder = RunFolder.open(run_dir)
@@ -321,25 +237,8 @@ class WorkflowEngine:
         doc = folder.load_state() or {}
         if doc.get("status") == "completed":
             return RunResult.load(folder.path)
-        layout = manifest.get("prompt_layout", 1)
-        if layout != PROMPT_LAYOUT and (folder.path / RESPONSES).exists():
-            raise ConfigError(
-                f"cannot resume {str(folder.path)!r}: its calls were made with prompt layout {layout}, "
-                f"this version builds layout {PROMPT_LAYOUT}, so none of its paid calls would be reused "
-                "(they would be paid again). Resume it with the orchestrator_kit version that started it "
-                f"({manifest.get('package_version', 'unknown')}), or start a new run."
-            )
-        if doc.get("status") in WAITING:
-            gate = pending_gate(folder.path)
-            what = (
-                "more budget"
-                if gate and gate.kind == "budget"
-                else f"a decision at gate {gate.step if gate else '?'}"
-            )
-            raise ConfigError(
-                f"run {folder.run_id} is waiting for {what}; decide first: orchestrator-kit decide "
-                f"{folder.path} approve | revise --reason '...' | edit FILE | budget USD"
-            )
+        check_resumable_layout(folder, manifest)
+        refuse_if_waiting(folder, doc)
         state = load_project_state(folder, doc, manifest)
         steps = {
             a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()
@@ -400,7 +299,7 @@ class WorkflowEngine:
             paid=paid,
             on_reuse_rejected=reuse_rejected,
             counter=(  # simulated and replay bill the local estimate / nothing: their estimate is exact
-                self._token_counter() if self.exact_budget and not self.budget.unlimited else None
+                self.choice.token_counter() if self.exact_budget and not self.budget.unlimited else None
             ),
         )
         task = TaskDefinition(title=state.project_name, description=state.request)
@@ -414,110 +313,20 @@ class WorkflowEngine:
                 {"mode": self.mode, "model": self.model, "agents": list(steps), "run_dir": str(folder.path)},
             )
         )
+        end = RunEnding(self.mode, self.model, self.workflow.order(), self.budget, self.events)
         try:
             waiting = await self._schedule(folder, state, steps, task, gateway, run_id)
         except BudgetExceeded as exc:
             if self.on_budget != "pause":
-                self._fail(folder, state, steps, started=started, exc=exc)
+                end.fail(folder, state, steps, started, exc)
                 raise
-            over = {"spent_usd": str(exc.spent) if exc.spent is not None else None, "cap_usd": str(exc.cap)}
-            budget_gate = PendingGate(
-                kind="budget",
-                step=None,
-                policy="budget",
-                round=state.design_round,
-                max_rounds=None,
-                send_back_to=None,
-                asked_at=now_iso(),
-                budget={**over, "message": str(exc)},
-            )
-            return self._pause(folder, state, steps, started=started, gate=budget_gate)
+            return end.pause(folder, state, steps, started, budget_gate(exc, state))
         except BaseException as exc:
-            self._fail(folder, state, steps, started=started, exc=exc)
+            end.fail(folder, state, steps, started, exc)
             raise
         if waiting is not None:
-            return self._pause(folder, state, steps, started=started, gate=waiting)
-        save_checkpoint(folder, "completed", steps, state)
-        lines = folder.calls()
-        summary = self._write_summary(folder, "completed", state, started, None, lines)
-        self.events.emit(
-            Event(
-                "run_finished",
-                run_id,
-                None,
-                {"run_dir": str(folder.path), "totals": summary.totals.to_json()},
-            )
-        )
-        return RunResult(
-            run_dir=folder.path,
-            status="completed",
-            mode=self.mode,
-            model=self.model,
-            project_state=state,
-            summary=summary,
-            calls=lines,
-        )
-
-    def _fail(
-        self,
-        folder: RunFolder,
-        state: ProjectState,
-        steps: dict[str, str],
-        *,
-        started: float,
-        exc: BaseException,
-    ) -> None:
-        """Checkpoint a run that stops on ``exc`` (failed, over budget or interrupted) and say how to go on."""
-        run_id = folder.run_id
-        status = (
-            "budget_exceeded"
-            if isinstance(exc, BudgetExceeded)
-            else "interrupted"
-            if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-            else "failed"
-        )
-        err = {"type": type(exc).__name__, "message": str(exc)}
-        steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
-        save_checkpoint(folder, status, steps, state, error=err)
-        self._write_summary(folder, status, state, started, err)
-        self.events.emit(
-            Event("run_failed", run_id, None, {**err, "status": status, "run_dir": str(folder.path)})
-        )
-        if isinstance(exc, RunFailed) and exc.run_dir is None:
-            exc.run_dir = str(folder.path)
-        if isinstance(exc, Exception):
-            exc.add_note(
-                f"run folder: {folder.path} (status {status}); "
-                f"continue with: orchestrator-kit resume {folder.path}"
-            )
-
-    def _pause(
-        self, folder: RunFolder, state: ProjectState, steps: dict[str, str], started: float, gate: PendingGate
-    ) -> RunResult:
-        """Checkpoint a run that waits for a person, write what is asked, and return (the process may exit)."""
-        status = "awaiting_budget" if gate.kind == "budget" else "awaiting_approval"
-        steps = {a: ("pending" if s == "running" else s) for a, s in steps.items()}
-        write_pending(folder, gate)
-        save_checkpoint(folder, status, steps, state)
-        lines = folder.calls()
-        summary = self._write_summary(folder, status, state, started, None, lines)
-        self.events.emit(
-            Event(
-                "run_waiting",
-                folder.run_id,
-                gate.step,
-                {**gate.to_dict(), "status": status, "run_dir": str(folder.path)},
-            )
-        )
-        return RunResult(
-            run_dir=folder.path,
-            status=status,
-            mode=self.mode,
-            model=self.model,
-            project_state=state,
-            summary=summary,
-            calls=lines,
-        )
+            return end.pause(folder, state, steps, started, waiting)
+        return end.complete(folder, state, steps, started)
 
     async def _schedule(
         self,
@@ -559,7 +368,10 @@ class WorkflowEngine:
                         )
                         failure = failure or exc
                     else:
-                        waiting = self._after_step(agent, state, steps, run_id) or waiting
+                        waiting = (
+                            after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
+                            or waiting
+                        )
                         save_checkpoint(folder, "running", steps, state)
         except BaseException:
             for t in running:
@@ -629,101 +441,6 @@ class WorkflowEngine:
                 },
             )
         )
-
-    def _after_step(
-        self, agent_id: str, state: ProjectState, steps: dict[str, str], run_id: str
-    ) -> PendingGate | None:
-        """A gate after ``agent_id``: a human gate asks a person (returns what it asks); a model gate (the
-        consensus agent) approves, or sends the design back (bounded rounds)."""
-        gate = self.workflow.steps[agent_id].gate
-        if gate is not None and gate.human:
-            steps[agent_id] = "waiting"
-            return self._ask(agent_id, gate, state)
-        decision = state.decisions.get(agent_id)
-        if gate is None or decision is None or decision.approved:
-            return None
-        if state.design_round >= gate.max_rounds:
-            steps[agent_id] = "failed"  # not "done": a resume must meet the gate again, not slip past it
-            raise RunFailed(
-                f"{agent_id} did not approve the design after {state.design_round} round(s): "
-                + "; ".join(decision.reasons),
-                agent=agent_id,
-            )
-        state.design_round += 1
-        state.feedback[gate.send_back_to] = list(decision.reasons)
-        for a in self.workflow.between(gate.send_back_to, agent_id):
-            steps[a] = "pending"
-            if a in state.completed_agents:
-                state.completed_agents.remove(a)
-        self.events.emit(
-            Event(
-                "gate_rejected",
-                run_id,
-                agent_id,
-                {"round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to},
-            )
-        )
-        return None
-
-    def _ask(self, agent_id: str, gate: Gate, state: ProjectState) -> PendingGate:
-        role = get_role(agent_id)
-        span = self.workflow.between(gate.send_back_to, agent_id) or [agent_id]
-        reviewed = [a for a in span if not (a == agent_id and role.needs_decision)]
-        proposal = state.decisions.get(agent_id) if gate.policy == "model+human" else None
-        return PendingGate(
-            kind="approval",
-            step=agent_id,
-            policy=gate.policy,
-            round=state.design_round,
-            max_rounds=gate.max_rounds,
-            send_back_to=gate.send_back_to,
-            asked_at=now_iso(),
-            under_review=[f"{a}/{art.filename}" for a in reviewed for art in state.artifacts.get(a, [])],
-            proposal=proposal.model_dump() if proposal is not None else None,
-        )
-
-    def _write_summary(
-        self,
-        folder: RunFolder,
-        status: str,
-        state: ProjectState,
-        started: float,
-        error: dict[str, Any] | None,
-        lines: list[CallRecord] | None = None,
-    ) -> RunSummary:
-        lines = folder.calls() if lines is None else lines
-        score = state.scores.get("reviewer")
-        # artifacts cut off at max_tokens (even after a continuation), as agent/filename
-        truncated = [
-            f"{agent}/{a.filename}" for agent, arts in state.artifacts.items() for a in arts if a.truncated
-        ]
-        summary = RunSummary(
-            run_id=folder.run_id,
-            status=status,
-            mode=self.mode,
-            model=self.model,
-            project_name=state.project_name,
-            request=state.request,
-            started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
-            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            duration_s=round(time.time() - started, 3),
-            design_rounds=state.design_round,
-            consensus_approved=(
-                state.decisions["consensus"].approved if "consensus" in state.decisions else None
-            ),
-            review_score=score.value if score else None,
-            artifacts=sum(len(v) for v in state.artifacts.values()),
-            artifacts_truncated=len(truncated),
-            truncated_artifacts=truncated,
-            totals=RunTotals.of(lines),
-            agents=RunTotals.per_agent(lines, self.workflow.order()),
-            budget=self.budget.to_dict(),
-            **decision_stats(folder.path),
-            error=error,
-            estimate_usd=(folder.manifest().get("estimate") or {}).get("total_expected"),
-        )
-        folder.write_summary(summary)
-        return summary
 
 
 async def arun_workflow(

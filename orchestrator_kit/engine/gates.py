@@ -1,4 +1,8 @@
-"""Human gates: a run that pauses durably for a person's decision, and the decision that lets it go on.
+"""Gates: a model gate that sends the design back, a run that pauses durably for a person's decision, and the
+decision that lets it go on.
+
+After a step with a gate, :func:`after_step` decides: a model gate (the consensus agent's decision) approves or
+sends the design back to an earlier step (bounded rounds); a human gate asks a person.
 
 At a gate with policy ``human`` or ``model+human`` (and, with ``on_budget="pause"``, when the next call would
 pass the budget) the engine checkpoints the run as ``awaiting_approval`` (``awaiting_budget``), writes what is
@@ -19,12 +23,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import ConfigError
-from ..records import Decision
+from ..agents.roles import get_role
+from ..errors import BudgetExceeded, ConfigError, RunFailed
+from ..records import Decision, ProjectState
 from ..store.run_folder import RunFolder, read_jsonl, write_json_atomic
 from .checkpoint import load_project_state, save_checkpoint
+from .events import Event, EventBus
+
+if TYPE_CHECKING:
+    from .workflow import Gate, Workflow
 
 __all__ = [
     "ACTIONS",
@@ -33,9 +42,12 @@ __all__ = [
     "WAITING",
     "GateDecision",
     "PendingGate",
+    "after_step",
+    "budget_gate",
     "decision_stats",
     "pending_gate",
     "record_decision",
+    "refuse_if_waiting",
 ]
 
 GATE = "gate.json"  # what a waiting run asks
@@ -100,6 +112,98 @@ def pending_gate(run_dir: str | Path) -> PendingGate | None:
 
 def write_pending(folder: RunFolder, gate: PendingGate) -> None:
     write_json_atomic(folder.path / GATE, gate.to_dict())
+
+
+def after_step(
+    workflow: Workflow,
+    agent_id: str,
+    state: ProjectState,
+    steps: dict[str, str],
+    *,
+    events: EventBus,
+    run_id: str,
+) -> PendingGate | None:
+    """A gate after ``agent_id``: a human gate asks a person (returns what it asks); a model gate (the
+    consensus agent) approves, or sends the design back (bounded rounds)."""
+    gate = workflow.steps[agent_id].gate
+    if gate is not None and gate.human:
+        steps[agent_id] = "waiting"
+        return _ask(workflow, agent_id, gate, state)
+    decision = state.decisions.get(agent_id)
+    if gate is None or decision is None or decision.approved:
+        return None
+    if state.design_round >= gate.max_rounds:
+        steps[agent_id] = "failed"  # not "done": a resume must meet the gate again, not slip past it
+        raise RunFailed(
+            f"{agent_id} did not approve the design after {state.design_round} round(s): "
+            + "; ".join(decision.reasons),
+            agent=agent_id,
+        )
+    state.design_round += 1
+    state.feedback[gate.send_back_to] = list(decision.reasons)
+    for a in workflow.between(gate.send_back_to, agent_id):
+        steps[a] = "pending"
+        if a in state.completed_agents:
+            state.completed_agents.remove(a)
+    events.emit(
+        Event(
+            "gate_rejected",
+            run_id,
+            agent_id,
+            {"round": state.design_round, "reasons": decision.reasons, "send_back_to": gate.send_back_to},
+        )
+    )
+    return None
+
+
+def _ask(workflow: Workflow, agent_id: str, gate: Gate, state: ProjectState) -> PendingGate:
+    """What a human gate after ``agent_id`` asks: the artifacts under review and the model's proposal."""
+    role = get_role(agent_id)
+    span = workflow.between(gate.send_back_to, agent_id) or [agent_id]
+    reviewed = [a for a in span if not (a == agent_id and role.needs_decision)]
+    proposal = state.decisions.get(agent_id) if gate.policy == "model+human" else None
+    return PendingGate(
+        kind="approval",
+        step=agent_id,
+        policy=gate.policy,
+        round=state.design_round,
+        max_rounds=gate.max_rounds,
+        send_back_to=gate.send_back_to,
+        asked_at=now_iso(),
+        under_review=[f"{a}/{art.filename}" for a in reviewed for art in state.artifacts.get(a, [])],
+        proposal=proposal.model_dump() if proposal is not None else None,
+    )
+
+
+def budget_gate(exc: BudgetExceeded, state: ProjectState) -> PendingGate:
+    """What a run that would pass its budget asks (``on_budget="pause"``): a larger cap."""
+    over = {"spent_usd": str(exc.spent) if exc.spent is not None else None, "cap_usd": str(exc.cap)}
+    return PendingGate(
+        kind="budget",
+        step=None,
+        policy="budget",
+        round=state.design_round,
+        max_rounds=None,
+        send_back_to=None,
+        asked_at=now_iso(),
+        budget={**over, "message": str(exc)},
+    )
+
+
+def refuse_if_waiting(folder: RunFolder, doc: dict[str, Any]) -> None:
+    """A run waiting for a decision does not resume: raise ConfigError saying what to decide."""
+    if doc.get("status") not in WAITING:
+        return
+    gate = pending_gate(folder.path)
+    what = (
+        "more budget"
+        if gate and gate.kind == "budget"
+        else f"a decision at gate {gate.step if gate else '?'}"
+    )
+    raise ConfigError(
+        f"run {folder.run_id} is waiting for {what}; decide first: orchestrator-kit decide "
+        f"{folder.path} approve | revise --reason '...' | edit FILE | budget USD"
+    )
 
 
 def decision_stats(run_dir: str | Path) -> dict[str, Any]:

@@ -38,6 +38,15 @@ class BackendChoice:
     def __repr__(self) -> str:
         return f"BackendChoice(mode={self.mode!r}, key_source={self.key_source!r})"
 
+    def token_counter(self) -> Any:
+        """The backend's exact token counter (``count_tokens``), looking through wrappers; or None."""
+        backend: Any = self.backend
+        while backend is not None:
+            if callable(counter := getattr(backend, "count_tokens", None)):
+                return counter
+            backend = getattr(backend, "inner", None)
+        return None
+
 
 def select_backend(
     mode: str = "auto",
