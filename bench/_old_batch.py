@@ -32,7 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator_kit.errors import ConfigError
-from orchestrator_kit.notebook_params import PARAMS_BY_NAME, WORKFLOW_PARAMS, notebook_path, validate_workflow_params
+from orchestrator_kit.notebook_params import (
+    PARAMS_BY_NAME,
+    WORKFLOW_PARAMS,
+    notebook_path,
+    validate_workflow_params,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
