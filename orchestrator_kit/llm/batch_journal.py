@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..store.atomic import write_text_atomic
 
 
 @dataclass
@@ -81,9 +82,7 @@ class BatchJournal:
         if self.results_dir is not None:
             self.results_dir.mkdir(parents=True, exist_ok=True)
             target = self.results_dir / f"{batch_id}.jsonl"
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
-            os.replace(tmp, target)
+            write_text_atomic(target, "".join(json.dumps(r) + "\n" for r in results))
         self._append({"event": "ended", "batch_id": batch_id, "counts": counts})
 
     def mark_delivered(self, custom_ids: list[str]) -> None:

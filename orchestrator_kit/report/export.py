@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..store.atomic import write_bytes_atomic, write_text_atomic
 from . import figures, quality, tables
 
 if TYPE_CHECKING:
@@ -84,30 +82,16 @@ def standard_figures(runs: Runs, tabs: dict[str, pd.DataFrame] | None = None) ->
     }
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` then rename over ``path``: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_tables(tabs: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
     """Each table as ``<name>.parquet`` (exact types) and ``<name>.csv``; returns the paths written."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tabs.items():
-        for suffix, writer in (
-            (".parquet", lambda p, d=df: d.to_parquet(p, index=False)),
-            (".csv", lambda p, d=df: d.to_csv(p, index=False)),
-        ):
-            path = out / f"{name}{suffix}"
-            _atomic(path, writer)
-            written.append(path)
+        parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
+        write_bytes_atomic(parquet, df.to_parquet(index=False))
+        write_text_atomic(csv, df.to_csv(index=False))
+        written += [parquet, csv]
     return written
 
 
@@ -118,7 +102,7 @@ def write_figures(figs: dict[str, Figure], folder: str | Path) -> list[Path]:
     written = []
     for name, fig in figs.items():
         path = out / f"{name}.png"
-        _atomic(path, lambda p, f=fig: figures.to_png(f, p))
+        write_bytes_atomic(path, figures.to_png(fig))
         written.append(path)
     return written
 

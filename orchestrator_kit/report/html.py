@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..notebook_params import notebook_path
+from ..store.atomic import write_text_atomic
 from .loader import run_folders
 
 # The lab template loads MathJax and require.js from a CDN; the report needs neither.
@@ -109,13 +109,7 @@ def build_report(
             as_version=4,
         )
     title = title or _heading(nb) or f"Cost report: {source.name}"
-    tmp_path = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # plain open(): the umask applies
-    try:
-        tmp_path.write_text(export_html(nb, title), encoding="utf-8")
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    write_text_atomic(target, export_html(nb, title))  # a report to share: the umask applies
     return target
 
 

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from ..errors import ConfigError, NotARunError
 from ..records import CallRecord, RunSummary
 from .artifact_paths import check_relpath
+from .atomic import write_text_atomic
 
 MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
@@ -35,7 +35,7 @@ MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
 )
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 PRIVATE_DIR = 0o700  # a run folder holds prompts and answers: its folders and files are its owner's only
-PRIVATE_FILE = 0o600  # (files written through a temp file are 0600 already: mkstemp)
+PRIVATE_FILE = 0o600  # (files written atomically are created 0600: write_text_atomic(private=True))
 
 
 def _private_open(path: str, flags: int) -> int:
@@ -60,14 +60,7 @@ def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
         text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         text = redact(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text + "\n", private=True)
 
 
 def _read_json(path: Path) -> Any:
@@ -217,14 +210,7 @@ class RunFolder:
     def write_artifact(self, agent: str, filename: str, content: str) -> str:
         target = self.artifact_path(agent, filename)
         target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(redact(content))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(target, redact(content), private=True)
         return target.relative_to(self.path.resolve()).as_posix()
 
     def artifact_files(self) -> list[Path]:

@@ -11,8 +11,8 @@ SWEEP_DIR/
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..store.atomic import write_text_atomic
 from ..store.run_folder import redact, write_json_atomic
 
 KIND = "orchestrator-kit sweep"
@@ -175,13 +176,12 @@ class SweepFolder:
 
     def write_summary(self) -> Path:
         path = self.path / SUMMARY
-        tmp = path.with_name(f".{SUMMARY}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[x.name for x in fields(CellRecord)])
-            writer.writeheader()
-            for c in sorted(self.cells.values(), key=lambda c: c.cell_id):
-                writer.writerow({**asdict(c), "settings": json.dumps(c.settings, sort_keys=True)})
-        os.replace(tmp, path)
+        buf = io.StringIO(newline="")
+        writer = csv.DictWriter(buf, fieldnames=[x.name for x in fields(CellRecord)])
+        writer.writeheader()
+        for c in sorted(self.cells.values(), key=lambda c: c.cell_id):
+            writer.writerow({**asdict(c), "settings": json.dumps(c.settings, sort_keys=True)})
+        write_text_atomic(path, buf.getvalue())
         return path
 
 
