@@ -30,18 +30,27 @@ _LAZY = {
     "run_sweep": "orchestrator_kit.sweep.driver",
     "resume_sweep": "orchestrator_kit.sweep.driver",
 }
-__all__ = ["__version__", *_LAZY]
+__all__ = list(_LAZY)
+__all__ += ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .agents.factory import create_agent
-    from .api import arun_workflow, run_workflow
-    from .engine.engine import WorkflowEngine, decide, resume
-    from .evaluate.checks import evaluate_run
-    from .engine.estimate import estimate_run
-    from .engine.result import RunResult
-    from .records import AgentContext, AgentSettings, ProjectState, TaskDefinition
-    from .report.loader import load_runs
-    from .sweep.driver import resume_sweep, run_sweep
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .agents.factory import create_agent as create_agent
+    from .api import arun_workflow as arun_workflow
+    from .api import run_workflow as run_workflow
+    from .engine.engine import WorkflowEngine as WorkflowEngine
+    from .engine.engine import decide as decide
+    from .engine.engine import resume as resume
+    from .engine.estimate import estimate_run as estimate_run
+    from .engine.result import RunResult as RunResult
+    from .evaluate.checks import evaluate_run as evaluate_run
+    from .records import AgentContext as AgentContext
+    from .records import AgentSettings as AgentSettings
+    from .records import ProjectState as ProjectState
+    from .records import TaskDefinition as TaskDefinition
+    from .report.loader import load_runs as load_runs
+    from .sweep.driver import resume_sweep as resume_sweep
+    from .sweep.driver import run_sweep as run_sweep
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -111,9 +111,7 @@ class LlmAgentMixin:
                 f"\n\nNote: an earlier reply could not be read ({first}). "
                 "Reply again with only the complete JSON object."
             )
-            msgs = request.messages[:-1] + (
-                Message(role="user", content=request.messages[-1].content + note),
-            )
+            msgs = (*request.messages[:-1], Message(role="user", content=request.messages[-1].content + note))
             reask = request.model_copy(
                 update={"messages": msgs, "labels": request.labels.model_copy(update={"step": "reask"})}
             )
@@ -133,8 +131,8 @@ class LlmAgentMixin:
         prefix = completion.text
         cont = request.model_copy(
             update={
-                "messages": request.messages
-                + (
+                "messages": (
+                    *request.messages,
                     Message(role="assistant", content=prefix.rstrip() or "{"),
                     Message(role="user", content=CONTINUE_NOTE),
                 ),

@@ -25,10 +25,18 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import WorkflowEngine, arun_workflow, resume, run_workflow
-    from .events import Event, EventBus
-    from .result import RunResult
-    from .workflow import DEFAULT_WORKFLOW, Gate, Step, Workflow
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .engine import WorkflowEngine as WorkflowEngine
+    from .engine import arun_workflow as arun_workflow
+    from .engine import resume as resume
+    from .engine import run_workflow as run_workflow
+    from .events import Event as Event
+    from .events import EventBus as EventBus
+    from .result import RunResult as RunResult
+    from .workflow import DEFAULT_WORKFLOW as DEFAULT_WORKFLOW
+    from .workflow import Gate as Gate
+    from .workflow import Step as Step
+    from .workflow import Workflow as Workflow
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

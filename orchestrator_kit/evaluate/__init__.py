@@ -21,7 +21,13 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .checks import Evaluation, evaluate_many, evaluate_run, find_run_dirs
-    from .sandbox import Limits, isolation_available, run_sandboxed
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .checks import Evaluation as Evaluation
+    from .checks import evaluate_many as evaluate_many
+    from .checks import evaluate_run as evaluate_run
+    from .checks import find_run_dirs as find_run_dirs
+    from .sandbox import Limits as Limits
+    from .sandbox import isolation_available as isolation_available
+    from .sandbox import run_sandboxed as run_sandboxed
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -38,19 +38,30 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .anthropic_backend import AnthropicBackend
-    from .backend import Backend
-    from .batches import BatchesBackend
-    from .keys import resolve_api_key
-    from .pricing import DEFAULT_MODEL, cost_of, price_table
-    from .ratelimit import RateLimiter
-    from .registry import backend_names, create_backend, register_backend
-    from .replay import RecordingBackend, ReplayBackend
-    from .retry import RetryConfig, retry_async
-    from .selection import select_backend
-    from .simulated import SimulatedBackend
-    from .tokens import estimate_tokens
-    from .types import Completion, LLMRequest, Message, SystemBlock, Usage
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .anthropic_backend import AnthropicBackend as AnthropicBackend
+    from .backend import Backend as Backend
+    from .batches import BatchesBackend as BatchesBackend
+    from .keys import resolve_api_key as resolve_api_key
+    from .pricing import DEFAULT_MODEL as DEFAULT_MODEL
+    from .pricing import cost_of as cost_of
+    from .pricing import price_table as price_table
+    from .ratelimit import RateLimiter as RateLimiter
+    from .registry import backend_names as backend_names
+    from .registry import create_backend as create_backend
+    from .registry import register_backend as register_backend
+    from .replay import RecordingBackend as RecordingBackend
+    from .replay import ReplayBackend as ReplayBackend
+    from .retry import RetryConfig as RetryConfig
+    from .retry import retry_async as retry_async
+    from .selection import select_backend as select_backend
+    from .simulated import SimulatedBackend as SimulatedBackend
+    from .tokens import estimate_tokens as estimate_tokens
+    from .types import Completion as Completion
+    from .types import LLMRequest as LLMRequest
+    from .types import Message as Message
+    from .types import SystemBlock as SystemBlock
+    from .types import Usage as Usage
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

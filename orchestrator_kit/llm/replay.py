@@ -7,6 +7,7 @@ A miss is an error that shows how the request differs from the nearest recorded 
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 import threading
@@ -53,9 +54,12 @@ class RecordingBackend:
     async def complete(self, request: LLMRequest, *, on_delta: DeltaCallback | None = None) -> Completion:
         completion = await self.inner.complete(request, on_delta=on_delta)
         line = json.dumps(recording_record(request, completion), ensure_ascii=False)
+        await asyncio.to_thread(self._append, line)  # file I/O off the event loop
+        return completion
+
+    def _append(self, line: str) -> None:
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
-        return completion
 
     async def aclose(self) -> None:
         aclose = getattr(self.inner, "aclose", None)

@@ -28,8 +28,13 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .export import standard_figures, standard_tables, write_run_outputs
-    from .html import build_report
-    from .loader import Runs, load_runs, run_folders
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .export import standard_figures as standard_figures
+    from .export import standard_tables as standard_tables
+    from .export import write_run_outputs as write_run_outputs
+    from .html import build_report as build_report
+    from .loader import Runs as Runs
+    from .loader import load_runs as load_runs
+    from .loader import run_folders as run_folders
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -93,13 +93,17 @@ def estimate_vs_actual(table: pd.DataFrame, *, title: str = "Estimate vs actual 
         return _no_data(fig, ax, title)
     ys = list(range(len(rows)))
     ranged = rows["estimate_low_usd"].notna() & rows["estimate_high_usd"].notna()
-    for y, has_range, low, high in zip(ys, ranged, rows["estimate_low_usd"], rows["estimate_high_usd"]):
+    for y, has_range, low, high in zip(
+        ys, ranged, rows["estimate_low_usd"], rows["estimate_high_usd"], strict=True
+    ):
         if has_range:
             ax.hlines(y, low, high, color="0.7", linewidth=6)
     ax.scatter(rows["estimate_usd"], ys, marker="|", s=200, color="0.2", label="estimate (range: low-high)")
     ax.scatter(rows["actual_usd"], ys, marker="o", color="#DD8452", label="actual", zorder=3)
     ax.set_yticks(
-        ys, [_run_label(*r) for r in zip(rows["run_id"], rows["project_name"], rows["model"])], fontsize=7
+        ys,
+        [_run_label(*r) for r in zip(rows["run_id"], rows["project_name"], rows["model"], strict=True)],
+        fontsize=7,
     )
     ax.set_ylim(-0.6, len(rows) - 0.4)
     _usd_axis(ax, "x")

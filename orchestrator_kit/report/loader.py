@@ -276,7 +276,7 @@ def _duration(summary: RunSummary | None, lines: list[CallRecord], created: Any)
         start = datetime.fromisoformat(str(created)).timestamp()
     except ValueError:
         return None
-    return round(max(stamps) - min(start, min(stamps)), 3)
+    return round(max(stamps) - min(start, *stamps), 3)
 
 
 def _run_row(

@@ -137,10 +137,9 @@ def parse_users(doc: Any, where: str) -> dict[str, str]:
     if not isinstance(doc, Mapping) or not doc:
         raise ConfigError(f"{where} must map user ids to tokens, e.g. users: {{alice: {{token: ...}}}}")
     digests: dict[str, str] = {}
-    for user_id, entry in doc.items():
+    for user_id, given in doc.items():
         check_user_id(user_id, where)
-        if isinstance(entry, str):
-            entry = {"token": entry}
+        entry = {"token": given} if isinstance(given, str) else given
         if not isinstance(entry, Mapping) or len({"token", "token_sha256"} & set(entry)) != 1:
             raise ConfigError(f"user {user_id!r} in {where} needs exactly one of 'token' or 'token_sha256'")
         if "token" in entry:

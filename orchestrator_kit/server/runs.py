@@ -112,14 +112,15 @@ class RunManager:
             )
         return changed
 
-    async def close(self, timeout: float = 10.0) -> None:
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Cancel the runs in flight and wait up to ``grace_s`` seconds for them to checkpoint and stop."""
         if self.closing is not None:
             self.closing.set()
         tasks = [h.task for h in self._handles.values() if h.task is not None and not h.task.done()]
         for t in tasks:
             t.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=grace_s)
 
     # -- starting and resuming ---------------------------------------------------------------
     def user_root(self, user_id: str) -> Path:

@@ -29,12 +29,19 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .backend import build_sweep_backend
-    from .driver import resume_sweep, run_sweep
-    from .executors import make_executor
-    from .folder import SweepFolder, is_sweep
-    from .grid import Cell, Grid, expand, load_grid
-    from .progress import SweepEvent, SweepProgress
-    from .result import SweepResult
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .backend import build_sweep_backend as build_sweep_backend
+    from .driver import resume_sweep as resume_sweep
+    from .driver import run_sweep as run_sweep
+    from .executors import make_executor as make_executor
+    from .folder import SweepFolder as SweepFolder
+    from .folder import is_sweep as is_sweep
+    from .grid import Cell as Cell
+    from .grid import Grid as Grid
+    from .grid import expand as expand
+    from .grid import load_grid as load_grid
+    from .progress import SweepEvent as SweepEvent
+    from .progress import SweepProgress as SweepProgress
+    from .result import SweepResult as SweepResult
 
 __getattr__ = lazy_exports(__name__, _LAZY)

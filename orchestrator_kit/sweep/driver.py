@@ -245,7 +245,7 @@ class SweepDriver:
             raise
         except BudgetExceeded as exc:
             status, err_type, err_msg = "budget_exceeded", type(exc).__name__, str(exc)
-        except Exception as exc:  # recorded for this cell; the others go on
+        except Exception as exc:  # noqa: BLE001 - recorded for this cell; the others go on
             status, err_type, err_msg = "failed", type(exc).__name__, str(exc)
         finally:
             self.running -= 1

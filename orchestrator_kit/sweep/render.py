@@ -49,7 +49,7 @@ def render_notebook(job: dict[str, Any]) -> dict[str, Any]:
         )
     except PapermillExecutionError as exc:
         out.update(status="failed", error=redact(f"{exc.ename}: {exc.evalue}"))
-    except Exception as exc:  # a kernel that died or is missing: reported for this cell only
+    except Exception as exc:  # noqa: BLE001 - a kernel that died or is missing: reported for this cell only
         out.update(status="failed", error=redact(f"{type(exc).__name__}: {exc}"))
     out["duration_s"] = round(time.perf_counter() - started, 3)
     return out

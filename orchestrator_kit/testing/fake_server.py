@@ -421,7 +421,7 @@ class FakeAnthropicServer:
             return h.cut()
         try:
             message = self._build_message(r.body, fault)
-        except Exception as exc:  # a bug in a user's responder: make it visible, not a hang
+        except Exception as exc:  # noqa: BLE001 - a bug in a user's responder: make it visible, not a hang
             text = f"fake server responder raised {type(exc).__name__}: {exc}"
             return h.send_json(500, _wire.error_body(500, request_id, text), ids)
         if self.rate_limiter is not None:

@@ -24,12 +24,13 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .agent_panel import AgentPanel
-    from .app import App
-    from .key_widget import ApiKeyWidget
-    from .results import ResultsPanel
-    from .gate_panel import GatePanel
-    from .run_panel import RunPanel
-    from .sweep_progress import SweepProgressWidget
+    # `X as X`: the explicit re-export form, for type checkers (the names load lazily at run time)
+    from .agent_panel import AgentPanel as AgentPanel
+    from .app import App as App
+    from .gate_panel import GatePanel as GatePanel
+    from .key_widget import ApiKeyWidget as ApiKeyWidget
+    from .results import ResultsPanel as ResultsPanel
+    from .run_panel import RunPanel as RunPanel
+    from .sweep_progress import SweepProgressWidget as SweepProgressWidget
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -320,7 +320,7 @@ class RunPanel(w.VBox):
             self.state = getattr(self.result, "status", "completed")
         except asyncio.CancelledError:
             self.state = "interrupted"
-        except BaseException as exc:  # shown in the panel; the run folder is checkpointed by the engine
+        except BaseException as exc:  # noqa: BLE001 - shown in the panel; the run folder is checkpointed by the engine
             self.error = exc
             failed = next((e for e in reversed(self.events) if e.type == "run_failed"), None)
             self.state = failed.data.get("status", "failed") if failed else "failed"
@@ -361,7 +361,7 @@ class RunPanel(w.VBox):
         for fn in list(listeners):
             try:
                 fn(self)
-            except Exception as exc:  # a broken listener must not hide the run's outcome
+            except Exception as exc:  # noqa: BLE001 - a broken listener must not hide the run's outcome
                 self._log(f"listener {getattr(fn, '__name__', fn)} failed: {type(exc).__name__}: {exc}")
 
     def _show_spend(self, spent: Decimal) -> None:

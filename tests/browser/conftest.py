@@ -13,6 +13,7 @@ SIGKILL after 10 s), and any kernel it leaves behind is ended by PID too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -187,10 +188,8 @@ def _stop(server: LabServer) -> None:
             proc.wait(SERVER_STOP_TIMEOUT_S)
     _gone, alive = psutil.wait_procs(children, timeout=5)
     for child in alive:
-        try:
+        with contextlib.suppress(psutil.Error):
             child.kill()
-        except psutil.Error:
-            pass
     psutil.wait_procs(alive, timeout=5)
 
 

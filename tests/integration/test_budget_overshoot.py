@@ -135,7 +135,7 @@ def test_exact_budget_without_a_cap_counts_nothing(srv, tmp_path):
 
 
 def test_exact_budget_is_kept_for_resume(srv, tmp_path):
-    lines, error = _run(srv, tmp_path / "runs", budget_tokens=8000, exact_budget=True)
+    _lines, error = _run(srv, tmp_path / "runs", budget_tokens=8000, exact_budget=True)
     assert isinstance(error, BudgetExceeded)
     (run,) = list((tmp_path / "runs").iterdir())
     manifest = json.loads((run / "manifest.json").read_text())

@@ -199,7 +199,7 @@ def test_run_result_knows_its_run(full_run: tuple[RunResult, list[Event]]) -> No
         review.agent == "reviewer"
         and review.content == (result.run_dir / "artifacts/reviewer/review.md").read_text()
     )
-    with pytest.raises(KeyError, match="architecture.md"):
+    with pytest.raises(KeyError, match=r"architecture\.md"):
         result.artifact("nope.md")
     table = result.table()
     for agent in AGENTS:

@@ -352,9 +352,11 @@ def test_truncate_and_refusal(fake_anthropic: FakeAnthropicServer, client: anthr
 def test_stream_drop_mid_body(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     fake_anthropic.script(Fault.stream_drop_after(2))
     parts: list[str] = []
-    with pytest.raises(httpx2.RemoteProtocolError):
-        with client.messages.stream(model=MODEL, max_tokens=64, messages=USER) as stream:
-            parts.extend(stream.text_stream)
+    with (
+        pytest.raises(httpx2.RemoteProtocolError),
+        client.messages.stream(model=MODEL, max_tokens=64, messages=USER) as stream,
+    ):
+        parts.extend(stream.text_stream)
     assert len(parts) == 2
 
 
@@ -369,9 +371,11 @@ def test_stream_clean_end_leaves_no_stop_reason(
 
 def test_stream_error_event(fake_anthropic: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     fake_anthropic.script(Fault.stream_error(1, error_type="overloaded_error"))
-    with pytest.raises(anthropic.APIStatusError) as info:
-        with client.messages.stream(model=MODEL, max_tokens=64, messages=USER) as stream:
-            stream.until_done()
+    with (
+        pytest.raises(anthropic.APIStatusError) as info,
+        client.messages.stream(model=MODEL, max_tokens=64, messages=USER) as stream,
+    ):
+        stream.until_done()
     assert info.value.status_code == 200 and info.value.type == "overloaded_error"
 
 

@@ -3,9 +3,8 @@ looks: summary.json, the CLI table, RunResult.table(), the notebook tables and t
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from pathlib import Path
 from typing import Any
 

@@ -53,14 +53,11 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with (
         FakeAnthropicServer(require_key="sk-ant-not-the-one-the-kernel-has") as other,
         clean_env(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=other.base_url),
+        pytest.raises(PapermillExecutionError) as refused,
     ):
-        with pytest.raises(PapermillExecutionError) as refused:
-            execute(
-                "workflow.ipynb",
-                out / "workflow_refused.ipynb",
-                {"mode": "real", "output_dir": "runs"},
-                cwd=out,
-            )
+        execute(
+            "workflow.ipynb", out / "workflow_refused.ipynb", {"mode": "real", "output_dir": "runs"}, cwd=out
+        )
     return {"out": out, "key_headers": key_headers, "refused": refused.value}
 
 

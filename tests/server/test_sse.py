@@ -59,7 +59,7 @@ def test_live_stream_until_run_finished_then_replay_and_last_event_id(
 
     # a late subscriber gets the same history (live-only call_delta text aside)
     replay = read_events(c, path)
-    assert [e for e in replay] == [e for e in events if e["type"] != "call_delta"]
+    assert list(replay) == [e for e in events if e["type"] != "call_delta"]
     # Last-Event-ID: only what came after
     k = replay[10]["seq"]
     tail = read_events(c, path, last_id=k)

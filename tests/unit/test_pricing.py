@@ -253,7 +253,7 @@ def test_long_context_tier_uses_total_input_including_cache():
     assert over.cache_read == D("0.002")  # 40k x 0.05
 
 
-@pytest.mark.parametrize("model", UNPRICED + ["claude-nonexistent-9"])
+@pytest.mark.parametrize("model", [*UNPRICED, "claude-nonexistent-9"])
 def test_unknown_cost_is_none_never_zero(model):
     assert cost_of(Usage(input_tokens=10, output_tokens=10), model) is None
     assert cost_of(Usage(), model) is None

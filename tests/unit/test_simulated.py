@@ -151,7 +151,7 @@ def generated_test_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return results
 
 
-@pytest.mark.parametrize("case", [c for c in DEVELOPER_CASES])
+@pytest.mark.parametrize("case", list(DEVELOPER_CASES))
 def test_developer_output_is_valid_python_whose_tests_pass(
     case: str, generated_test_results: dict[str, list[str]]
 ) -> None:

@@ -108,7 +108,7 @@ def test_subset_max_rounds_overrides_the_gate() -> None:
 
 
 def test_subset_rejects_duplicate_agents() -> None:
-    with pytest.raises(ConfigError, match="more than once.*architect"):
+    with pytest.raises(ConfigError, match=r"more than once.*architect"):
         DEFAULT_WORKFLOW.subset(["architect", "developer", "architect"])
 
 
