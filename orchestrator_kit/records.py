@@ -11,7 +11,15 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, computed_field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    computed_field,
+    field_validator,
+)
 
 if TYPE_CHECKING:  # for the reader and mypy only: at run time records.py imports nothing of ours
     from .llm.types import Completion, LLMRequest
@@ -141,6 +149,8 @@ class AgentPlan(BaseModel):
     steps: list[str]
     planned_artifacts: list[dict[str, str]] = []
     raw: str = Field(default="", repr=False)
+    # The plan call's rendered prompt, for the act call that continues it (never serialised).
+    _prompt: Any = PrivateAttr(default=None)
 
 
 class AgentOutput(BaseModel):

@@ -24,7 +24,7 @@ from ..records import (
     Score,
     TaskDefinition,
 )
-from .prompt_builder import PromptBuilder
+from .prompt_builder import PromptBuilder, RenderMemo
 from .response_parser import parse_act, parse_plan
 
 if TYPE_CHECKING:
@@ -87,15 +87,23 @@ class LlmAgentMixin:
             extra_instructions=context.extra_instructions,
         )
 
-    def _request(self, step: str, state: ProjectState, context: AgentContext, **extra: Any) -> LLMRequest:
+    def _request(
+        self,
+        step: str,
+        state: ProjectState,
+        context: AgentContext,
+        memo: RenderMemo | None = None,
+        **extra: Any,
+    ) -> LLMRequest:
         labels = RequestLabels(
             run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
         )
         return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(
-            step,
-            model=self._model(context),  # type: ignore[arg-type]
+            step,  # type: ignore[arg-type]
+            model=self._model(context),
             max_tokens=self._max_tokens(context),
             labels=labels,
+            memo=memo,
             **self._builder_vars(state, context),
             **extra,
         )
@@ -157,15 +165,18 @@ class LlmAgentMixin:
         context: AgentContext,
     ) -> AgentPlan:
         gw = self._gateway_for(context)
-        parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
+        memo = RenderMemo()
+        parsed, _ = await self._ask(gw, self._request("plan", project_state, context, memo), parse_plan)
         data = parsed.data
-        return AgentPlan(
+        plan = AgentPlan(
             agent=self.role.id,
             phase=PhaseType(phase) if phase else self.role.phase,
             summary=data.summary,
             steps=data.steps,
             planned_artifacts=[a.model_dump() for a in data.artifacts],
         )
+        plan._prompt = memo  # the act call reuses the rendering if its inputs are still the same
+        return plan
 
     async def _llm_act(
         self, plan: AgentPlan, project_state: ProjectState, context: AgentContext
@@ -176,9 +187,9 @@ class LlmAgentMixin:
         def parse(text: str) -> Any:
             return parse_act(text, require_decision=role.needs_decision, require_score=role.needs_score)
 
-        parsed, truncated = await self._ask(
-            gw, self._request("act", project_state, context, plan=plan), parse
-        )
+        memo, plan._prompt = plan._prompt, None  # used once: a plan kept in state keeps no prompt text
+        request = self._request("act", project_state, context, memo, plan=plan)
+        parsed, truncated = await self._ask(gw, request, parse)
         data = parsed.data
         truncated = truncated or any(r.startswith("truncated") for r in parsed.repairs)
         artifacts = [

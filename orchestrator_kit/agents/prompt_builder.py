@@ -57,13 +57,43 @@ def _environment() -> jinja2.Environment:
 
 
 def template_hashes() -> dict[str, str]:
-    """sha256 (first 12 hex) of every template, for the run manifest."""
+    """sha256 (first 12 hex) of every template, for the run manifest. Read once per process, like
+    the templates themselves (``_environment`` loads each once), so the hashes name what renders."""
+    return dict(_template_hashes())
+
+
+@lru_cache(maxsize=1)
+def _template_hashes() -> tuple[tuple[str, str], ...]:
     root = resources.files(PROMPTS_PACKAGE)
-    out: dict[str, str] = {}
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".j2"):
-            out[entry.name] = hashlib.sha256(entry.read_bytes()).hexdigest()[:12]
-    return out
+    return tuple(
+        (entry.name, hashlib.sha256(entry.read_bytes()).hexdigest()[:12])
+        for entry in sorted(root.iterdir(), key=lambda p: p.name)
+        if entry.name.endswith(".j2")
+    )
+
+
+class RenderMemo:
+    """One rendering of a role's template and what it was rendered from: the plan step renders every
+    section, the act step (same inputs) reuses them instead of rendering again."""
+
+    __slots__ = ("key", "sections")
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.sections: dict[str, str] = {}
+
+
+def _render_key(role_id: str, values: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything the template reads (``plan_json`` is not rendered: it is the assistant turn)."""
+    return (
+        role_id,
+        values["project_name"],
+        values["request"],
+        tuple((a.agent, a.filename, a.kind, a.content) for a in values["inputs"]),
+        values["round"],
+        tuple(values["feedback"]),
+        values["extra_instructions"],
+    )
 
 
 class PromptBuilder:
@@ -118,18 +148,33 @@ class PromptBuilder:
         }
 
     def build(
-        self, step: Step, *, model: str, max_tokens: int, labels: RequestLabels, **variables: Any
+        self,
+        step: Step,
+        *,
+        model: str,
+        max_tokens: int,
+        labels: RequestLabels,
+        memo: RenderMemo | None = None,
+        **variables: Any,
     ) -> LLMRequest:
         """The plan request, or the act request that continues the plan conversation.
 
         Cache breakpoints (at most 4), at the longest stable prefixes: the shared project prefix
         (team charter + project; ``cache_ttl``), the first and the last upstream artifact (5m), and
         the plan turn (5m), which the act call of the same agent reads back. ``cache_ttl=None``: none.
+        ``memo``: the sections rendered last time are reused when rendered from the same values.
         """
         if step == "act" and variables.get("plan") is None:
             raise ValueError("the act step continues the plan conversation: pass plan=")
         values = self.variables(**variables)
-        s = {**self.render_sections(values), "plan_json": values["plan_json"]}
+        if memo is None:
+            sections = self.render_sections(values)
+        else:
+            key = _render_key(self.role.id, values)
+            if memo.key != key:
+                memo.sections, memo.key = self.render_sections(values), key
+            sections = memo.sections
+        s = {**sections, "plan_json": values["plan_json"]}
         ttl = self.cache_ttl
         short: Literal["5m"] | None = "5m" if ttl else None
         inputs = [text for name, text in s.items() if name.startswith("input_")]

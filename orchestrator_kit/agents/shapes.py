@@ -20,6 +20,7 @@ Nothing is invented: a step needs text, an artifact needs a name and content.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -75,9 +76,18 @@ _BODY_KEYS = (
 _SUB_KEYS = ("steps", "substeps", "subtasks", "tasks", "actions", "items")
 
 
+_LOOSE = re.compile(r"[\s_\-]")
+
+
+@lru_cache(maxsize=4096)
+def _key(name: str) -> str:
+    return _LOOSE.sub("", name).lower()
+
+
 def key(name: str) -> str:
-    """A key compared loosely: case, spaces, '_' and '-' ignored (``File_Name`` == ``filename``)."""
-    return re.sub(r"[\s_\-]", "", name).lower()
+    """A key compared loosely: case, spaces, '_' and '-' ignored (``File_Name`` == ``filename``).
+    Short names (JSON keys: the same few again and again) are memoised."""
+    return _key(name) if len(name) <= 64 else _LOOSE.sub("", name).lower()
 
 
 def lookup(obj: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:

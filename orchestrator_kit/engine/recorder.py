@@ -46,14 +46,15 @@ class RunRecorder:
     # -- CallObserver ------------------------------------------------------------------------
     def before_call(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
         self.budget.check(request, input_tokens=input_tokens)
-        self.bus.emit(
-            Event(
-                "call_started",
-                self.run_id,
-                request.labels.agent,
-                {"step": request.labels.step, "model": request.model},
+        if self.bus.wants("call_started"):  # no event is built that nobody hears
+            self.bus.emit(
+                Event(
+                    "call_started",
+                    self.run_id,
+                    request.labels.agent,
+                    {"step": request.labels.step, "model": request.model},
+                )
             )
-        )
 
     def wants_deltas(self) -> bool:
         return self.bus.wants("call_delta")
@@ -119,6 +120,8 @@ class RunRecorder:
             stop_reason=completion.stop_reason,
             batch_id=completion.batch_id,
         )
+        if not self.bus.wants("call_finished"):
+            return
         self.bus.emit(
             Event(
                 "call_finished",

@@ -22,6 +22,15 @@ class RunResult:
     summary: RunSummary | None  # None: the run ended without writing one (killed)
     calls: list[CallRecord] = field(default_factory=list, repr=False)
 
+    def __repr__(self) -> str:
+        """One line (not every artifact's text): notebooks echo it, and ``asyncio.run`` formats the
+        finished main task, result included, each time it restores the SIGINT handler."""
+        cost = format_usd(self.totals.cost_usd) if self.summary is not None else "?"
+        return (
+            f"RunResult(run_id={self.run_id!r}, status={self.status!r}, mode={self.mode!r}, "
+            f"model={self.model!r}, artifacts={len(self.artifacts)}, calls={len(self.calls)}, cost={cost})"
+        )
+
     @property
     def run_id(self) -> str:
         return self.run_dir.name

@@ -28,7 +28,7 @@ def recording_record(request: LLMRequest, completion: Completion) -> dict[str, A
     return {
         "layout": RECORDING_LAYOUT,
         "hash": request.request_hash(),
-        "request": json.loads(request.canonical_json()),
+        "request": request.canonical_data(),  # the same data as the canonical JSON, not decoded again
         "completion": completion.model_dump(mode="json"),
     }
 

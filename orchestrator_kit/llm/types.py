@@ -58,14 +58,17 @@ class LLMRequest(_Frozen):
     def model_copy(self, *, update: Any = None, deep: bool = False) -> LLMRequest:
         """A copy; the memoised canonical JSON and hash are dropped (``update`` may change them)."""
         copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop("_canonical", None)
-        copy.__dict__.pop("_hash", None)
+        for memo in ("_data", "_canonical", "_hash"):
+            copy.__dict__.pop(memo, None)
         return copy
 
     @cached_property
-    def _canonical(self) -> str:  # computed once: the request is frozen
-        data = self.model_dump(mode="json", exclude={"labels"})
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    def _data(self) -> dict[str, Any]:  # computed once: the request is frozen
+        return self.model_dump(mode="json", exclude={"labels"})
+
+    @cached_property
+    def _canonical(self) -> str:
+        return json.dumps(self._data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @cached_property
     def _hash(self) -> str:
@@ -74,6 +77,11 @@ class LLMRequest(_Frozen):
     def canonical_json(self) -> str:
         """Everything that decides the answer, as canonical JSON (labels left out)."""
         return self._canonical
+
+    def canonical_data(self) -> dict[str, Any]:
+        """What ``canonical_json`` encodes, as JSON-ready data (computed once per request: do not
+        change it; copy it first)."""
+        return self._data
 
     def request_hash(self) -> str:
         """The recording key: sha256 of the canonical JSON (computed once per request)."""
