@@ -5,7 +5,11 @@
     │   ├── UnknownAgentError
     │   ├── UnknownModelError
     │   ├── ModelRetiredError  the model is past its retirement date (names the replacement)
-    │   └── NotARunError       a folder that is not a run folder
+    │   ├── NotARunError       a folder that is not a run folder
+    │   ├── Conflict           valid, but the resource's state forbids it (server: HTTP 409)
+    │   │   └── DamagedRun     a run folder whose files cannot be read as a run (HTTP 409)
+    │   ├── TooManyQueued      a user has as many runs waiting as allowed (HTTP 429, Retry-After)
+    │   └── UnreadableSecret   a stored key the current server secret cannot decrypt (HTTP 409)
     ├── ParseError             model output that could not be read, even after local repair
     ├── BudgetExceeded         the next call could exceed the run's cap (run checkpointed, resumable)
     ├── BackendError           a model call failed for good (after retries); carries the attempts
@@ -13,10 +17,19 @@
     │   ├── ConnectionFailed   the base URL could not be reached
     │   ├── RateLimited        429 persisted, or the server demanded a longer wait than allowed
     │   ├── RefusalError       stop_reason == "refusal"
-    │   └── ReplayMiss         replay has no recording for a request; shows the nearest one
+    │   ├── ReplayMiss         replay has no recording for a request; shows the nearest one
+    │   └── IncompleteResponse a response cut short or unreadable (retryable); carries partial usage
     └── RunFailed              a workflow step failed; the run folder says where to resume
 
-Errors are told apart by type, never by message text.
+    OrchestratorWarning (UserWarning)
+    ├── ModelRetirementWarning (llm/pricing.py)  the model retires soon
+    ├── UnknownPriceWarning    (llm/pricing.py)  no price for a model: its cost shows as unknown
+    └── PlaceholderKeyWarning  (llm/keys.py)     a placeholder key was ignored
+
+Errors are told apart by type, never by message text. Every exception class of the package derives from
+``OrchestratorError`` and every warning from ``OrchestratorWarning`` (tests/unit/test_public_api.py scans
+every module). The classes stay importable from where they were first defined (server/failures.py,
+server/secrets.py, llm/retry.py); the warnings are defined next to the code that emits them.
 """
 
 from __future__ import annotations
@@ -46,6 +59,26 @@ class ModelRetiredError(ConfigError):
 
 class NotARunError(ConfigError):
     pass
+
+
+class Conflict(ConfigError):
+    """The request is valid but the resource's state forbids it (HTTP 409)."""
+
+
+class DamagedRun(Conflict):
+    """A run folder whose files cannot be read as a run (hand-edited or damaged): HTTP 409."""
+
+
+class TooManyQueued(ConfigError):
+    """The user has as many runs waiting as the server allows (HTTP 429, with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UnreadableSecret(ConfigError):
+    """A stored blob that the current server secret cannot decrypt (the secret changed)."""
 
 
 class ParseError(OrchestratorError):
@@ -95,6 +128,15 @@ class ReplayMiss(BackendError):
     pass
 
 
+class IncompleteResponse(BackendError):
+    """A response that broke off or could not be read: a stream cut short or without a stop_reason,
+    a body that is not valid JSON. Retryable. ``usage`` holds what the partial response reported."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, usage: Any = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.usage = usage
+
+
 class RunFailed(OrchestratorError):
     def __init__(
         self,
@@ -108,3 +150,8 @@ class RunFailed(OrchestratorError):
         self.run_dir = run_dir
         self.agent = agent
         self.cause = cause
+
+
+class OrchestratorWarning(UserWarning):
+    """Base of every warning this package emits: ``warnings.simplefilter("ignore", OrchestratorWarning)``
+    silences them all."""

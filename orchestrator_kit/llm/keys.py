@@ -20,6 +20,8 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from ..errors import OrchestratorWarning
+
 ENV_VAR = "ANTHROPIC_API_KEY"
 KEY_PREFIX = "sk-ant-"
 KeySource = Literal["argument", "environment", "dotenv"]
@@ -100,7 +102,7 @@ def placeholder_warning(source: str) -> str:
     )
 
 
-class PlaceholderKeyWarning(UserWarning):
+class PlaceholderKeyWarning(OrchestratorWarning):
     """A placeholder stood where a key belongs; it was treated as no key."""
 
 

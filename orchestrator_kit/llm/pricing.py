@@ -17,7 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from orchestrator_kit.errors import ModelRetiredError, UnknownModelError
+from orchestrator_kit.errors import ModelRetiredError, OrchestratorWarning, UnknownModelError
 from orchestrator_kit.llm.types import Usage
 from orchestrator_kit.money import format_usd as format_usd  # re-exported for older callers
 
@@ -31,11 +31,11 @@ _MILLION = Decimal(1_000_000)
 _ZERO = Decimal(0)
 
 
-class ModelRetirementWarning(UserWarning):
+class ModelRetirementWarning(OrchestratorWarning):
     """The model retires on a known date (it still works until the end of that day)."""
 
 
-class UnknownPriceWarning(UserWarning):
+class UnknownPriceWarning(OrchestratorWarning):
     """The model's price is not known: its cost is shown as unknown, never $0."""
 
 

@@ -33,7 +33,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from ..errors import BackendError, ConfigError, OrchestratorError, RateLimited
+from ..errors import ConfigError, OrchestratorError, RateLimited
+from ..errors import IncompleteResponse as IncompleteResponse  # defined in the tree, re-exported here
 
 T = TypeVar("T")
 AttemptFailed = Callable[[int, BaseException, "float | None"], None]
@@ -59,15 +60,6 @@ class RetryConfig:
             raise ConfigError("RetryConfig delays must not be negative")
         if self.exponential_base < 1:
             raise ConfigError(f"RetryConfig.exponential_base must be at least 1, not {self.exponential_base}")
-
-
-class IncompleteResponse(BackendError):
-    """A response that broke off or could not be read: a stream cut short or without a stop_reason,
-    a body that is not valid JSON. Retryable. ``usage`` holds what the partial response reported."""
-
-    def __init__(self, message: str, *, status_code: int | None = None, usage: Any = None) -> None:
-        super().__init__(message, status_code=status_code)
-        self.usage = usage
 
 
 def is_retryable(exc: BaseException) -> bool:

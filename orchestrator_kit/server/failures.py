@@ -5,24 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import Conflict, DamagedRun, TooManyQueued  # defined in the tree, re-exported
 from ..store.run_folder import redact
-
-
-class Conflict(ConfigError):
-    """The request is valid but the resource's state forbids it (HTTP 409)."""
-
-
-class DamagedRun(Conflict):
-    """A run folder whose files cannot be read as a run (hand-edited or damaged): HTTP 409."""
-
-
-class TooManyQueued(ConfigError):
-    """The user has as many runs waiting as the server allows (HTTP 429, with Retry-After)."""
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 def public_text(text: str, data_dir: Path) -> str:

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import OrchestratorError
+
 
 async def _send_json(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
@@ -90,8 +92,8 @@ class HostCheck:
         )
 
 
-class _Refused(Exception):
-    pass
+class _Refused(OrchestratorError):
+    """Raised into the app to abort reading a body already answered with 413/408; BodyLimit drops it."""
 
 
 class BodyLimit:

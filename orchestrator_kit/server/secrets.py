@@ -13,14 +13,10 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, UnreadableSecret  # UnreadableSecret: re-exported
 
 ENV_VAR = "ORCHESTRATOR_KIT_SECRET_KEY"
 KEY_FILE = "secret.key"
-
-
-class UnreadableSecret(ConfigError):
-    """A stored blob that the current server secret cannot decrypt (the secret changed)."""
 
 
 class KeyVault:

@@ -155,6 +155,10 @@ TREE = {
     "UnknownModelError": errors.ConfigError,
     "ModelRetiredError": errors.ConfigError,
     "NotARunError": errors.ConfigError,
+    "Conflict": errors.ConfigError,
+    "DamagedRun": errors.Conflict,
+    "TooManyQueued": errors.ConfigError,
+    "UnreadableSecret": errors.ConfigError,
     "ParseError": errors.OrchestratorError,
     "BudgetExceeded": errors.OrchestratorError,
     "BackendError": errors.OrchestratorError,
@@ -163,7 +167,9 @@ TREE = {
     "RateLimited": errors.BackendError,
     "RefusalError": errors.BackendError,
     "ReplayMiss": errors.BackendError,
+    "IncompleteResponse": errors.BackendError,
     "RunFailed": errors.OrchestratorError,
+    "OrchestratorWarning": UserWarning,
 }
 
 
