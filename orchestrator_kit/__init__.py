@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ._lazy import lazy_exports
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one definition: pyproject.toml reads it (dynamic version)
 
 _LAZY = {
     "run_workflow": "orchestrator_kit.api",
