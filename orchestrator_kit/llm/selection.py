@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MODES = ("auto", "simulated", "real", "replay")
 PROVIDERS = ("anthropic",)
+REAL_BACKENDS = ("anthropic", "batches")  # what serves real calls: the Messages API, or Message Batches
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def select_backend(
     env: Mapping[str, str] | None = None,
     dotenv_path: str | Path | None = None,
     timeout: float | None = None,
+    real_backend: str = "anthropic",
+    real_options: Mapping[str, Any] | None = None,
 ) -> BackendChoice:
     """Decide which backend a run talks to and create it (through the registry, llm/registry.py).
 
@@ -79,11 +82,20 @@ def select_backend(
     ``timeout``: seconds per attempt of a real call (None: ``DEFAULT_TIMEOUT_S``, or an injected
     client's own setting).
 
+    ``real_backend``: what serves the calls when the choice is real: "anthropic" (the Messages API) or
+    "batches" (Message Batches, 50% off, answers within 24 h); ``real_options``: further options of that
+    backend, e.g. a shared ``rate_limiter``, or ``journal`` and ``active_runs`` for batches (a sweep's).
+    They apply only when the choice is real: auto without a key still runs simulated.
+
     Returns the backend with its mode and where its key came from (never the key).
     """
     if provider not in PROVIDERS:
         raise ConfigError(
             f"unknown llm_provider {provider!r}; the supported provider is {', '.join(map(repr, PROVIDERS))}"
+        )
+    if real_backend not in REAL_BACKENDS:
+        raise ConfigError(
+            f"unknown real backend {real_backend!r}; choose one of: {', '.join(map(repr, REAL_BACKENDS))}"
         )
     choice: BackendChoice
     if backend is not None:
@@ -109,6 +121,7 @@ def select_backend(
             env=os.environ if env is None else env,
             dotenv_path=dotenv_path,
             timeout=timeout,
+            real=(real_backend, dict(real_options or {})),
         )
     else:
         others = [n for n in backend_names() if n not in BUILTIN_BACKENDS]
@@ -135,12 +148,14 @@ def _real_or_simulated(
     env: Mapping[str, str],
     dotenv_path: str | Path | None,
     timeout: float | None,
+    real: tuple[str, dict[str, Any]],
 ) -> BackendChoice:
     from .keys import check_key_format, lookup_api_key
 
+    name, options = real
     if client is not None:
         backend = create_backend(
-            "anthropic", client=client, retry=retry, key_source="client", timeout=timeout
+            name, client=client, retry=retry, key_source="client", timeout=timeout, **options
         )
         return BackendChoice(backend, "real", "client")
     lookup = lookup_api_key(api_key, env=env, dotenv_path=dotenv_path)
@@ -158,6 +173,12 @@ def _real_or_simulated(
         warnings.warn(problem, UserWarning, stacklevel=3)
     source = key_source if key_source is not None and key.source == "argument" else key.source
     backend = create_backend(
-        "anthropic", api_key=key.value, base_url=base_url, retry=retry, key_source=source, timeout=timeout
+        name,
+        api_key=key.value,
+        base_url=base_url,
+        retry=retry,
+        key_source=source,
+        timeout=timeout,
+        **options,
     )
     return BackendChoice(backend, "real", source)

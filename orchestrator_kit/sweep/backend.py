@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ConfigError
 from ..llm.selection import BackendChoice, select_backend
 
 if TYPE_CHECKING:
     from ..llm.backend import DeltaCallback
+    from ..llm.batches import BatchesBackend
     from ..llm.types import Completion, LLMRequest
     from .grid import Grid
 
@@ -66,24 +67,26 @@ def build_sweep_backend(
             f"{'/'.join(limits)} pace the standard Messages API; a batches sweep sends its calls through "
             "Message Batches, which has limits of its own (paced from its 429s): leave them out"
         )
-    choice = select_backend(grid.mode, api_key=api_key, client=client, base_url=base_url, retry=retry)
-    if choice.mode != "real":  # auto without a key: simulated, said so in every table
-        return choice
     if grid.backend == "batches":
-        from ..llm.batches import BatchesBackend
-
-        backend = BatchesBackend(
-            api_key,
-            client=client,
-            base_url=base_url,
-            retry=retry,
-            journal=batch_journal_path(sweep_dir),
-            active_runs=active_runs,
-            rate_limiter=RateLimiter(),  # the batch endpoints' own limits: learnt from their 429s
-        )
-        return BackendChoice(backend, "real", choice.key_source)
-    choice.backend.rate_limiter = RateLimiter(**limits)  # type: ignore[attr-defined]
-    return choice
+        real_backend = "batches"
+        real_options: dict[str, Any] = {
+            "journal": batch_journal_path(sweep_dir),
+            "active_runs": active_runs,
+            "rate_limiter": RateLimiter(),  # the batch endpoints' own limits: learnt from their 429s
+        }
+    else:
+        limiter = RateLimiter(rpm=limits.get("rpm"), itpm=limits.get("itpm"), otpm=limits.get("otpm"))
+        real_backend, real_options = "anthropic", {"rate_limiter": limiter}
+    # auto without a key: simulated (said so in every table); the real options then do not apply
+    return select_backend(
+        grid.mode,
+        api_key=api_key,
+        client=client,
+        base_url=base_url,
+        retry=retry,
+        real_backend=real_backend,
+        real_options=real_options,
+    )
 
 
 def batch_journal_path(sweep_dir: Path) -> Path:
@@ -98,14 +101,21 @@ def cancel_sweep_batches(
     (answers already paid for are kept: a later ``resume`` uses them and resubmits only the canceled
     rest). Returns, per batch, how many requests came back how."""
     from .._sync import run_sync
-    from ..llm.batches import BatchesBackend
     from .folder import SweepFolder
 
     folder = SweepFolder.open(Path(sweep_dir).expanduser().resolve())
     journal = batch_journal_path(folder.path)
     if not journal.is_file():
         raise ConfigError(f"{folder.path} has no Message Batches journal ({journal.name}): nothing to cancel")
-    backend = BatchesBackend(api_key, client=client, base_url=base_url, journal=journal)
+    chosen = select_backend(
+        "real",
+        api_key=api_key,
+        client=client,
+        base_url=base_url,
+        real_backend="batches",
+        real_options={"journal": journal},
+    )
+    backend = cast("BatchesBackend", chosen.backend)
 
     async def cancel() -> dict[str, dict[str, int]]:
         try:

@@ -8,8 +8,9 @@ that parse — a faithful stand-in for Claude in CI.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from ..llm.selection import select_backend
 from ..llm.simulated import SimulatedBackend
 from ..llm.types import LLMRequest, Message, SystemBlock
 
@@ -35,7 +36,8 @@ def request_from_body(body: dict[str, Any]) -> LLMRequest:
 
 
 def simulated_responder(**simulated_options: Any) -> Callable[[dict[str, Any]], str]:
-    backend = SimulatedBackend(**simulated_options)
+    chosen = select_backend("simulated", simulated_options=simulated_options).backend
+    backend = cast(SimulatedBackend, chosen)  # .answer(): the simulated backend's text, no Completion
 
     def respond(body: dict[str, Any]) -> str:
         request = request_from_body(body)
