@@ -1,61 +1,52 @@
-"""The ``orchestrator-kit`` command (also ``python -m orchestrator_kit``). Thin: parses, calls, prints.
-
-Exit codes: 0 ok; 1 the run failed (its folder says where to resume); 2 bad arguments or input.
-"""
+"""Commands of one run: ``run``, ``estimate``, ``resume`` (a run; a sweep folder goes to ``sweeps``),
+``decide`` at a gate, and ``runs`` (list run folders)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import __version__
-from .errors import BudgetExceeded, ConfigError, OrchestratorError
-
-Handler = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, Handler] = {}
-
-
-def command(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        COMMANDS[name] = fn
-        return fn
-
-    return register
+from ..errors import ConfigError
+from .registry import command, given
+from .sweeps import resume_sweep, sweep_options
 
 
 def _agents(value: str) -> list[str]:
     return [a.strip() for a in value.split(",") if a.strip()]
 
 
+# flags that are passed on only when given: flag -> WorkflowEngine option
+_RUN_FLAGS = {
+    "timeout": "timeout",
+    "agents": "agents",
+    "max_rounds": "max_rounds",
+    "replay_from": "replay_from",
+    "gate": "gate_policy",
+    "on_budget": "on_budget",
+    "record_to": "record_to",
+}
+_RESUME_FLAGS = {
+    "timeout": "timeout",
+    "budget": "budget_usd",
+    "budget_tokens": "budget_tokens",
+    "max_rounds": "max_rounds",
+}
+
+
 def _engine_options(a: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = dict(
-        mode=a.mode,
-        model=a.model,
-        budget_usd=a.budget,
-        budget_tokens=a.budget_tokens,
-        max_concurrency=a.max_concurrency,
-        output_dir=a.output,
-        allow_unknown_model=a.allow_unknown_model,
-        exact_budget=a.exact_budget,
-    )
-    if a.timeout is not None:
-        opts["timeout"] = a.timeout
-    if a.agents is not None:
-        opts["agents"] = a.agents
-    if a.max_rounds is not None:
-        opts["max_rounds"] = a.max_rounds
-    if a.replay_from is not None:
-        opts["replay_from"] = a.replay_from
-    if a.gate is not None:
-        opts["gate_policy"] = a.gate
-    if a.on_budget is not None:
-        opts["on_budget"] = a.on_budget
-    if a.record_to is not None:
-        opts["record_to"] = a.record_to
-    return opts
+    opts: dict[str, Any] = {
+        "mode": a.mode,
+        "model": a.model,
+        "budget_usd": a.budget,
+        "budget_tokens": a.budget_tokens,
+        "max_concurrency": a.max_concurrency,
+        "output_dir": a.output,
+        "allow_unknown_model": a.allow_unknown_model,
+        "exact_budget": a.exact_budget,
+    }
+    return opts | given(a, _RUN_FLAGS)
 
 
 def _print_progress(event: Any) -> None:
@@ -75,7 +66,7 @@ def _print_progress(event: Any) -> None:
 
 @command("run")
 def _run(a: argparse.Namespace) -> int:
-    from .engine.engine import WorkflowEngine
+    from ..engine.engine import WorkflowEngine
 
     if not a.request.strip():
         raise ConfigError(
@@ -99,7 +90,7 @@ def _run(a: argparse.Namespace) -> int:
 
 def _say_how_to_decide(run_dir: Any) -> None:
     """If the run waits for a person, say what it asks and how to answer."""
-    from .engine.gates import pending_gate
+    from ..engine.gates import pending_gate
 
     gate = pending_gate(run_dir)
     if gate is None:
@@ -130,8 +121,8 @@ def _decide(a: argparse.Namespace) -> int:
     import getpass
     from pathlib import Path
 
-    from .engine.engine import decide
-    from .engine.gates import pending_gate
+    from ..engine.engine import decide
+    from ..engine.gates import pending_gate
 
     edits: dict[str, str] = {}
     budget = None
@@ -180,15 +171,15 @@ def _artifact_for(name: str, under_review: list[str]) -> str:
 
 @command("resume")
 def _resume(a: argparse.Namespace) -> int:
-    from .engine.engine import WorkflowEngine
-    from .sweep.folder import is_sweep
+    from ..engine.engine import WorkflowEngine
+    from ..sweep.folder import is_sweep
 
     if is_sweep(a.run_dir):
-        return _resume_sweep(a)
+        return resume_sweep(a)
     if a.cancel_batches:
         raise ConfigError("--cancel-batches applies to a sweep folder (orchestrator-kit batch -o DIR)")
-    from .engine.result import RunResult
-    from .store.run_folder import RunFolder
+    from ..engine.result import RunResult
+    from ..store.run_folder import RunFolder
 
     a.run_folder = a.run_dir
     folder = RunFolder.open(a.run_dir)
@@ -198,17 +189,9 @@ def _resume(a: argparse.Namespace) -> int:
         print(f"run folder: {result.run_dir}")
         print(f"{folder.path} was already complete: nothing to resume, no calls made", file=sys.stderr)
         return 0
-    overrides: dict[str, Any] = {}
-    if a.timeout is not None:
-        overrides["timeout"] = a.timeout
+    overrides: dict[str, Any] = given(a, _RESUME_FLAGS)
     if a.exact_budget:
         overrides["exact_budget"] = True
-    if a.budget is not None:
-        overrides["budget_usd"] = a.budget
-    if a.budget_tokens is not None:
-        overrides["budget_tokens"] = a.budget_tokens
-    if a.max_rounds is not None:
-        overrides["max_rounds"] = a.max_rounds
     engine = WorkflowEngine.for_resume(a.run_dir, **overrides)
     engine.subscribe(_print_progress, types=("reuse_rejected",))
     counts = {"reused": 0, "new": 0}
@@ -239,8 +222,8 @@ def _resume_counts(mode: str, reused: int, new: int) -> str:
 
 @command("estimate")
 def _estimate(a: argparse.Namespace) -> int:
-    from .engine.estimate import estimate_run
-    from .llm.pricing import check_model
+    from ..engine.estimate import estimate_run
+    from ..llm.pricing import check_model
 
     check_model(a.model, allow_unknown=a.allow_unknown_model)
     est = estimate_run(a.request, agents=a.agents, model=a.model)
@@ -250,7 +233,7 @@ def _estimate(a: argparse.Namespace) -> int:
 
 @command("runs")
 def _runs(a: argparse.Namespace) -> int:
-    from .store.listing import list_runs
+    from ..store.listing import list_runs
 
     rows = list_runs(a.root)
     if a.json:
@@ -272,97 +255,6 @@ def _runs(a: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_sweep(a: argparse.Namespace) -> int:
-    from .sweep.driver import resume_sweep
-
-    if a.cancel_batches:
-        from .sweep.backend import cancel_sweep_batches
-
-        summary = cancel_sweep_batches(a.run_dir)
-        for batch_id, counts in summary.items():
-            print(f"{batch_id}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
-        print(
-            f"canceled {len(summary)} Message Batch(es) in flight; answers they had already given are kept. "
-            f"Continue the sweep (the canceled requests go into new batches) with: "
-            f"orchestrator-kit resume {a.run_dir}"
-        )
-        return 0
-
-    for name in ("budget_tokens", "max_rounds"):
-        if getattr(a, name) is not None:
-            raise ConfigError(
-                f"--{name.replace('_', '-')} applies to one run; a sweep's cells take theirs from its grid"
-            )
-    result = resume_sweep(
-        a.run_dir,
-        budget_usd=a.budget,
-        render=False if a.no_render else None,
-        dask=a.dask,
-        evaluate=a.evaluate,
-        progress=not a.quiet,
-    )
-    print(result)
-    return 0 if not result.failed else 1
-
-
-@command("batch")
-def _batch(a: argparse.Namespace) -> int:
-    from .sweep.driver import run_sweep
-
-    result = run_sweep(
-        a.grid,
-        a.output,
-        budget_usd=a.budget,
-        render=False if a.no_render else None,
-        dask=a.dask,
-        evaluate=a.evaluate,
-        progress=not a.quiet,
-        backend=a.backend,
-        rpm=a.rpm,
-        itpm=a.itpm,
-        otpm=a.otpm,
-    )
-    print(result)
-    return 0 if not result.failed else 1
-
-
-@command("report")
-def _report(a: argparse.Namespace) -> int:
-    from .report.html import build_report
-
-    path = build_report(a.runs_dir, a.output, title=a.title)
-    print(f"report: {path}")
-    return 0
-
-
-@command("evaluate")
-def _evaluate(a: argparse.Namespace) -> int:
-    from .evaluate import Limits, evaluate_many, find_run_dirs
-    from .evaluate.text import evaluation_table
-
-    limits = Limits(wall_s=a.timeout)
-    paths = find_run_dirs(a.path)  # a bad path is an error before any executor starts
-    executor = None
-    if a.dask is not None or a.workers is not None:
-        from .sweep.executors import DEFAULT_WORKERS, make_executor
-
-        executor = make_executor(a.dask, workers=a.workers or DEFAULT_WORKERS)
-    try:
-        results = evaluate_many(paths, executor=executor, allow_model_code=a.allow_model_code, limits=limits)
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    print(evaluation_table(results))
-    return 1 if any("error" in r for r in results) else 0
-
-
-@command("serve")
-def _serve(a: argparse.Namespace) -> int:
-    from .server.main import main as serve_main
-
-    return serve_main(a.server_args, prog="orchestrator-kit serve") or 0
-
-
 def _timeout(value: str) -> float:
     try:
         seconds = float(value)
@@ -375,7 +267,7 @@ def _timeout(value: str) -> float:
 
 def call_options(sp: argparse.ArgumentParser) -> None:
     """--timeout and --exact-budget (run, resume)."""
-    from .llm.anthropic_backend import DEFAULT_TIMEOUT_S
+    from ..llm.anthropic_backend import DEFAULT_TIMEOUT_S
 
     sp.add_argument(
         "--timeout",
@@ -392,12 +284,9 @@ def call_options(sp: argparse.ArgumentParser) -> None:
     )
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    from .llm.pricing import DEFAULT_MODEL
-
-    p = argparse.ArgumentParser(prog="orchestrator-kit", description=__doc__.splitlines()[0])
-    p.add_argument("--version", action="version", version=f"orchestrator-kit {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_parsers(sub: Any) -> None:
+    """The parsers of this group's commands, on the subparsers ``sub``."""
+    from ..llm.pricing import DEFAULT_MODEL
 
     def run_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("request", help="what the team should build")
@@ -450,23 +339,6 @@ def _build_parser() -> argparse.ArgumentParser:
     run_options(e)
     e.add_argument("--json", action="store_true")
 
-    def sweep_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--no-render", action="store_true", help="sweeps: skip rendering cell notebooks")
-        sp.add_argument(
-            "--dask",
-            default=None,
-            metavar="ADDRESS",
-            help="sweeps: render on a Dask cluster (tcp://HOST:PORT, or 'local'); needs [dask]",
-        )
-        sp.add_argument(
-            "--evaluate",
-            action=argparse.BooleanOptionalAction,
-            default=None,
-            help="sweeps: evaluate each completed cell's code on the executor (default: the grid's "
-            "'evaluate', auto = simulated sweeps only; real sweeps also need 'allow_model_code: true')",
-        )
-        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
     rs = sub.add_parser(
         "resume", help="continue a failed or interrupted run, or sweep folder, without repeating paid calls"
     )
@@ -498,100 +370,5 @@ def _build_parser() -> argparse.ArgumentParser:
     ls.add_argument("root", nargs="?", default="runs")
     ls.add_argument("--json", action="store_true")
 
-    b = sub.add_parser(
-        "batch", help="run a sweep: every cell of a grid at once, each cell's notebook rendered from its run"
-    )
-    b.add_argument("grid", help="GRID.yaml: requests x models x settings x repeats")
-    b.add_argument("-o", "--output", default="out/sweep", help="the sweep folder (must not hold a sweep)")
-    b.add_argument(
-        "--budget", type=float, default=None, help="the whole sweep's dollar cap (overrides the grid's)"
-    )
-    b.add_argument(
-        "--backend",
-        choices=["anthropic", "batches"],
-        default=None,
-        help="real mode: anthropic (standard) or batches (Message Batches, half price, answers within "
-        "hours); overrides the grid's",
-    )
-    for flag, what in (("rpm", "requests"), ("itpm", "input tokens"), ("otpm", "output tokens")):
-        b.add_argument(
-            f"--{flag}", type=int, default=None, metavar="N", help=f"pace the sweep under N {what} a minute"
-        )
-    sweep_options(b)
 
-    rp = sub.add_parser("report", help="cost-analysis report of run folders as self-contained HTML")
-    rp.add_argument("runs_dir")
-    rp.add_argument("-o", "--output", default="report.html")
-    rp.add_argument("--title", default=None)
-
-    ev = sub.add_parser("evaluate", help="measure generated code in a sandbox: imports, tests, completeness")
-    ev.add_argument("path", help="a run folder, a folder of runs, or a sweep folder")
-    ev.add_argument(
-        "--allow-model-code",
-        action="store_true",
-        help="also run code a model wrote (real/replay runs); simulated runs need no flag",
-    )
-    ev.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per sandboxed command")
-    ev.add_argument(
-        "--dask",
-        default=None,
-        metavar="ADDRESS",
-        help="evaluate on a Dask cluster (tcp://HOST:PORT, or 'local'); needs [dask]",
-    )
-    ev.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="worker processes (local processes, or the workers of --dask local); default 2",
-    )
-
-    # the server's own parser reads every serve option (unknown to this one): see main()
-    sub.add_parser(
-        "serve", help="start the HTTP API server (see: orchestrator-kit serve --help)", add_help=False
-    )
-    return p
-
-
-def report_error(exc: OrchestratorError, prog: str = "orchestrator-kit") -> int:
-    """Print an error the way the CLI does (with any resume hint) and return its exit code:
-    2 for bad input, 1 for a failed run."""
-    if isinstance(exc, ConfigError):
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    label = "budget exceeded" if isinstance(exc, BudgetExceeded) else type(exc).__name__
-    print(f"{prog}: {label}: {exc}", file=sys.stderr)
-    for note in getattr(exc, "__notes__", []):
-        print(f"  {note}", file=sys.stderr)
-    return 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "serve":
-        args.server_args = extra  # every flag of `orchestrator-kit serve --help`, --help included
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    try:
-        return COMMANDS[args.command](args)
-    except OrchestratorError as exc:
-        return report_error(exc)
-    except KeyboardInterrupt:
-        folder = getattr(args, "run_folder", None)
-        print(
-            "orchestrator-kit: interrupted; "
-            + (
-                f"the run folder is checkpointed: orchestrator-kit resume {folder}"
-                if folder
-                else "no run folder was started yet"
-            ),
-            file=sys.stderr,
-        )
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
-
-
-__all__ = ["COMMANDS", "main", "report_error"]
+__all__ = ["add_parsers", "call_options"]

@@ -1,0 +1,5 @@
+"""``python -m orchestrator_kit.cli``: the same command as ``orchestrator-kit``."""
+
+from . import main
+
+raise SystemExit(main())
