@@ -56,9 +56,9 @@ class LLMRequest(_Frozen):
     labels: RequestLabels = RequestLabels()
 
     def model_copy(self, *, update: Any = None, deep: bool = False) -> LLMRequest:
-        """A copy; the memoised canonical JSON and hash are dropped (``update`` may change them)."""
+        """A copy; the memoised data and hash are dropped (``update`` may change them)."""
         copy = super().model_copy(update=update, deep=deep)
-        for memo in ("_data", "_canonical", "_hash"):
+        for memo in ("_data", "_hash"):
             copy.__dict__.pop(memo, None)
         return copy
 
@@ -67,16 +67,12 @@ class LLMRequest(_Frozen):
         return self.model_dump(mode="json", exclude={"labels"})
 
     @cached_property
-    def _canonical(self) -> str:
-        return json.dumps(self._data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-    @cached_property
-    def _hash(self) -> str:
-        return hashlib.sha256(self._canonical.encode("utf-8")).hexdigest()
+    def _hash(self) -> str:  # the canonical JSON itself is not kept: requests in flight stay small
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
     def canonical_json(self) -> str:
         """Everything that decides the answer, as canonical JSON (labels left out)."""
-        return self._canonical
+        return json.dumps(self._data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def canonical_data(self) -> dict[str, Any]:
         """What ``canonical_json`` encodes, as JSON-ready data (computed once per request: do not

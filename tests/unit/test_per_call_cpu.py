@@ -141,3 +141,14 @@ def test_a_run_result_repr_is_one_line_without_artifact_text(tmp_path: Path) -> 
     assert "\n" not in text and len(text) < 300
     assert result.run_id in text and "status='completed'" in text and "artifacts=1" in text
     assert result.artifacts[0].content[:40] not in text
+
+
+def test_the_hash_is_of_the_canonical_json_and_the_request_keeps_no_copy_of_it() -> None:
+    import hashlib
+
+    req = _build("act", None, **_variables(plan=_plan()))
+    text = req.canonical_json()
+    assert len(text) > 1000
+    assert req.request_hash() == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # a request in flight (1,000 workflows: thousands of them) holds no second copy of its prompt as JSON
+    assert not any(isinstance(v, str) and len(v) > 1000 for v in vars(req).values())
