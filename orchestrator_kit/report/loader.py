@@ -1,7 +1,7 @@
 """Run folders -> pandas DataFrames: ``load_runs(root)`` returns ``Runs(calls, artifacts, runs)``.
 
 ``root`` is a folder of run folders (``runs/``) or one run folder. Only files are read; nothing is
-written. Every frame has its columns even when there are no runs. A half-finished run (state.json
+written. Every frame has its columns even when there are no runs. A half-finished run (checkpoint
 "running"/"failed"/"interrupted", no summary.json) is loaded too: its totals come from calls.jsonl,
 whose torn last line, if any, is skipped.
 
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ..errors import NotARunError
 from ..records import TOKEN_KINDS, CallRecord, RunSummary, RunTotals
-from ..store.run_folder import MANIFEST, STATE, SUMMARY, RunFolder
+from ..store.run_folder import MANIFEST, SUMMARY, RunFolder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -345,6 +345,15 @@ def _read_json(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def _read_state(folder: RunFolder) -> dict[str, Any]:
+    """The run's checkpoint (the fold of its log while it is in flight), or {} if unreadable."""
+    try:
+        doc = folder.load_state()
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def _read_summary(path: Path) -> RunSummary | None:
     """A run's summary, or None when it has none (unfinished) or it cannot be read: the totals then
     come from the ledger, which is the source of truth anyway."""
@@ -384,7 +393,7 @@ def load_runs(root: str | Path, *, missing_ok: bool = False) -> Runs:
         if not manifest:
             skipped.append(f"{path.name}: unreadable {MANIFEST}")
             continue
-        state = _read_json(path / STATE)
+        state = _read_state(folder)
         summary = _read_summary(path / SUMMARY)
         lines = folder.calls()
         mode = manifest.get("mode") or ""

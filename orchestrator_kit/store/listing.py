@@ -8,7 +8,7 @@ from typing import Any
 
 from ..money import format_usd
 from ..records import RunSummary
-from .run_folder import MANIFEST, STATE, SUMMARY
+from .run_folder import MANIFEST, SUMMARY, RunFolder
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -18,6 +18,15 @@ def _load(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _state(folder: Path) -> dict[str, Any]:
+    """The run's checkpoint (the fold of its log while in flight), or {} if unreadable."""
+    try:
+        doc = RunFolder(folder).load_state()
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def list_runs(root: str | Path) -> list[dict[str, Any]]:
     """One row per run folder under ``root``, oldest first (run ids sort by time)."""
     root = Path(root)
@@ -25,7 +34,7 @@ def list_runs(root: str | Path) -> list[dict[str, Any]]:
         return []
     rows = []
     for d in sorted(p for p in root.iterdir() if (p / MANIFEST).is_file()):
-        manifest, state, summary = _load(d / MANIFEST), _load(d / STATE), _load(d / SUMMARY)
+        manifest, state, summary = _load(d / MANIFEST), _state(d), _load(d / SUMMARY)
         steps = state.get("steps", {})
         # an unfinished run has no summary yet: its cost is not known here
         cost = RunSummary.model_validate(summary).totals.cost_usd if summary else None

@@ -2,11 +2,16 @@
 
 runs/<run_id>/
   manifest.json        parameters (never secrets), mode, model, hashes, price table version
-  state.json           last checkpoint (temp file + rename)
+  checkpoints.jsonl    while the run is in flight: one line per checkpoint (see store/state_log.py)
+  state.json           the last checkpoint once the run stopped (the log compacted: temp file + rename)
   calls.jsonl          one line per model call attempt (the ledger)
   responses.jsonl      every completion received, keyed by request hash (resume / replay)
   artifacts/<agent>/<file>
   summary.json         totals, written when the run ends (finished or failed)
+
+What survives ``kill -9``: every line appended (ledger, responses, checkpoints) is one ``os.write`` that
+returned, so it is in the operating system's cache; documents are replaced by rename. Nothing is
+``fsync``-ed: a power cut or kernel crash may lose the last writes (the same as before the log).
 """
 
 from __future__ import annotations
@@ -22,24 +27,24 @@ from typing import Any
 
 from ..errors import ConfigError, NotARunError
 from ..records import CallRecord, RunSummary
+from . import state_log
+from .append_files import APPENDS
 from .artifact_paths import check_relpath
 from .atomic import write_text_atomic
 
-MANIFEST, STATE, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
+MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
     "state.json",
+    "checkpoints.jsonl",
     "calls.jsonl",
     "responses.jsonl",
     "summary.json",
     "artifacts",
 )
+IN_FLIGHT_STATUS = "running"  # checkpoints with this status go to the log; any other compacts it
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 PRIVATE_DIR = 0o700  # a run folder holds prompts and answers: its folders and files are its owner's only
 PRIVATE_FILE = 0o600  # (files written atomically are created 0600: write_text_atomic(private=True))
-
-
-def _private_open(path: str, flags: int) -> int:
-    return os.open(path, flags, PRIVATE_FILE)
 
 
 def redact(text: str) -> str:
@@ -99,12 +104,15 @@ def check_output_root(root: Path) -> Path:
 
 
 class RunFolder:
-    """One run's folder. Appends are line-buffered and flushed per line, so a killed
-    process loses at most the line it was writing."""
+    """One run's folder. Each appended line is written to the OS at once (no buffer), so a killed
+    process loses at most the line it was writing. One writer per run folder at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._last_state: dict[str, Any] | None = None  # what this writer's last log line left
+        self._log_n = 0
+        self._base: Path | None = None  # artifacts/, resolved once
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -129,6 +137,7 @@ class RunFolder:
         else:  # pragma: no cover - five random collisions in a row
             raise ConfigError("could not allocate a unique run id; try again")
         folder = cls(root / rid)
+        APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
         (folder.path / ARTIFACTS).mkdir(mode=PRIVATE_DIR)
         write_json_atomic(folder.path / MANIFEST, {**manifest, "run_id": rid})
         return folder
@@ -153,11 +162,55 @@ class RunFolder:
         write_json_atomic(self.path / MANIFEST, {**self.manifest(), **changes})
 
     def save_state(self, state: dict[str, Any]) -> None:
-        write_json_atomic(self.path / STATE, state, pretty=False)
+        """Checkpoint ``state`` (do not change it afterwards). In flight (status ``running``) it is one
+        line appended to the checkpoint log; any other status ends the run: the log is compacted to
+        ``state.json`` (atomically) and removed, so a stopped run's folder has ``state.json`` only."""
+        with self._lock:
+            if state.get("status") == IN_FLIGHT_STATUS:
+                self._log(state)
+                return
+            log = self.path / STATE_LOG
+            if self._last_state is not None or log.exists():
+                self._log(state)  # so that a kill before the log is removed cannot leave it stale
+            write_json_atomic(self.path / STATE, state, pretty=False)
+            self.close()
+            log.unlink(missing_ok=True)
+            self._last_state = None
+
+    def _log(self, state: dict[str, Any]) -> None:
+        last = self._last_state
+        if last is None:
+            record: dict[str, Any] = {"n": 0, "full": state}
+            self._log_n = 0
+        else:
+            changed, dropped = state_log.diff(last, state)
+            self._log_n += 1
+            record = {"n": self._log_n, "set": changed}
+            if dropped:
+                record["drop"] = dropped
+        self._last_state = None  # a failed append starts the log afresh with a full line
+        self._append(STATE_LOG, record)
+        self._last_state = state
 
     def load_state(self) -> dict[str, Any] | None:
-        p = self.path / STATE
-        return _read_json(p) if p.exists() else None
+        """The run's last checkpoint: the fold of its checkpoint log while it is in flight (or was
+        killed), else ``state.json`` (older folders have only that). None if neither exists.
+        Every reader of a run's state goes through here."""
+        try:
+            doc = state_log.fold((self.path / STATE_LOG).read_bytes())
+        except FileNotFoundError:
+            doc = None
+        if doc is not None:
+            return doc
+        try:
+            state: dict[str, Any] | None = _read_json(self.path / STATE)
+        except FileNotFoundError:
+            return None
+        return state
+
+    def close(self) -> None:
+        """Close this folder's open append handles (the run stopped; a later append reopens)."""
+        APPENDS.close(*(str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)))
 
     def write_summary(self, summary: RunSummary) -> None:
         write_json_atomic(self.path / SUMMARY, summary.to_json())
@@ -169,14 +222,7 @@ class RunFolder:
     # -- append-only logs ----------------------------------------------------------------
     def _append(self, name: str, record: dict[str, Any]) -> None:
         line = redact(json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":")))
-        data = (line + "\n").encode("utf-8")
-        with self._lock, open(self.path / name, "a+b", opener=_private_open) as f:
-            end = f.seek(0, os.SEEK_END)
-            if end:
-                f.seek(end - 1)
-                if f.read(1) != b"\n":  # a torn line left by a killed process: start a fresh line
-                    data = b"\n" + data
-            f.write(data)
+        APPENDS.append(str(self.path / name), (line + "\n").encode("utf-8"))
 
     def append_call(self, record: CallRecord) -> None:
         self._append(CALLS, record.to_json())
@@ -201,17 +247,26 @@ class RunFolder:
             )
         check_relpath(agent, "artifact folder")
         check_relpath(filename)
-        base = (self.path / ARTIFACTS).resolve()
+        base = self._artifacts_base()
         target = base.joinpath(agent, *filename.split("/")).resolve()
         if base not in target.parents:
             raise ConfigError(f"artifact path {filename!r} escapes the run folder")
         return target
 
+    def _artifacts_base(self) -> Path:
+        """``artifacts/`` resolved (once, when the folder's path is absolute: it cannot move then)."""
+        if self._base is not None:
+            return self._base
+        base = (self.path / ARTIFACTS).resolve()
+        if self.path.is_absolute():
+            self._base = base
+        return base
+
     def write_artifact(self, agent: str, filename: str, content: str) -> str:
         target = self.artifact_path(agent, filename)
         target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         write_text_atomic(target, redact(content), private=True)
-        return target.relative_to(self.path.resolve()).as_posix()
+        return target.relative_to(self._artifacts_base().parent).as_posix()
 
     def artifact_files(self) -> list[Path]:
         base = self.path / ARTIFACTS

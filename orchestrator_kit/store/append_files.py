@@ -1,0 +1,86 @@
+"""Open append handles for the JSONL logs of run folders (ledger, responses, checkpoint log).
+
+Each record is one ``os.write`` of a whole line on a file opened with ``O_APPEND``: no Python buffer,
+so when ``append`` returns the line is in the operating system's page cache and survives ``kill -9``
+of this process (it is not ``fsync``-ed: a power cut or kernel crash may lose the last lines).
+Opening and closing the file per line cost more than the write itself, so handles stay open in a
+process-wide pool bounded by ``MAX_OPEN`` (least recently used closed first): a thousand runs in
+flight never exhaust file descriptors.
+
+A line torn by a killed writer (no trailing newline) is never glued to the next record: when the file
+is not the size this process left it (first use, or another process wrote), its last byte is read and
+a newline is written first if it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+
+MAX_OPEN = 64
+_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_MODE = 0o600  # a run folder's files are its owner's only
+
+
+class AppendFiles:
+    """A bounded pool of append handles, keyed by path. Thread-safe."""
+
+    def __init__(self, max_open: int = MAX_OPEN) -> None:
+        self.max_open = max_open
+        self._lock = threading.Lock()
+        self._open: OrderedDict[str, list[int]] = OrderedDict()  # path -> [fd, size we left it at]
+
+    def append(self, path: str, data: bytes) -> None:
+        """Append ``data`` (whole lines) to ``path``, after a newline if a torn line ends the file."""
+        with self._lock:
+            entry = self._open.get(path)
+            if entry is None:
+                entry = [os.open(path, _FLAGS, _MODE), -1]
+                self._open[path] = entry
+                while len(self._open) > self.max_open:
+                    _, (old_fd, _) = self._open.popitem(last=False)
+                    os.close(old_fd)
+            else:
+                self._open.move_to_end(path)
+            fd = entry[0]
+            try:
+                size = os.fstat(fd).st_size
+                if size != entry[1] and size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                entry[1] = size + len(data)
+            except BaseException:
+                self._open.pop(path, None)  # the next append reopens and looks at the tail again
+                os.close(fd)
+                raise
+
+    def close(self, *paths: str) -> None:
+        """Close the handles of ``paths`` (a run that ended); appending later simply reopens."""
+        with self._lock:
+            for p in paths:
+                entry = self._open.pop(p, None)
+                if entry is not None:
+                    os.close(entry[0])
+
+    def close_under(self, folder: str) -> None:
+        """Close every handle of a file inside ``folder`` (e.g. a folder being created afresh)."""
+        prefix = folder.rstrip(os.sep) + os.sep
+        with self._lock:
+            for p in [p for p in self._open if p.startswith(prefix)]:
+                os.close(self._open.pop(p)[0])
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock (the parent's may have been held) and none of its handles."""
+        self._lock = threading.Lock()
+        for fd, _ in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+
+APPENDS = AppendFiles()
+"""The process-wide pool every run folder appends through."""
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=APPENDS._after_fork)
