@@ -1,5 +1,6 @@
-"""Checkpoints: state.json holds step status and the project state with artifact *metadata*;
-artifact contents live in their files and are read back on resume."""
+"""Checkpoints: step status and the project state with artifact *metadata*; artifact contents live in
+their files and are read back on resume. The run folder appends a checkpoint of a running run to its
+checkpoint log and compacts the log to ``state.json`` when the run stops (``store/run_folder.py``)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from typing import Any
 from ..records import Artifact, ProjectState
 from ..store.run_folder import RunFolder
 
+_NO_CONTENT = {"artifacts": {"__all__": {"__all__": {"content"}}}}
+
 
 def state_document(
     status: str, steps: dict[str, str], project: ProjectState, *, error: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    data = project.model_dump(mode="json")
-    data["artifacts"] = {
-        agent: [{k: v for k, v in a.items() if k != "content"} for a in arts]
-        for agent, arts in data["artifacts"].items()
-    }
+    data = project.model_dump(mode="json", exclude=_NO_CONTENT)  # contents are never copied here
     return {
         "status": status,
         "steps": dict(steps),

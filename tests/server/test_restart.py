@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 from server_helpers import Live, new_project, wait_for, wait_run
 
+from orchestrator_kit.store.run_folder import RunFolder
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "run_api_server.py"
 FULL_RUN_CALLS = 16  # eight agents, plan + act each
 
@@ -140,8 +142,8 @@ def test_a_run_in_flight_when_the_server_process_is_killed_is_interrupted_then_r
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
-    state = json.loads((data_dir / "runs" / "default" / rid / "state.json").read_text())
-    assert state["status"] == "running"  # the folder never heard about the end
+    state = RunFolder(data_dir / "runs" / "default" / rid).load_state()  # the checkpoint log's fold
+    assert state is not None and state["status"] == "running"  # the folder never heard about the end
 
     second = start_server(no_auth=True, data_dir=data_dir)  # startup marks the run interrupted
     _resume_and_check(second.client(token=None), data_dir, pid, rid)
