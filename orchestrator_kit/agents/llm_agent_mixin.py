@@ -24,7 +24,7 @@ from ..records import (
     Score,
     TaskDefinition,
 )
-from .prompt_builder import PromptBuilder, RenderMemo
+from .prompt_builder import PromptBuilder, RenderMemo, Step
 from .response_parser import parse_act, parse_plan
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class LlmAgentMixin:
 
     def _request(
         self,
-        step: str,
+        step: Step,
         state: ProjectState,
         context: AgentContext,
         memo: RenderMemo | None = None,
@@ -99,7 +99,7 @@ class LlmAgentMixin:
             run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
         )
         return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(
-            step,  # type: ignore[arg-type]
+            step,
             model=self._model(context),
             max_tokens=self._max_tokens(context),
             labels=labels,

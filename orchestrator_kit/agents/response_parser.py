@@ -154,7 +154,7 @@ def _string(value: Any, where: str, notes: list[str]) -> str:
         raise ParseError(f"{where}: expected a string, got {_type(value)}")
     if _SURROGATES.search(value):  # e.g. from a "\ud800" escape; such text cannot be written out
         notes.append(f"{where}: lone surrogate characters replaced with U+FFFD")
-        value = _SURROGATES.sub("\ufffd", value)
+        return _SURROGATES.sub("\ufffd", value)
     return value
 
 

@@ -58,8 +58,13 @@ def _worst_cost(request: LLMRequest, input_tokens: int) -> Decimal | None:
     ttls = {b.cache_ttl for b in request.system if b.cache_ttl}
     if cost is None or not ttls:
         return cost
-    kind = "cache_write_1h_tokens" if "1h" in ttls else "cache_write_5m_tokens"
-    written = cost_of(Usage(**{kind: input_tokens}, output_tokens=request.max_tokens), request.model)
+    out = request.max_tokens
+    usage = (
+        Usage(cache_write_1h_tokens=input_tokens, output_tokens=out)
+        if "1h" in ttls
+        else Usage(cache_write_5m_tokens=input_tokens, output_tokens=out)
+    )
+    written = cost_of(usage, request.model)
     return cost if written is None else max(cost, written.total)
 
 

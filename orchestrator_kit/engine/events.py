@@ -23,6 +23,7 @@ EventType = Literal[
     "agent_finished",
     "agent_failed",
     "gate_rejected",
+    "run_waiting",
     "run_finished",
     "run_failed",
 ]

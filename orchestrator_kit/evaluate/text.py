@@ -39,7 +39,10 @@ def evaluation_table(results: Sequence[dict[str, Any]]) -> str:
             rows.append(_cell(r["evaluation"]))
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
     widths[-1] = 0  # the last column runs free
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     isolation = next((r["evaluation"]["isolation"] for r in results if "evaluation" in r), None)
     foot = ""
     if isolation and isolation.get("note"):

@@ -14,7 +14,7 @@ import the protocol) and the registry (which imports the backends) form no cycle
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ConfigError
 from .backend import Backend, BackendFactory
@@ -79,15 +79,16 @@ def backend_factory(name: str) -> BackendFactory:
     if ep is None:
         raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}")
     try:
-        factory = ep.load()
+        loaded: object = ep.load()
     except Exception as exc:  # any import error of a third-party package: name it, keep the cause
         dist = ep.dist.name if ep.dist is not None else "an installed package"
         raise ConfigError(
             f"backend {name!r} (entry point {ep.value!r} of {dist}) could not be loaded: "
             f"{type(exc).__name__}: {exc}; fix or uninstall that package"
         ) from exc
-    if not callable(factory):
+    if not callable(loaded):
         raise ConfigError(f"backend {name!r} (entry point {ep.value!r}) is not callable")
+    factory = cast("BackendFactory", loaded)  # a callable; that it returns a Backend is the plugin's promise
     _REGISTRY[name] = factory
     return factory
 

@@ -105,6 +105,7 @@ def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> floa
         raw = headers.get(name)
         if raw is None:
             continue
+        value: float | None
         try:
             value = float(raw) * scale
         except ValueError:

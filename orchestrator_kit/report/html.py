@@ -57,7 +57,7 @@ def _heading(nb: Any) -> str | None:
     """The report's first level-1 heading as the notebook printed it (made from the runs)."""
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            text = out.get("data", {}).get("text/markdown", "")
+            text: str = out.get("data", {}).get("text/markdown", "")
             if text.startswith("# "):
                 return text[2:].splitlines()[0].strip()
     return None

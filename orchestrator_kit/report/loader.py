@@ -192,17 +192,19 @@ def _frame(rows: list[dict[str, Any]], schema: dict[str, str]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=list(schema))
     for col, dtype in schema.items():
         if dtype.startswith("datetime"):
-            df[col] = pd.to_datetime(df[col], utc=True, errors="coerce", format="ISO8601").astype(dtype)
+            df[col] = pd.to_datetime(df[col], utc=True, errors="coerce", format="ISO8601").astype(
+                pd.api.types.pandas_dtype(dtype)
+            )
         elif dtype == "int64":
             df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
         elif dtype in ("float64", "Int64"):
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype(dtype)
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(pd.api.types.pandas_dtype(dtype))
         elif dtype == "boolean":
             df[col] = df[col].astype("boolean")
         elif dtype == "bool":
             df[col] = df[col].fillna(False).astype(bool) if len(df) else df[col].astype(bool)
         else:
-            df[col] = df[col].astype(dtype)
+            df[col] = df[col].astype(pd.api.types.pandas_dtype(dtype))
     return df
 
 
@@ -297,7 +299,8 @@ def _run_row(
         approved = ps["decisions"]["consensus"].get("approved")
     low, expected, high = _estimate(manifest, summary)
     error = (None if summary is None else summary.error) or state.get("error")
-    sweep = manifest.get("sweep") if isinstance(manifest.get("sweep"), dict) else {}
+    given = manifest.get("sweep")
+    sweep: dict[str, Any] = given if isinstance(given, dict) else {}
     return {
         "run_id": folder.run_id,
         "status": (None if summary is None else summary.status) or state.get("status") or "created",

@@ -51,7 +51,7 @@ def _kind_dollars(calls: pd.DataFrame) -> pd.DataFrame:
     batch = calls["batch_id"].notna() if "batch_id" in calls else pd.Series(False, index=calls.index)
     rows = []
     for rec, is_batch in zip(calls[[*TOKEN_KINDS, "model"]].itertuples(index=False), batch, strict=True):
-        usage = Usage(**{k: int(getattr(rec, k)) for k in TOKEN_KINDS})
+        usage = Usage.model_validate({k: int(getattr(rec, k)) for k in TOKEN_KINDS})
         cost = cost_of(usage, str(rec.model), batch=bool(is_batch))
         if cost is None:
             rows.append([float("nan")] * len(cols))

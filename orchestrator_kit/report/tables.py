@@ -7,7 +7,7 @@ Every function returns its columns even for an empty input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from ..records import TOKEN_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
 By = str | Iterable[str]
 COST_COLUMNS = (
@@ -211,7 +212,7 @@ def with_total(table: pd.DataFrame, label: str = "total") -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
 
 
-def styled(table: pd.DataFrame) -> Any:
+def styled(table: pd.DataFrame) -> Styler:
     """``table`` for reading (a pandas Styler; the data is unchanged): dollars as ``$0.0712`` and an unknown
     cost as "unknown", percents with one decimal, counts with thousands separators, a cut-off artifact as
     "TRUNCATED"; no index and no ``*_exact`` columns (they repeat the dollar columns as exact strings)."""
@@ -219,26 +220,26 @@ def styled(table: pd.DataFrame) -> Any:
 
     from ..money import format_usd
 
-    def usd(v: object) -> str:
+    def usd(v: Any) -> str:  # a cell of any dtype
         return "unknown" if pd.isna(v) else format_usd(Decimal(str(v)))
 
-    def pct(v: object) -> str:
+    def pct(v: Any) -> str:  # a cell of any dtype
         return "" if pd.isna(v) else f"{v:.1f}%"
 
-    def count(v: object) -> str:
+    def count(v: Any) -> str:  # a cell of any dtype
         return "" if pd.isna(v) else f"{v:,}"
 
-    def number(v: object) -> str:
+    def number(v: Any) -> str:  # a cell of any dtype
         return "" if pd.isna(v) else f"{v:,.2f}"
 
-    def truncated(v: object) -> str:
+    def truncated(v: Any) -> str:  # a cell of any dtype
         return "TRUNCATED" if v is not None and not pd.isna(v) and bool(v) else ""
 
-    def text(v: object) -> str:
+    def text(v: Any) -> str:  # a cell of any dtype
         return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
 
     formats: dict[str, Any] = {}
-    exact = [c for c in table.columns if c.endswith("_exact")]
+    exact: list[Hashable] = [c for c in table.columns if c.endswith("_exact")]
     for col in table.columns:
         dtype = table[col].dtype
         if col == "truncated":  # cut off at max_tokens: the content is incomplete
@@ -256,7 +257,9 @@ def styled(table: pd.DataFrame) -> Any:
     from .style import label
 
     styler = table.style.format(formats).hide(axis="index").hide(exact, axis="columns")
-    return styler.format_index(label, axis="columns")  # human headers: "Cost", "Input tokens", ...
+    return styler.format_index(
+        lambda c: label(str(c)), axis="columns"
+    )  # human headers: "Cost", "Input tokens", ...
 
 
 __all__ = [

@@ -13,9 +13,10 @@ from .run_folder import MANIFEST, SUMMARY, RunFolder
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
+    return doc if isinstance(doc, dict) else {}  # a listing shows what it can; not a JSON object: nothing
 
 
 def _state(folder: Path) -> dict[str, Any]:

@@ -156,7 +156,8 @@ class RunFolder:
 
     # -- json documents --------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
-        return _read_json(self.path / MANIFEST)
+        manifest: dict[str, Any] = _read_json(self.path / MANIFEST)  # written by this package: an object
+        return manifest
 
     def update_manifest(self, **changes: Any) -> None:
         write_json_atomic(self.path / MANIFEST, {**self.manifest(), **changes})

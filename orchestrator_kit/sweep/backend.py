@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..llm.selection import BackendChoice, select_backend
 
 if TYPE_CHECKING:
-    from ..llm.backend import DeltaCallback
+    from ..llm.backend import Backend, DeltaCallback
     from ..llm.batches import BatchesBackend
     from ..llm.types import Completion, LLMRequest
     from .grid import Grid
@@ -21,7 +21,7 @@ class SharedBackend:
     """Hands the sweep's backend to many engines. It has no ``aclose``: an engine whose run ends
     must not close the client other cells are still using; the driver closes ``inner`` at the end."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.mode: str = inner.mode
 

@@ -30,7 +30,7 @@ class DaskExecutor(Executor):
     def __init__(self, client: Any, cluster: Any = None) -> None:
         self.client = client
         self.cluster = cluster
-        self._inner = client.get_executor(pure=False)
+        self._inner: Executor = client.get_executor(pure=False)
 
     def __repr__(self) -> str:
         return f"DaskExecutor(scheduler={self.client.scheduler.address!r})"

@@ -71,7 +71,7 @@ def first_call_worst_case(engine: WorkflowEngine, cell: Cell) -> Decimal | None:
     agent = engine.workflow.order()[0]
     role = get_role(agent)
     s = engine.settings.get(agent)
-    request = PromptBuilder(role, cache_ttl=engine.cache_ttl).build(  # type: ignore[arg-type]
+    request = PromptBuilder(role, cache_ttl=engine.cache_ttl).build(
         "plan",
         model=(s.model if s and s.model else engine.model),
         max_tokens=(s.max_tokens if s and s.max_tokens else role.default_max_tokens),
@@ -293,7 +293,7 @@ class SweepDriver:
             if f.cancelled():
                 return
             exc = f.exception()
-            out = f.result() if exc is None else {"error": f"{type(exc).__name__}: {exc}"}
+            out: dict[str, Any] = f.result() if exc is None else {"error": f"{type(exc).__name__}: {exc}"}
             ev = out.get("evaluation")
             if ev is None:
                 self.folder.update(cell_id, evaluation="failed", evaluation_error=out["error"])

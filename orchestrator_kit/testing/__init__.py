@@ -8,8 +8,9 @@ rate limits (``RateLimits``). The pytest fixtures ``fake_anthropic`` and ``anthr
 ``pytest_plugins = ["orchestrator_kit.testing.pytest_plugin"]``.
 """
 
+from ._faults import Fault, RecordedRequest
 from ._ratelimits import RateLimits
-from .fake_server import FakeAnthropicServer, Fault, RecordedRequest, Responder
+from .fake_server import FakeAnthropicServer, Responder
 from .responders import request_from_body, simulated_responder
 
 __all__ = [

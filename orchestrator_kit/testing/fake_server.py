@@ -219,8 +219,7 @@ class FakeAnthropicServer:
     def base_url(self) -> str:
         if self._httpd is None:
             raise RuntimeError("the fake server is not running; use it as a context manager or call start()")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._httpd.server_address[1]}"
 
     def __repr__(self) -> str:
         where = self.base_url if self._httpd is not None else "stopped"

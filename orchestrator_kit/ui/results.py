@@ -74,7 +74,7 @@ class ResultsPanel(w.VBox):
         arts = runs.artifacts
         multi = arts["run_id"].nunique() > 1
         self._paths = {
-            (f"{r.run_id[-6:]} " if multi else "") + f"{r.agent}/{r.filename}": Path(r.path)
+            (f"{str(r.run_id)[-6:]} " if multi else "") + f"{r.agent}/{r.filename}": Path(str(r.path))
             for r in arts.itertuples()
         }
         self.artifact_list.options = list(self._paths)
