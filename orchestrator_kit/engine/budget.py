@@ -51,10 +51,10 @@ class Budget:
         return {"max_usd": None if self.max_usd is None else str(self.max_usd), "max_tokens": self.max_tokens}
 
 
-def _worst_cost(request: LLMRequest, input_tokens: int) -> Decimal | None:
+def _worst_cost(request: LLMRequest, input_tokens: int, *, batch: bool = False) -> Decimal | None:
     """Input at the dearest rate it could be billed at (a cache write costs more than plain input),
-    output at max_tokens."""
-    cost = worst_case_cost(request.model, input_tokens, request.max_tokens)
+    output at max_tokens; ``batch``: at Message Batches prices (the batch discount applies to every kind)."""
+    cost = worst_case_cost(request.model, input_tokens, request.max_tokens, batch=batch)
     ttls = {b.cache_ttl for b in request.system if b.cache_ttl}
     if cost is None or not ttls:
         return cost
@@ -64,7 +64,7 @@ def _worst_cost(request: LLMRequest, input_tokens: int) -> Decimal | None:
         if "1h" in ttls
         else Usage(cache_write_5m_tokens=input_tokens, output_tokens=out)
     )
-    written = cost_of(usage, request.model)
+    written = cost_of(usage, request.model, batch=batch)
     return cost if written is None else max(cost, written.total)
 
 
@@ -74,14 +74,21 @@ class BudgetTracker:
 
     ``parent``: a tracker shared by several runs (a sweep's whole budget): every check, spend and
     release also goes there, so the runs together stay under its cap as well as each under its own.
+    ``batch``: calls go through Message Batches, so worst cases are priced at the batch discount.
     """
 
     def __init__(
-        self, budget: Budget, *, run_dir: str | None = None, parent: BudgetTracker | None = None
+        self,
+        budget: Budget,
+        *,
+        run_dir: str | None = None,
+        parent: BudgetTracker | None = None,
+        batch: bool = False,
     ) -> None:
         self.budget = budget
         self.run_dir = run_dir
         self.parent = parent
+        self.batch = batch
         self.spent_usd = Decimal(0)
         self.spent_tokens = 0
         self.reserved_usd = Decimal(0)
@@ -155,7 +162,7 @@ class BudgetTracker:
             )
         worst = Decimal(0)
         if b.max_usd is not None:
-            cost = _worst_cost(request, input_tokens)
+            cost = _worst_cost(request, input_tokens, batch=self.batch)
             if cost is None:
                 raise ConfigError(
                     f"a dollar budget needs known prices, and {request.model!r} has none; "

@@ -276,7 +276,12 @@ class WorkflowEngine:
         paid: list[dict[str, Any]],
         spent: list[CallRecord],
     ) -> RunResult:
-        tracker = BudgetTracker(self.budget, run_dir=str(folder.path), parent=self.shared_budget)
+        tracker = BudgetTracker(
+            self.budget,
+            run_dir=str(folder.path),
+            parent=self.shared_budget,
+            batch=bool(getattr(self.choice.backend, "billed_as_batch", False)),
+        )
         for line in spent:  # a resumed run has already spent this
             tracker.add(line.cost_usd, line.total_tokens)
         recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)

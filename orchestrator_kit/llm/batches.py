@@ -127,6 +127,7 @@ class BatchesBackend:
 
     mode = "real"
     queues_calls = True  # calls wait in a queue, not in open HTTP requests (see the sweep driver)
+    billed_as_batch = True  # budgets price worst cases at the batch discount
 
     def __init__(
         self,

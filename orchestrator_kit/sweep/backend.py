@@ -24,6 +24,7 @@ class SharedBackend:
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.mode: str = inner.mode
+        self.billed_as_batch: bool = bool(getattr(inner, "billed_as_batch", False))
 
     def __repr__(self) -> str:
         return f"SharedBackend({self.inner!r})"

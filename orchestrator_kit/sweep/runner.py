@@ -81,7 +81,8 @@ def first_call_worst_case(engine: WorkflowEngine, cell: Cell) -> Decimal | None:
         inputs=[],
         extra_instructions=s.extra_instructions if s else "",
     )
-    return _worst_cost(request, estimate_tokens(request.prompt_text()))
+    batch = bool(getattr(engine.choice.backend, "billed_as_batch", False))
+    return _worst_cost(request, estimate_tokens(request.prompt_text()), batch=batch)
 
 
 class SweepDriver:
@@ -113,7 +114,11 @@ class SweepDriver:
         # only keep cells from joining the next batch (it flushes when every running cell waits).
         queues = getattr(choice.backend, "queues_calls", False)
         self.limiter = ConcurrencyLimiter(len(cells) * 8 + 8 if queues else max_concurrency)
-        self.tracker = BudgetTracker(Budget.of(budget_usd), run_dir=str(folder.path))
+        self.tracker = BudgetTracker(
+            Budget.of(budget_usd),
+            run_dir=str(folder.path),
+            batch=bool(getattr(choice.backend, "billed_as_batch", False)),
+        )
         self.executor = executor
         self.subscribers = list(subscribers)
         self.engines = {

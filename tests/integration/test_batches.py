@@ -415,3 +415,36 @@ def test_sigkill_after_the_batch_id_was_journaled_then_resume(tmp_path: Path) ->
     assert sum(ids.count(custom_id) for ids in creates) == 1  # never resubmitted under its id
     first = read_jsonl(run_dir / "calls.jsonl")[0]
     assert (first["status"], first["batch_id"]) == ("ok", submitted["batch_id"])  # re-attached, paid once
+
+
+def test_an_engine_on_batches_checks_its_budget_at_batch_prices(tmp_path: Path) -> None:
+    """A cap between the first call's batch and standard worst case: the engine on Message Batches
+    makes the call; the same engine on the standard API refuses it before sending anything."""
+    from types import SimpleNamespace
+
+    from orchestrator_kit.errors import BudgetExceeded
+    from orchestrator_kit.sweep.runner import first_call_worst_case
+
+    cell = SimpleNamespace(project_name="Untitled project", request="a CLI tool")
+    with FakeAnthropicServer(responder=simulated_responder()) as srv:
+        standard = WorkflowEngine(backend=AnthropicBackend(KEY, base_url=srv.base_url), agents=["architect"])
+        batched = WorkflowEngine(backend=_backend(srv, max_wait_s=0.05), agents=["architect"])
+        high = first_call_worst_case(standard, cell)  # type: ignore[arg-type]
+        low = first_call_worst_case(batched, cell)  # type: ignore[arg-type]
+        assert high is not None and low is not None and low < high
+        cap = (low + high) / 2
+        with pytest.raises(BudgetExceeded):
+            WorkflowEngine(
+                backend=AnthropicBackend(KEY, base_url=srv.base_url),
+                agents=["architect"],
+                output_dir=tmp_path / "standard",
+                budget_usd=cap,
+            ).run("a CLI tool")
+        assert srv.count("/v1/messages") == 0
+        result = WorkflowEngine(
+            backend=_backend(srv, max_wait_s=0.05),
+            agents=["architect"],
+            output_dir=tmp_path / "batches",
+            budget_usd=cap,
+        ).run("a CLI tool")
+    assert len(result.calls) >= 1 and _batch_creates(srv)

@@ -145,3 +145,30 @@ def test_exact_budget_is_kept_for_resume(srv, tmp_path):
     result = WorkflowEngine.for_resume(run, backend=backend, budget_tokens=10**6).resume(run)
     assert result.ok
     assert srv.count("/v1/messages/count_tokens") > before
+
+
+def test_batch_calls_are_checked_at_batch_prices():
+    """A call sent through Message Batches is billed at the batch discount, so its worst case is too:
+    a dollar cap between the batch and the standard worst case lets it through only when batched."""
+    from orchestrator_kit.engine.budget import Budget, BudgetTracker
+    from orchestrator_kit.llm.batches import BatchesBackend
+    from orchestrator_kit.llm.pricing import worst_case_cost
+    from orchestrator_kit.llm.tokens import estimate_tokens
+    from orchestrator_kit.llm.types import LLMRequest, Message
+    from orchestrator_kit.sweep.backend import SharedBackend
+
+    request = LLMRequest(
+        model="claude-sonnet-5-5", messages=(Message(role="user", content="word " * 400),), max_tokens=100
+    )
+    tokens = estimate_tokens(request.prompt_text())
+    standard = worst_case_cost(request.model, tokens, request.max_tokens)
+    batched = worst_case_cost(request.model, tokens, request.max_tokens, batch=True)
+    assert standard is not None and batched is not None and batched < standard
+    cap = Budget(max_usd=(standard + batched) / 2)
+    with pytest.raises(BudgetExceeded):
+        BudgetTracker(cap).check(request)
+    BudgetTracker(cap, batch=True).check(request)
+    # the flag comes from the backend, through the sweep's shared wrapper too
+    assert BatchesBackend.billed_as_batch is True
+    assert SharedBackend(BatchesBackend(KEY)).billed_as_batch is True
+    assert SharedBackend(AnthropicBackend(KEY)).billed_as_batch is False
