@@ -15,17 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import SecretStr
+from typing import Any, Unpack
 
 from .._sync import run_sync
 from ..agents import Agent, create_agent, get_role
 from ..errors import BudgetExceeded, ConfigError, RunFailed
-from ..llm.backend import Backend
 from ..llm.gateway import ConcurrencyLimiter, Gateway
 from ..llm.pricing import DEFAULT_MODEL, check_model
-from ..llm.selection import BackendChoice, select_backend
+from ..llm.selection import BackendChoice, BackendOptions, check_keywords, select_backend
 from ..llm.types import Completion, LLMRequest
 from ..records import AgentContext, AgentSettings, CacheTtl, CallRecord, ProjectState, TaskDefinition
 from ..store.run_folder import RunFolder, check_output_root
@@ -38,11 +35,6 @@ from .recorder import RunRecorder
 from .result import RunResult
 from .summary import RunEnding
 from .workflow import DEFAULT_WORKFLOW, Workflow
-
-if TYPE_CHECKING:
-    import anthropic
-
-    from ..llm.retry import RetryConfig
 
 
 @functools.cache
@@ -82,16 +74,6 @@ class WorkflowEngine:
         max_concurrency: int = 4,
         max_rounds: int | None = None,
         output_dir: str | Path = "runs",
-        backend: Backend | None = None,
-        api_key: str | SecretStr | None = None,
-        key_source: str | None = None,
-        client: anthropic.AsyncAnthropic | None = None,
-        base_url: str | None = None,
-        replay_from: str | Path | None = None,
-        record_to: str | Path | None = None,
-        retry: RetryConfig | None = None,
-        simulated_options: Mapping[str, Any] | None = None,
-        backend_options: Mapping[str, Any] | None = None,
         limiter: ConcurrencyLimiter | None = None,
         allow_unknown_model: bool = False,
         cache_ttl: CacheTtl | None = "5m",
@@ -99,13 +81,17 @@ class WorkflowEngine:
         gate_policy: str | None = None,
         on_budget: str = "fail",
         today: date | None = None,
-        timeout: float | None = None,
         exact_budget: bool = False,
+        **backend_keywords: Unpack[BackendOptions],
     ) -> None:
         """``today``: the date model retirements are checked against (default: ``date.today()``).
-        ``timeout``: seconds per attempt of a real call (default ``DEFAULT_TIMEOUT_S``, 120).
         ``exact_budget``: count every prompt with the API's count_tokens before checking the budget
-        (real mode; otherwise the local estimate, calibrated from billed usage as the run goes)."""
+        (real mode; otherwise the local estimate, calibrated from billed usage as the run goes).
+        The backend's keywords (``backend``, ``api_key``, ``key_source``, ``client``, ``base_url``,
+        ``replay_from``, ``record_to``, ``retry``, ``simulated_options``, ``backend_options``, ``timeout``:
+        seconds per attempt of a real call, default ``DEFAULT_TIMEOUT_S``, 120) are typed once, in
+        ``llm.selection.BackendOptions``, and go to ``select_backend`` as they are."""
+        check_keywords(backend_keywords, BackendOptions, "WorkflowEngine()")
         if on_budget not in ("fail", "pause"):
             raise ConfigError(f"on_budget must be 'fail' or 'pause' (wait for a person), got {on_budget!r}")
         self.on_budget = on_budget
@@ -137,29 +123,16 @@ class WorkflowEngine:
             check_model(m, today=today, allow_unknown=allow_unknown_model)
         self.allow_unknown_model = allow_unknown_model
         self.output_dir = Path(output_dir)
-        self.choice: BackendChoice = select_backend(
-            mode,
-            backend=backend,
-            api_key=api_key,
-            key_source=key_source,
-            client=client,
-            base_url=base_url,
-            replay_from=replay_from,
-            record_to=record_to,
-            retry=retry,
-            simulated_options=simulated_options,
-            backend_options=backend_options,
-            timeout=timeout,
-        )
-        self.timeout = timeout
+        self.choice: BackendChoice = select_backend(mode, **backend_keywords)
+        self.timeout = backend_keywords.get("timeout")
         self.exact_budget = bool(exact_budget)
         if self.exact_budget and self.mode == "real" and self.choice.token_counter() is None:
             raise ConfigError(
                 "exact_budget needs a backend that can count tokens (the Anthropic backend's "
                 "count_tokens); drop exact_budget to use the calibrated estimate"
             )
-        self.replay_from = replay_from
-        self.simulated_options = dict(simulated_options or {})
+        self.replay_from = backend_keywords.get("replay_from")
+        self.simulated_options = dict(backend_keywords.get("simulated_options") or {})
         self.limiter = limiter or shared_limiter(max_concurrency)
         self.shared_budget = shared_budget  # e.g. a sweep's whole budget, checked with the run's own
         self.events = EventBus()

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import SecretStr
 
@@ -49,26 +49,41 @@ class BackendChoice:
         return None
 
 
-def select_backend(
-    mode: str = "auto",
-    *,
-    backend: Backend | None = None,
-    provider: str = "anthropic",
-    api_key: str | SecretStr | None = None,
-    key_source: str | None = None,
-    client: anthropic.AsyncAnthropic | None = None,
-    base_url: str | None = None,
-    replay_from: str | Path | None = None,
-    record_to: str | Path | None = None,
-    retry: RetryConfig | None = None,
-    simulated_options: Mapping[str, Any] | None = None,
-    backend_options: Mapping[str, Any] | None = None,
-    env: Mapping[str, str] | None = None,
-    dotenv_path: str | Path | None = None,
-    timeout: float | None = None,
-    real_backend: str = "anthropic",
-    real_options: Mapping[str, Any] | None = None,
-) -> BackendChoice:
+class BackendOptions(TypedDict, total=False):
+    """What a run passes for its backend besides ``mode``: the one list of these keywords, typed once.
+    ``WorkflowEngine(**options)`` (and so ``run_workflow``) hands them to :func:`select_backend` as they are."""
+
+    backend: Backend | None
+    api_key: str | SecretStr | None
+    key_source: str | None
+    client: anthropic.AsyncAnthropic | None
+    base_url: str | None
+    replay_from: str | Path | None
+    record_to: str | Path | None
+    retry: RetryConfig | None
+    simulated_options: Mapping[str, Any] | None
+    backend_options: Mapping[str, Any] | None
+    timeout: float | None
+
+
+class SelectOptions(BackendOptions, total=False):
+    """:class:`BackendOptions` plus what only direct callers of :func:`select_backend` set."""
+
+    provider: str
+    env: Mapping[str, str] | None
+    dotenv_path: str | Path | None
+    real_backend: str
+    real_options: Mapping[str, Any] | None
+
+
+def check_keywords(options: Mapping[str, object], allowed: type, where: str) -> None:
+    """A TypeError, as Python raises it, for a keyword that ``allowed`` (a TypedDict) does not list."""
+    unknown = sorted(set(options) - set(allowed.__annotations__))  # a TypedDict's keys, inherited ones too
+    if unknown:
+        raise TypeError(f"{where} got an unexpected keyword argument {unknown[0]!r}")
+
+
+def select_backend(mode: str = "auto", **options: Unpack[SelectOptions]) -> BackendChoice:
     """Decide which backend a run talks to and create it (through the registry, llm/registry.py).
 
     - ``backend``: use this one as it is (its ``mode`` attribute names the mode);
@@ -87,16 +102,22 @@ def select_backend(
     backend, e.g. a shared ``rate_limiter``, or ``journal`` and ``active_runs`` for batches (a sweep's).
     They apply only when the choice is real: auto without a key still runs simulated.
 
-    Returns the backend with its mode and where its key came from (never the key).
+    The keywords are typed once, in :class:`SelectOptions`. Returns the backend with its mode and where
+    its key came from (never the key).
     """
+    check_keywords(options, SelectOptions, "select_backend()")
+    provider = options.get("provider", "anthropic")
     if provider not in PROVIDERS:
         raise ConfigError(
             f"unknown llm_provider {provider!r}; the supported provider is {', '.join(map(repr, PROVIDERS))}"
         )
+    real_backend = options.get("real_backend", "anthropic")
     if real_backend not in REAL_BACKENDS:
         raise ConfigError(
             f"unknown real backend {real_backend!r}; choose one of: {', '.join(map(repr, REAL_BACKENDS))}"
         )
+    simulated = dict(options.get("simulated_options") or {})
+    backend, replay_from = options.get("backend"), options.get("replay_from")
     choice: BackendChoice
     if backend is not None:
         choice = BackendChoice(backend, backend.mode)
@@ -108,28 +129,16 @@ def select_backend(
             )
         choice = BackendChoice(create_backend("replay", source=replay_from), "replay")
     elif mode == "simulated":
-        choice = BackendChoice(create_backend("simulated", **dict(simulated_options or {})), "simulated")
+        choice = BackendChoice(create_backend("simulated", **simulated), "simulated")
     elif mode in ("auto", "real"):
-        choice = _real_or_simulated(
-            mode,
-            api_key=api_key,
-            key_source=key_source,
-            client=client,
-            base_url=base_url,
-            retry=retry,
-            simulated_options=simulated_options,
-            env=os.environ if env is None else env,
-            dotenv_path=dotenv_path,
-            timeout=timeout,
-            real=(real_backend, dict(real_options or {})),
-        )
+        choice = _real_or_simulated(mode, options, real_backend, simulated)
     else:
         others = [n for n in backend_names() if n not in BUILTIN_BACKENDS]
         if mode not in others:
             raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join([*MODES, *others])}")
-        created = create_backend(mode, **dict(backend_options or {}))
+        created = create_backend(mode, **dict(options.get("backend_options") or {}))
         choice = BackendChoice(created, created.mode)
-    if record_to is not None:
+    if (record_to := options.get("record_to")) is not None:
         from .replay import RecordingBackend
 
         choice = BackendChoice(RecordingBackend(choice.backend, record_to), choice.mode, choice.key_source)
@@ -137,28 +146,23 @@ def select_backend(
 
 
 def _real_or_simulated(
-    mode: str,
-    *,
-    api_key: str | SecretStr | None,
-    key_source: str | None,
-    client: anthropic.AsyncAnthropic | None,
-    base_url: str | None,
-    retry: RetryConfig | None,
-    simulated_options: Mapping[str, Any] | None,
-    env: Mapping[str, str],
-    dotenv_path: str | Path | None,
-    timeout: float | None,
-    real: tuple[str, dict[str, Any]],
+    mode: str, options: SelectOptions, name: str, simulated: dict[str, Any]
 ) -> BackendChoice:
     from .keys import check_key_format, lookup_api_key
 
-    name, options = real
-    if client is not None:
-        backend = create_backend(
-            name, client=client, retry=retry, key_source="client", timeout=timeout, **options
+    shared: dict[str, Any] = {
+        "retry": options.get("retry"),
+        "timeout": options.get("timeout"),
+        **dict(options.get("real_options") or {}),
+    }
+    if (client := options.get("client")) is not None:
+        return BackendChoice(
+            create_backend(name, client=client, key_source="client", **shared), "real", "client"
         )
-        return BackendChoice(backend, "real", "client")
-    lookup = lookup_api_key(api_key, env=env, dotenv_path=dotenv_path)
+    env = options.get("env")
+    lookup = lookup_api_key(
+        options.get("api_key"), env=os.environ if env is None else env, dotenv_path=options.get("dotenv_path")
+    )
     key = lookup.key
     if key is None:
         if mode == "real":
@@ -167,18 +171,13 @@ def _real_or_simulated(
                 "ANTHROPIC_API_KEY, add it to a .env file, or pass api_key=...; use mode 'simulated' "
                 "to run without one"
             )
-        return BackendChoice(create_backend("simulated", **dict(simulated_options or {})), "simulated")
+        return BackendChoice(create_backend("simulated", **simulated), "simulated")
     problem = check_key_format(key.value.get_secret_value())
     if problem:
         warnings.warn(problem, UserWarning, stacklevel=3)
+    key_source = options.get("key_source")
     source = key_source if key_source is not None and key.source == "argument" else key.source
     backend = create_backend(
-        name,
-        api_key=key.value,
-        base_url=base_url,
-        retry=retry,
-        key_source=source,
-        timeout=timeout,
-        **options,
+        name, api_key=key.value, base_url=options.get("base_url"), key_source=source, **shared
     )
     return BackendChoice(backend, "real", source)

@@ -8,10 +8,13 @@ limiter, a batch journal) goes through ``select_backend(real_backend=..., real_o
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.errors import ConfigError
 from orchestrator_kit.llm.selection import select_backend
 
@@ -110,3 +113,48 @@ def test_real_options_apply_only_when_the_choice_is_real() -> None:
 def test_an_unknown_real_backend_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"unknown real backend 'fast'.*'anthropic', 'batches'"):
         select_backend("simulated", real_backend="fast")
+
+
+# -- one list of the backend's keywords ----------------------------------------------------------------
+
+
+def test_the_engine_and_the_decider_share_one_list_of_backend_keywords() -> None:
+    import inspect
+
+    from orchestrator_kit.llm.selection import BackendOptions, SelectOptions
+
+    engine_params = inspect.signature(WorkflowEngine.__init__).parameters
+    assert not set(BackendOptions.__annotations__) & set(engine_params)  # not written out a second time
+    assert engine_params["backend_keywords"].kind is inspect.Parameter.VAR_KEYWORD
+    assert set(BackendOptions.__annotations__) <= set(SelectOptions.__annotations__)
+    assert list(inspect.signature(select_backend).parameters) == ["mode", "options"]
+
+
+def test_the_engine_passes_its_backend_keywords_through(tmp_path: Path) -> None:
+    engine = WorkflowEngine(
+        mode="auto",
+        api_key="sk-ant-test-fake",
+        key_source="a test",
+        base_url="http://127.0.0.1:9",
+        timeout=7.5,
+        record_to=tmp_path / "rec.jsonl",
+        output_dir=tmp_path,
+    )
+    assert (engine.mode, engine.choice.key_source, engine.timeout) == ("real", "a test", 7.5)
+    assert type(engine.choice.backend).__name__ == "RecordingBackend"
+    sim = WorkflowEngine(mode="simulated", simulated_options={"consensus_rejections": 1}, output_dir=tmp_path)
+    assert sim.simulated_options == {"consensus_rejections": 1}
+    assert sim.choice.backend.consensus_rejections == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("call", "where"),
+    [  # mypy refuses these calls too (the keywords are typed): the ignores say so
+        (lambda: select_backend("simulated", api_kye="x"), "select_backend()"),  # type: ignore[call-arg]
+        (lambda: WorkflowEngine(mode="simulated", api_kye="x"), "WorkflowEngine()"),  # type: ignore[call-arg]
+        (lambda: WorkflowEngine(mode="simulated", env={}), "WorkflowEngine()"),  # type: ignore[call-arg]
+    ],
+)
+def test_a_misspelt_backend_keyword_is_refused(call: Callable[[], object], where: str) -> None:
+    with pytest.raises(TypeError, match=rf"{re.escape(where)} got an unexpected keyword argument"):
+        call()
