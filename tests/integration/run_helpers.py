@@ -1,15 +1,11 @@
-"""Small readers of run folders shared by the integration tests (imported by name: tests/ has no packages)."""
+"""Small readers of run folders and engine events shared by the integration tests (imported by name: tests/
+has no packages)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -18,6 +14,16 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def read_state(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+
+
+def ok_request_hashes(run_dir: Path) -> list[str]:
+    """The request hashes of the run's answered calls, in ledger order."""
+    return [ln["request_hash"] for ln in read_jsonl(run_dir / "calls.jsonl") if ln["status"] == "ok"]
+
+
+def started_agents(events: list[Any]) -> list[str]:
+    """The agents in the order their ``agent_started`` events came."""
+    return [e.agent for e in events if e.type == "agent_started" and e.agent]
 
 
 def only_run(root: Path) -> Path:

@@ -387,7 +387,7 @@ def test_sigkill_after_the_batch_id_was_journaled_then_resume(tmp_path: Path) ->
     import sys
     import time
 
-    from run_helpers import clean_env
+    from subprocesses import clean_env
 
     journal, root = tmp_path / "batches.jsonl", tmp_path / "runs"
     with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=60) as srv:

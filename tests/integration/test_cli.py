@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from subprocesses import clean_env, run_cli
 
 from orchestrator_kit import __version__
 from orchestrator_kit.agents.roles import ROLE_IDS
@@ -17,19 +18,7 @@ from orchestrator_kit.agents.roles import ROLE_IDS
 REQUEST = "Build a CLI that converts CSV to JSON"
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-
-
-def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator_kit", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+cli = run_cli
 
 
 def _run_folders(root: Path) -> list[Path]:
@@ -158,7 +147,7 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     exe = shutil.which("orchestrator-kit", path=str(Path(sys.executable).parent))
     assert exe is not None, f"no orchestrator-kit in {Path(sys.executable).parent}"
     proc = subprocess.run(
-        [exe, "--version"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
+        [exe, "--version"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and __version__ in proc.stdout
 
@@ -210,7 +199,7 @@ def bad_run_results(
             subprocess.Popen(
                 [sys.executable, "-m", "orchestrator_kit", *args, "-o", str(cwd / "out")],
                 cwd=cwd,
-                env=_env(),
+                env=clean_env(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

@@ -5,16 +5,17 @@ saying nothing was billed."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
+from subprocesses import clean_env, run_cli
 
 from orchestrator_kit.testing import FakeAnthropicServer, Fault, simulated_responder
 
@@ -22,21 +23,7 @@ KEY = "sk-ant-test-fake"
 REQUEST = "Build a CLI that converts CSV to JSON"
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(extra)
-    return env
-
-
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 90):
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator_kit", *args],
-        cwd=cwd,
-        env=env or _env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+cli = partial(run_cli, timeout=90)
 
 
 def _free_port() -> int:
@@ -74,7 +61,7 @@ def _serve_until_up(args: list[str], port: int, cwd: Path, headers: dict[str, st
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator_kit", "serve", *args],
         cwd=cwd,
-        env=_env(),
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -171,7 +158,7 @@ def test_other_commands_still_refuse_unknown_flags(tmp_path):
 def test_timeout_flag_against_a_hung_server_fails_resumably(tmp_path):
     with FakeAnthropicServer(responder=simulated_responder()) as srv:
         srv.script(*[Fault.delay(3.0) for _ in range(3)])
-        env = _env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         proc = cli(
             "run", REQUEST, "--mode", "real", "--agents", "architect", "--timeout", "0.4", "-o", "runs",
             cwd=tmp_path, env=env,
@@ -189,7 +176,7 @@ def test_timeout_flag_against_a_hung_server_fails_resumably(tmp_path):
 
 def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp_path):
     with FakeAnthropicServer(responder=simulated_responder(), latency=0.4) as srv:
-        env = _env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         proc = subprocess.Popen(
             [sys.executable, "-m", "orchestrator_kit", "run", REQUEST, "--mode", "real", "-o", "runs",
              "--agents", "architect,developer", "--max-concurrency", "1"],
@@ -218,7 +205,7 @@ def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp
 
 def test_exact_budget_flag_counts_tokens_first(tmp_path):
     with FakeAnthropicServer(responder=simulated_responder(), input_factor=3.0) as srv:
-        env = _env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         proc = cli(
             "run", REQUEST, "--mode", "real", "--agents", "architect", "--budget-tokens", "50000",
             "--exact-budget", "-o", "runs", cwd=tmp_path, env=env,

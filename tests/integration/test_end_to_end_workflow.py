@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from subprocesses import clean_env
 
 import orchestrator_kit as ok
 from orchestrator_kit.engine.engine import WorkflowEngine
@@ -74,7 +75,7 @@ def test_real_workflow_end_to_end_against_fake_server(tmp_path, monkeypatch):
 
 def test_guide_script_runs_in_both_modes(tmp_path):
     script = ROOT / "scripts" / "run_workflow_test.py"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = clean_env()
     out = subprocess.run(
         [sys.executable, str(script), "-o", str(tmp_path / "sim")],
         env=env,

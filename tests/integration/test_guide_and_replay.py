@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from run_helpers import artifact_bytes, clean_env, only_run, read_jsonl, read_state
+from run_helpers import artifact_bytes, only_run, read_jsonl, read_state
+from subprocesses import clean_env
 
 import orchestrator_kit
 from orchestrator_kit.engine.engine import WorkflowEngine, run_workflow

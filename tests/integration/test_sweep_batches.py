@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from subprocesses import clean_env
 
 from orchestrator_kit import run_sweep
 from orchestrator_kit.cli import main
@@ -105,8 +105,7 @@ def test_killed_batches_sweep_cancel_then_resume(tmp_path: Path, monkeypatch: py
     grid.write_text(yaml.safe_dump(_grid(backend="batches")))
     sweep = tmp_path / "s"
     with FakeAnthropicServer(responder=simulated_responder(), batch_processing_s=120) as srv:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env.update(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         cmd = [sys.executable, "-m", "orchestrator_kit", "batch", str(grid), "-o", str(sweep), "-q"]
         log = tmp_path / "driver.log"
         with open(log, "wb") as err:

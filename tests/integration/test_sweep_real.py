@@ -4,7 +4,6 @@ cells, one backend, and a driver killed with SIGKILL mid-sweep loses no paid ans
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from subprocesses import clean_env
 
 from orchestrator_kit import run_sweep
 from orchestrator_kit.llm.retry import RetryConfig
@@ -116,8 +116,7 @@ def test_a_killed_driver_loses_no_paid_answer(tmp_path: Path) -> None:
         yaml.safe_dump({"requests": REQUESTS, "settings": [TWO], "mode": "real", "max_concurrency": 3})
     )
     with FakeAnthropicServer(responder=simulated_responder(), require_key=KEY, latency=0.15) as srv:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env.update(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         cmd = [
             sys.executable,
             "-m",

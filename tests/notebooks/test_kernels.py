@@ -4,7 +4,6 @@ kernel log line that reads like a failure in the output of the batch and the mai
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 from nbhelpers import REPO
+from subprocesses import clean_env
 
 from orchestrator_kit.kernels import QuietKernelManager
 
@@ -61,10 +61,6 @@ def test_the_kernel_talks_over_private_ipc_sockets_that_are_removed() -> None:
     assert not folder.exists()
 
 
-def _quiet_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-
-
 @pytest.mark.slow
 def test_a_batch_prints_no_alarming_kernel_lines(tmp_path: Path) -> None:
     grid = tmp_path / "grid.yaml"
@@ -84,7 +80,7 @@ def test_a_batch_prints_no_alarming_kernel_lines(tmp_path: Path) -> None:
             str(tmp_path / "out"),
         ],
         cwd=tmp_path,
-        env=_quiet_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -5,7 +5,6 @@ documents, and the README's nbval run leaves nothing in the source tree."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from types import ModuleType
 import nbformat
 import pytest
 from nbhelpers import NOTEBOOKS, REPO
+from subprocesses import clean_env
 
 from orchestrator_kit.notebook_params import OUTPUT_ROOT_VAR, output_path
 
@@ -120,7 +120,8 @@ def test_the_readme_nbval_run_leaves_nothing_in_the_source_tree(tmp_path: Path) 
     args = command.group(1).replace("notebooks/*.ipynb", "").split()
     before = sorted(p.name for p in NOTEBOOKS.iterdir())
     (tmp_path / "tmp").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and k != OUTPUT_ROOT_VAR}
+    env = clean_env()
+    env.pop(OUTPUT_ROOT_VAR, None)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", *args, *[f"notebooks/{n}.ipynb" for n in NAMES]],
         cwd=REPO,

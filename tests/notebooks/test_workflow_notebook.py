@@ -7,7 +7,6 @@ kernel start and stop in the first code cell.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -16,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbhelpers import NOTEBOOKS, REPO, clean_env, code_outputs, execute
+from subprocesses import clean_env as subprocess_env
 
 import orchestrator_kit as ok
 from orchestrator_kit.notebook_params import WORKFLOW_PARAMS, notebook_path
@@ -187,7 +187,7 @@ def test_a_bad_value_names_the_parameter(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_main_job_script(tmp_path: Path) -> None:
     """scripts/main_job.py (the README's main job): notebook, run folder, tables, figures, report."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = subprocess_env()
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "main_job.py")],
         cwd=tmp_path,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
+from subprocesses import clean_env
 
 from orchestrator_kit.errors import ConfigError
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
@@ -157,7 +158,7 @@ def test_the_run_command_with_the_example_env_file_runs_simulated(tmp_path: Path
     import sys
 
     (tmp_path / ".env").write_text((REPO / ".env.example").read_text())
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("ANTHROPIC_")}
+    env = clean_env()
     proc = subprocess.run(
         [sys.executable, "-m", "orchestrator_kit", "run", "x", "--agents", "architect", "-q", "-o", "runs"],
         cwd=tmp_path,
