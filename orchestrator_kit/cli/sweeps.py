@@ -28,6 +28,17 @@ def sweep_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _sweep_options(a: argparse.Namespace) -> dict[str, Any]:
+    """What ``batch`` and ``resume SWEEP_DIR`` pass alike: the budget and the options of ``sweep_options``."""
+    return {
+        "budget_usd": a.budget,
+        "render": False if a.no_render else None,
+        "dask": a.dask,
+        "evaluate": a.evaluate,
+        "progress": not a.quiet,
+    }
+
+
 def resume_sweep(a: argparse.Namespace) -> int:
     """``orchestrator-kit resume SWEEP_DIR``: continue a sweep, or cancel its batches in flight."""
     from ..sweep.driver import resume_sweep as resume
@@ -50,14 +61,7 @@ def resume_sweep(a: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--{name.replace('_', '-')} applies to one run; a sweep's cells take theirs from its grid"
             )
-    result = resume(
-        a.run_dir,
-        budget_usd=a.budget,
-        render=False if a.no_render else None,
-        dask=a.dask,
-        evaluate=a.evaluate,
-        progress=not a.quiet,
-    )
+    result = resume(a.run_dir, **_sweep_options(a))
     print(result)
     return 0 if not result.failed else 1
 
@@ -69,11 +73,7 @@ def _batch(a: argparse.Namespace) -> int:
     result = run_sweep(
         a.grid,
         a.output,
-        budget_usd=a.budget,
-        render=False if a.no_render else None,
-        dask=a.dask,
-        evaluate=a.evaluate,
-        progress=not a.quiet,
+        **_sweep_options(a),
         backend=a.backend,
         rpm=a.rpm,
         itpm=a.itpm,
