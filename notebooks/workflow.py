@@ -145,9 +145,9 @@ tables.styled(tabs["cost_by_phase"])
 # against the actual cost.
 
 # %% tags=["nbval-ignore-output"]
-figs = export.standard_figures(runs, tabs)
-for fig in figs.values():
-    figures.show(fig)
+figs = export.render_figures(export.standard_figures(runs, tabs))  # PNG, rendered once: shown and written
+for png in figs.values():
+    figures.show(png)
 
 # %% [markdown]
 # ## Files written into the run folder

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,14 +96,20 @@ def write_tables(tabs: dict[str, pd.DataFrame], folder: str | Path) -> list[Path
     return written
 
 
-def write_figures(figs: dict[str, Figure], folder: str | Path) -> list[Path]:
-    """Each figure as ``<name>.png``; returns the paths written."""
+def render_figures(figs: Mapping[str, Figure]) -> dict[str, bytes]:
+    """Each figure as PNG bytes: render once, then both show (``figures.show``) and write them."""
+    return {name: figures.to_png(fig) for name, fig in figs.items()}
+
+
+def write_figures(figs: Mapping[str, Figure | bytes], folder: str | Path) -> list[Path]:
+    """Each figure as ``<name>.png`` (a Figure is rendered; PNG bytes from ``render_figures`` are written
+    as they are); returns the paths written."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, fig in figs.items():
         path = out / f"{name}.png"
-        write_bytes_atomic(path, figures.to_png(fig))
+        write_bytes_atomic(path, fig if isinstance(fig, bytes) else figures.to_png(fig))
         written.append(path)
     return written
 
@@ -112,10 +119,11 @@ def write_run_outputs(
     folder: str | Path,
     *,
     tabs: dict[str, pd.DataFrame] | None = None,
-    figs: dict[str, Figure] | None = None,
+    figs: Mapping[str, Figure | bytes] | None = None,
 ) -> list[Path]:
-    """The standard tables and figures of ``runs`` (computed unless passed in) under ``folder``/tables
-    and ``folder``/figures. Returns the paths written."""
+    """The standard tables and figures of ``runs`` (computed unless passed in; figures may be passed as
+    PNG bytes from ``render_figures``) under ``folder``/tables and ``folder``/figures. Returns the paths
+    written."""
     tabs = tabs if tabs is not None else standard_tables(runs)
     figs = figs if figs is not None else standard_figures(runs, tabs)
     return [*write_tables(tabs, Path(folder) / "tables"), *write_figures(figs, Path(folder) / "figures")]
@@ -124,6 +132,7 @@ def write_run_outputs(
 __all__ = [
     "basis_note",
     "estimate_note",
+    "render_figures",
     "standard_figures",
     "standard_tables",
     "write_figures",

@@ -165,11 +165,12 @@ def to_png(fig: Figure, path: str | Path | None = None) -> bytes:
     return data
 
 
-def show(fig: Figure) -> None:
-    """Display the figure as an embedded PNG in a notebook (works under any matplotlib backend)."""
+def show(fig: Figure | bytes) -> None:
+    """Display the figure as an embedded PNG in a notebook (works under any matplotlib backend). Pass the
+    bytes of ``to_png(fig)`` to show a figure that is also written, so that it is rendered only once."""
     from IPython.display import Image, display
 
-    display(Image(data=to_png(fig), format="png"))
+    display(Image(data=fig if isinstance(fig, bytes) else to_png(fig), format="png"))
 
 
 __all__ = [

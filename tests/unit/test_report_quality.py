@@ -149,3 +149,20 @@ def test_standard_figures_include_money_and_quality(runs, tmp_path: Path) -> Non
     names = {p.name for p in written}
     for name in ("money_by_agent.png", "money_by_phase.png", "quality_vs_cost.png", "quality_by_model.csv"):
         assert name in names
+
+
+def test_figures_rendered_once_are_written_as_rendered(runs, tmp_path: Path, monkeypatch) -> None:
+    """The workflow notebook renders each figure once: the PNG it shows is the file it writes."""
+    from orchestrator_kit.report import export, figures
+
+    tabs = export.standard_tables(runs)
+    pngs = export.render_figures(export.standard_figures(runs, tabs))
+    assert set(pngs) == set(export.standard_figures(runs, tabs))
+    marked = {name: png + b"rendered-once" for name, png in pngs.items()}  # written as given, not redrawn
+    written = export.write_run_outputs(runs, tmp_path, tabs=tabs, figs=marked)
+    on_disk = {p.stem: p.read_bytes() for p in written if p.suffix == ".png"}
+    assert on_disk == marked
+    shown: list[bytes] = []
+    monkeypatch.setattr("IPython.display.display", lambda image: shown.append(image.data))
+    figures.show(pngs["cost_by_agent"])
+    assert shown == [pngs["cost_by_agent"]]
