@@ -8,11 +8,13 @@ Unix sockets in a private temporary folder (IPC transport: nothing listens on a 
 "Kernel is running over TCP without encryption" warning has no cause), and at the end it is shut down with a
 shutdown request alone: jupyter_client interrupts every kernel before shutting it down, which makes ipykernel
 log ``ERROR | KeyboardInterrupt caught in kernel`` after a run that succeeded. ``kernel_options()`` gives the
-same for nbclient.
+same for nbclient. With ``km=`` (a kernel started ahead by ``orchestrator_kit.warm_kernels``), papermill runs
+the notebook on that kernel (engine ``okit-started``) and shuts it down at the end.
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -63,10 +65,12 @@ def execute_notebook(
     *,
     parameters: dict[str, Any] | None = None,
     cwd: str | Path | None = None,
+    km: QuietKernelManager | None = None,
     **kwargs: Any,
 ) -> Any:
     """``papermill.execute_notebook`` with a :class:`QuietKernelManager` kernel and quiet defaults (no progress
-    bar, no cell output logged, no widget state stored); other keyword arguments go to papermill."""
+    bar, no cell output logged, no widget state stored); other keyword arguments go to papermill. ``km``: a
+    kernel already started (in ``cwd``), used for this notebook and shut down at the end, even on failure."""
     import papermill as pm
 
     options: dict[str, Any] = {
@@ -76,13 +80,74 @@ def execute_notebook(
         **kernel_options(),
         **kwargs,
     }
-    return pm.execute_notebook(
-        str(template),
-        str(output),
-        parameters=dict(parameters or {}),
-        cwd=None if cwd is None else str(cwd),
-        **options,
-    )
+    if km is not None:
+        _register_started_engine()
+        options.update(engine_name=STARTED_ENGINE, km=km)
+        if options.get("kernel_name") is None:
+            options["kernel_name"] = km.kernel_name
+    try:
+        return pm.execute_notebook(
+            str(template),
+            str(output),
+            parameters=dict(parameters or {}),
+            cwd=None if cwd is None else str(cwd),
+            **options,
+        )
+    finally:
+        if km is not None and km.has_kernel:  # papermill failed before the notebook ran
+            from .warm_kernels import shutdown
+
+            shutdown(km)
+
+
+STARTED_ENGINE = "okit-started"
+
+
+@functools.cache
+def _register_started_engine() -> None:
+    """papermill's nbclient engine on a kernel started beforehand (keyword ``km``), which it shuts down at
+    the end like a kernel of its own (nbclient leaves a kernel it was given running)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import remove_args
+
+    class StartedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[override]
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            *,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: float | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            km = kwargs.pop("km")
+            if km.kernel_name != kernel_name:
+                raise ValueError(
+                    f"the notebook runs on kernel {kernel_name!r} but the kernel started for it is "
+                    f"{km.kernel_name!r}; start it with that kernel name"
+                )
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            client = PapermillNotebookClient(
+                nb_man,
+                km=km,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
+            return client.execute(cleanup_kc=True)  # shut the kernel down, close the client's sockets
+
+    papermill_engines.register(STARTED_ENGINE, StartedKernelEngine)
 
 
 __all__ = ["QuietKernelManager", "execute_notebook", "kernel_options"]

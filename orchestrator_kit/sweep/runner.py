@@ -324,8 +324,9 @@ class SweepDriver:
         notebook = self.folder.notebooks_dir / f"{cell_id}.ipynb"
         # the notebook shows the sweep's evaluation (made before the render), or none: it never evaluates again
         params = {**self.cells[cell_id].parameters, "evaluate": "auto" if self.evaluate else "no"}
-        job = render_job(params, self.folder.run_dir(cell_id), notebook)
         self._renders_total += 1
+        more = self._renders_total < len(self.cells)  # other cells may still be rendered after this one
+        job = render_job(params, self.folder.run_dir(cell_id), notebook, spare_kernel=more)
         fut = asyncio.wrap_future(self.executor.submit(render_notebook, job))
 
         def done(f: asyncio.Future[Any]) -> None:
