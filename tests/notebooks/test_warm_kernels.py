@@ -4,9 +4,11 @@ over the kernel it started earlier and starts none in vain."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from jupyter_core.utils import run_sync
 from papermill.exceptions import PapermillExecutionError
@@ -88,3 +90,36 @@ def test_the_pool_hands_over_its_spare_and_starts_none_in_vain(tmp_path: Path, m
     assert last is not None and run_sync(last.is_alive)()
     pool.close()  # ... which close shuts down
     assert _gone(last)
+
+
+def _our_kernels() -> list[psutil.Process]:
+    """Kernel processes started by this interpreter's pre-started kernels (other worktrees use other Pythons)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if cmd[:3] == [sys.executable, "-m", "orchestrator_kit.kernel_launcher"]:
+            found.append(proc)
+    return found
+
+
+def test_a_sweep_renders_on_started_kernels_and_leaves_none_running(tmp_path: Path) -> None:
+    """Render workers take their kernels from a pool; the last render starts no spare, and a worker's
+    spare (if any) is shut down when the sweep ends."""
+    from orchestrator_kit import run_sweep
+
+    before = {p.pid for p in _our_kernels()}
+    grid = {
+        "mode": "simulated",
+        "requests": ["A CLI that converts CSV files to JSON"],
+        "models": ["claude-haiku-5-5"],
+        "settings": [{"agents": ["architect"], "write_outputs": False}] * 3,
+        "render_workers": 1,
+    }
+    result = run_sweep(grid, tmp_path / "sweep", render=True, progress=False)
+    assert len(result.ok) == 3
+    rendered = [
+        nbformat.read(p, as_version=4) for p in sorted((tmp_path / "sweep" / "notebooks").glob("*.ipynb"))
+    ]
+    assert len(rendered) == 3 and all(not nb.metadata.papermill.exception for nb in rendered)
+    psutil.wait_procs([p for p in _our_kernels() if p.pid not in before], timeout=30)
+    assert {p.pid for p in _our_kernels()} <= before
