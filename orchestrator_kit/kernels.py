@@ -112,9 +112,9 @@ def _register_started_engine() -> None:
     from papermill.log import logger
     from papermill.utils import remove_args
 
-    class StartedKernelEngine(NBClientEngine):
+    class StartedKernelEngine(NBClientEngine):  # type: ignore[misc]  # papermill has no types
         @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
+        def execute_managed_notebook(
             cls,
             nb_man: Any,
             kernel_name: str,
