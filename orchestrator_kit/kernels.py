@@ -95,9 +95,17 @@ def execute_notebook(
         )
     finally:
         if km is not None and km.has_kernel:  # papermill failed before the notebook ran
-            from .warm_kernels import shutdown
-
             shutdown(km)
+
+
+def shutdown(km: QuietKernelManager) -> None:
+    """Shut a kernel down now (a spare never used, or one left by a run that failed before it started)."""
+    from jupyter_core.utils import run_sync
+
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+    else:
+        run_sync(km.cleanup_resources)()
 
 
 STARTED_ENGINE = "okit-started"
@@ -150,4 +158,4 @@ def _register_started_engine() -> None:
     papermill_engines.register(STARTED_ENGINE, StartedKernelEngine)
 
 
-__all__ = ["QuietKernelManager", "execute_notebook", "kernel_options"]
+__all__ = ["QuietKernelManager", "execute_notebook", "kernel_options", "shutdown"]

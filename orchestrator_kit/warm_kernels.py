@@ -28,7 +28,7 @@ from pathlib import Path
 from traitlets import Unicode
 
 from .kernel_launcher import PRELOAD_ENV
-from .kernels import QuietKernelManager
+from .kernels import QuietKernelManager, shutdown
 
 # What the workflow, cost-report and batch notebooks import: pandas, matplotlib, pyarrow (Parquet) and ours.
 NOTEBOOK_IMPORTS = (
@@ -86,16 +86,6 @@ def start_kernel(
     env = {**os.environ, PRELOAD_ENV: km.preload}  # read (and removed) by kernel_launcher only
     run_sync(km.start_kernel)(cwd=str(Path(cwd or ".").resolve()), env=env)
     return km
-
-
-def shutdown(km: QuietKernelManager) -> None:
-    """Shut a kernel down now (a spare never used, or one left by a run that failed before it started)."""
-    from jupyter_core.utils import run_sync
-
-    if km.has_kernel:
-        run_sync(km.shutdown_kernel)(now=True)
-    else:
-        run_sync(km.cleanup_resources)()
 
 
 class KernelPool:

@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "orchestrator_kit"
 # Bottom first. A module may import its own tier or a lower one, never a higher one. The first part of a
 # module's name below the package decides its tier ("" is the package's own __init__).
 LAYERS: list[set[str]] = [
-    {"", "records", "money", "errors", "_lazy", "_sync", "kernels"},  # records and helpers: import no tier
+    # records and helpers: import no tier (kernels: papermill's kernels; warm_kernels: started ahead)
+    {"", "records", "money", "errors", "_lazy", "_sync", "kernels", "warm_kernels", "kernel_launcher"},
     {"store"},  # run folders
     {"llm"},  # the one backend seam
     {"agents"},
