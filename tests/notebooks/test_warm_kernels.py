@@ -102,17 +102,22 @@ def _our_kernels() -> list[psutil.Process]:
     return found
 
 
-def test_a_sweep_renders_on_started_kernels_and_leaves_none_running(tmp_path: Path) -> None:
+def test_a_sweep_renders_on_started_kernels_and_leaves_none_running(tmp_path: Path, monkeypatch) -> None:
     """Render workers take their kernels from a pool; the last render starts no spare, and a worker's
-    spare (if any) is shut down when the sweep ends."""
+    spare (if any) is shut down when the sweep ends: its IPC folder is removed (a kernel that only died
+    with its worker would leave it)."""
     from orchestrator_kit import run_sweep
 
+    ipc = tmp_path / "tmp"
+    ipc.mkdir()
+    monkeypatch.setenv("TMPDIR", str(ipc))  # the workers' (and so their kernels') temporary folders
     before = {p.pid for p in _our_kernels()}
     grid = {
         "mode": "simulated",
         "requests": ["A CLI that converts CSV files to JSON"],
         "models": ["claude-haiku-5-5"],
-        "settings": [{"agents": ["architect"], "write_outputs": False}] * 3,
+        "settings": [{"agents": ["architect"], "write_outputs": False}],
+        "repeats": 3,
         "render_workers": 1,
     }
     result = run_sweep(grid, tmp_path / "sweep", render=True, progress=False)
@@ -121,5 +126,5 @@ def test_a_sweep_renders_on_started_kernels_and_leaves_none_running(tmp_path: Pa
         nbformat.read(p, as_version=4) for p in sorted((tmp_path / "sweep" / "notebooks").glob("*.ipynb"))
     ]
     assert len(rendered) == 3 and all(not nb.metadata.papermill.exception for nb in rendered)
-    psutil.wait_procs([p for p in _our_kernels() if p.pid not in before], timeout=30)
     assert {p.pid for p in _our_kernels()} <= before
+    assert not list(ipc.glob("okit-kernel-*"))
