@@ -165,6 +165,7 @@ def _side(argv: list[str]) -> int:
 
 def _cold(side: str, tmp: Path, i: int) -> tuple[float, dict[str, float]]:
     """One side in a fresh interpreter: wall time of the whole process, and its laps."""
+    (tmp / side).mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     done = subprocess.run(
         [

@@ -69,7 +69,8 @@ def execute_notebook(
     **kwargs: Any,
 ) -> Any:
     """``papermill.execute_notebook`` with a :class:`QuietKernelManager` kernel and quiet defaults (no progress
-    bar, no cell output logged, no widget state stored); other keyword arguments go to papermill. ``km``: a
+    bar, no cell output logged, no widget state stored, the output notebook written at the end or when a cell
+    fails rather than after every cell); other keyword arguments go to papermill. ``km``: a
     kernel already started (in ``cwd``), used for this notebook and shut down at the end, even on failure."""
     import papermill as pm
 
@@ -77,6 +78,9 @@ def execute_notebook(
         "progress_bar": False,
         "log_output": False,
         "store_widget_state": False,
+        # Written once at the end (and when a cell fails), not after every cell: each save re-encodes the
+        # whole notebook, figures included (about 50 saves for the workflow notebook).
+        "request_save_on_cell_execute": False,
         **kernel_options(),
         **kwargs,
     }
