@@ -128,3 +128,16 @@ def test_a_sweep_renders_on_started_kernels_and_leaves_none_running(tmp_path: Pa
     assert len(rendered) == 3 and all(not nb.metadata.papermill.exception for nb in rendered)
     assert {p.pid for p in _our_kernels()} <= before
     assert not list(ipc.glob("okit-kernel-*"))
+
+
+def test_the_output_notebook_is_written_at_the_end_or_when_a_cell_fails(tmp_path: Path) -> None:
+    """Not after every cell (each save re-encodes the whole notebook): a cell does not find it yet."""
+    out = tmp_path / "o.ipynb"
+    probe = f"import os\nprint(os.path.exists({str(out)!r}))"
+    nb = execute_notebook(_notebook(tmp_path / "in.ipynb", probe), out, cwd=tmp_path)
+    assert _printed(nb) == "False" and _printed(nbformat.read(out, as_version=4)) == "False"
+    failing = _notebook(tmp_path / "bad.ipynb", probe, "raise ValueError('boom')", "print('never')")
+    with pytest.raises(PapermillExecutionError):
+        execute_notebook(failing, out, cwd=tmp_path)
+    saved = nbformat.read(out, as_version=4)
+    assert saved.metadata.papermill.exception and "boom" in str(saved.cells)
