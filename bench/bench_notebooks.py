@@ -143,6 +143,8 @@ def via_papermill(output_dir: str, notebook: str, *, prestart: bool, km: Any = N
         from orchestrator_kit.warm_kernels import notebook_kernel_name, start_kernel
 
         km = start_kernel(notebook_kernel_name(template), cwd=Path(output_dir).parent)
+    import papermill  # noqa: F401  (execute_notebook imports it lazily: count it here, not in its run)
+
     from orchestrator_kit.kernels import execute_notebook
 
     imported = time.perf_counter() - start
