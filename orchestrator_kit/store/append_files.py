@@ -4,8 +4,8 @@ Each record is one ``os.write`` of a whole line on a file opened with ``O_APPEND
 so when ``append`` returns the line is in the operating system's page cache and survives ``kill -9``
 of this process (it is not ``fsync``-ed: a power cut or kernel crash may lose the last lines).
 Opening and closing the file per line cost more than the write itself, so handles stay open in a
-process-wide pool bounded by ``MAX_OPEN`` (least recently used closed first): a thousand runs in
-flight never exhaust file descriptors.
+process-wide pool bounded by ``MAX_OPEN`` and by a quarter of the file-descriptor limit (least
+recently used closed first): a thousand runs in flight never exhaust file descriptors.
 
 A line torn by a killed writer (no trailing newline) is never glued to the next record: when the file
 is not the size this process left it (first use, or another process wrote), its last byte is read and
@@ -18,27 +18,39 @@ import os
 import threading
 from collections import OrderedDict
 
-MAX_OPEN = 64
+MAX_OPEN = 512  # and at most a quarter of the process's file-descriptor limit (see ``_default_max_open``)
 _FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 _MODE = 0o600  # a run folder's files are its owner's only
+
+
+def _default_max_open() -> int:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 64
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return MAX_OPEN if soft == resource.RLIM_INFINITY else max(4, min(MAX_OPEN, soft // 4))
 
 
 class AppendFiles:
     """A bounded pool of append handles, keyed by path. Thread-safe."""
 
-    def __init__(self, max_open: int = MAX_OPEN) -> None:
-        self.max_open = max_open
+    def __init__(self, max_open: int | None = None) -> None:
+        self._max_open = max_open
         self._lock = threading.Lock()
         self._open: OrderedDict[str, list[int]] = OrderedDict()  # path -> [fd, size we left it at]
 
-    def append(self, path: str, data: bytes) -> None:
-        """Append ``data`` (whole lines) to ``path``, after a newline if a torn line ends the file."""
+    def append(self, path: str, data: bytes) -> tuple[int, int]:
+        """Append ``data`` (whole lines) to ``path``, after a newline if a torn line ends the file.
+        Returns the file's size before and after (as this write saw it)."""
         with self._lock:
             entry = self._open.get(path)
             if entry is None:
                 entry = [os.open(path, _FLAGS, _MODE), -1]
                 self._open[path] = entry
-                while len(self._open) > self.max_open:
+                if self._max_open is None:
+                    self._max_open = _default_max_open()
+                while len(self._open) > self._max_open:
                     _, (old_fd, _) = self._open.popitem(last=False)
                     os.close(old_fd)
             else:
@@ -52,6 +64,7 @@ class AppendFiles:
                 while view:
                     view = view[os.write(fd, view) :]
                 entry[1] = size + len(data)
+                return size, entry[1]
             except BaseException:
                 self._open.pop(path, None)  # the next append reopens and looks at the tail again
                 os.close(fd)

@@ -30,7 +30,7 @@ from ..records import CallRecord, RunSummary
 from . import state_log
 from .append_files import APPENDS
 from .artifact_paths import check_relpath
-from .atomic import write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 
 MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
@@ -42,6 +42,7 @@ MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "artifacts",
 )
 IN_FLIGHT_STATUS = "running"  # checkpoints with this status go to the log; any other compacts it
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 PRIVATE_DIR = 0o700  # a run folder holds prompts and answers: its folders and files are its owner's only
 PRIVATE_FILE = 0o600  # (files written atomically are created 0600: write_text_atomic(private=True))
@@ -76,8 +77,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Lines of a JSONL file; a torn last line (killed mid-write) is skipped."""
     if not path.exists():
         return []
+    return _jsonl_lines(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def _jsonl_lines(text: str) -> list[dict[str, Any]]:
     out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         if line.strip():
             try:
                 out.append(json.loads(line))
@@ -113,6 +118,10 @@ class RunFolder:
         self._last_state: dict[str, Any] | None = None  # what this writer's last log line left
         self._log_n = 0
         self._base: Path | None = None  # artifacts/, resolved once
+        # The ledger as this object last read or wrote it, and the file size it had then: ``calls()``
+        # returns it without reading the file again unless the file changed since (another writer).
+        self._ledger: list[CallRecord] | None = None
+        self._ledger_size = -1
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -137,6 +146,7 @@ class RunFolder:
         else:  # pragma: no cover - five random collisions in a row
             raise ConfigError("could not allocate a unique run id; try again")
         folder = cls(root / rid)
+        folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
         (folder.path / ARTIFACTS).mkdir(mode=PRIVATE_DIR)
         write_json_atomic(folder.path / MANIFEST, {**manifest, "run_id": rid})
@@ -221,19 +231,45 @@ class RunFolder:
         return RunSummary.model_validate(_read_json(p)) if p.exists() else None
 
     # -- append-only logs ----------------------------------------------------------------
-    def _append(self, name: str, record: dict[str, Any]) -> None:
+    def _append(self, name: str, record: dict[str, Any]) -> tuple[str, int, int]:
+        """Append ``record`` as one line; returns the line (redacted) and the file's size before/after."""
         line = redact(json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":")))
-        APPENDS.append(str(self.path / name), (line + "\n").encode("utf-8"))
+        before, after = APPENDS.append(str(self.path / name), (line + "\n").encode("utf-8"))
+        return line, before, after
 
-    def append_call(self, record: CallRecord) -> None:
-        self._append(CALLS, record.to_json())
+    def append_call(self, record: CallRecord) -> CallRecord:
+        """Append a ledger line; returns the record as written (the same one unless redacted)."""
+        data = record.to_json()
+        line, before, after = self._append(CALLS, data)
+        if "[redacted-key]" in line:
+            record = CallRecord.model_validate_json(line)
+        if self._ledger is not None and before == self._ledger_size:
+            self._ledger.append(record)
+            self._ledger_size = after
+        else:
+            self._ledger = None  # someone else wrote too: read the file next time
+        return record
 
     def append_response(self, record: dict[str, Any]) -> None:
         self._append(RESPONSES, record)
 
     def calls(self) -> list[CallRecord]:
-        """The ledger, oldest first (lines of older versions read too; a torn last line is skipped)."""
-        return [CallRecord.model_validate(line) for line in read_jsonl(self.path / CALLS)]
+        """The ledger, oldest first (lines of older versions read too; a torn last line is skipped).
+        Read from the file unless it is exactly as this object last read or wrote it."""
+        path = self.path / CALLS
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = 0
+        if self._ledger is None or size != self._ledger_size:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                data = b""
+            lines = _jsonl_lines(data.decode("utf-8", errors="replace"))
+            self._ledger = [CallRecord.model_validate(line) for line in lines]
+            self._ledger_size = len(data)
+        return list(self._ledger)
 
     def responses(self) -> list[dict[str, Any]]:
         return read_jsonl(self.path / RESPONSES)
@@ -264,9 +300,24 @@ class RunFolder:
         return base
 
     def write_artifact(self, agent: str, filename: str, content: str) -> str:
+        """Write an artifact; returns its path relative to the run folder. A new file is written in
+        place (one create, no rename: the checkpoint naming it comes after, so a file torn by a kill is
+        never named done, and resume writes it again); an existing one (a step revised or resumed) is
+        replaced atomically, so it is never half old, half new."""
         target = self.artifact_path(agent, filename)
+        data = redact(content).encode("utf-8")  # fails (e.g. a lone surrogate) before anything is written
         target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        write_text_atomic(target, redact(content), private=True)
+        try:
+            fd = os.open(target, _NEW_FILE, PRIVATE_FILE)
+        except FileExistsError:
+            write_bytes_atomic(target, data, private=True)
+        else:
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
         return target.relative_to(self._artifacts_base().parent).as_posix()
 
     def artifact_files(self) -> list[Path]:

@@ -118,6 +118,16 @@ def test_failed_artifact_write_keeps_the_old_file_and_no_temp(folder: RunFolder)
     assert sorted(p.name for p in (folder.path / "artifacts" / "qa").iterdir()) == ["report.md"]
 
 
+def test_a_new_artifact_is_written_in_place_and_a_rewrite_replaces_it_whole(folder: RunFolder) -> None:
+    rel = folder.write_artifact("qa", "report.md", "first")
+    target = folder.path / rel
+    old = os.stat(target)
+    folder.write_artifact("qa", "report.md", "second, revised")
+    assert target.read_text() == "second, revised"
+    assert os.stat(target).st_ino != old.st_ino  # renamed over, never truncated and rewritten in place
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.md"]
+
+
 def test_create_writes_manifest_and_artifacts_dir(folder: RunFolder) -> None:
     assert folder.manifest()["run_id"] == folder.run_id
     assert (folder.path / "artifacts").is_dir()
@@ -235,6 +245,31 @@ def test_append_after_a_torn_line_keeps_new_records(folder: RunFolder) -> None:
     folder.append_call(CallRecord(attempt=3))  # e.g. the first ledger line of `resume`
     folder.append_call(CallRecord(attempt=4))
     assert [r.attempt for r in folder.calls()] == [1, 3, 4]
+
+
+def test_append_call_returns_the_record_as_written(folder: RunFolder) -> None:
+    plain = CallRecord(attempt=1, error="timeout")
+    assert folder.append_call(plain) is plain  # unchanged: no second copy
+    leaked = CallRecord(attempt=2, error=f"bad key {KEY}")
+    written = folder.append_call(leaked)
+    assert written.error == "bad key [redacted-key]"
+    assert folder.calls()[-1] == written == RunFolder(folder.path).calls()[-1]
+
+
+def test_the_ledger_is_read_again_only_when_another_writer_changed_it(
+    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder.append_call(CallRecord(attempt=1))
+    with monkeypatch.context() as m:  # calls() must come from what this folder wrote, not the file
+        m.setattr(Path, "read_bytes", lambda self: pytest.fail(f"read {self.name} again"))
+        assert [r.attempt for r in folder.calls()] == [1]
+    other = RunFolder(folder.path)  # e.g. another process
+    other.append_call(CallRecord(attempt=2))
+    folder.append_call(CallRecord(attempt=3))
+    assert [r.attempt for r in folder.calls()] == [1, 2, 3]
+    with open(folder.path / CALLS, "ab") as f:
+        f.write(CallRecord(attempt=4).model_dump_json().encode() + b"\n")
+    assert [r.attempt for r in folder.calls()] == [1, 2, 3, 4]
 
 
 def test_appends_are_one_line_per_record(folder: RunFolder) -> None:
