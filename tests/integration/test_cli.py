@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from documented import AGENT_ORDER
 from subprocesses import clean_env, run_cli
 
 from orchestrator_kit import __version__
@@ -37,16 +38,7 @@ def test_run_prints_the_per_agent_table_and_the_folder(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:2] == ["agent", "artifacts"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:] if ln.split() and ln.split()[0] in ROLE_IDS}
-    assert list(rows) == [
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    ]
+    assert list(rows) == AGENT_ORDER
     assert rows["developer"][1:3] == ["2", "2"] and rows["qa"][1:3] == ["1", "2"]
     total = next(ln.split() for ln in lines if ln.startswith("total"))
     assert total[1:3] == ["9", "16"]
@@ -98,16 +90,7 @@ def test_estimate_json_has_a_range(tmp_path: Path) -> None:
     proc = cli("estimate", REQUEST, "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert [r["agent"] for r in data["agents"]] == [
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    ]
+    assert [r["agent"] for r in data["agents"]] == AGENT_ORDER
     from decimal import Decimal
 
     low, expected, high = (Decimal(data[k]) for k in ("total_low", "total_expected", "total_high"))

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from documented import AGENT_ORDER
 from subprocesses import clean_env
 
 import orchestrator_kit as ok
@@ -38,16 +39,7 @@ def _body_hash(body: dict) -> str:
 def test_simulated_workflow_end_to_end(tmp_path):
     result = ok.run_workflow(REQUEST, project_name="csv2json", mode="simulated", output_dir=tmp_path)
     assert result.ok and result.mode == "simulated"
-    assert {a.agent for a in result.artifacts} == {
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    }
+    assert {a.agent for a in result.artifacts} == set(AGENT_ORDER)
     assert 0 <= result.review_score <= 10
     assert result.totals.cost_basis == "estimate"
     assert (result.run_dir / "summary.json").is_file()

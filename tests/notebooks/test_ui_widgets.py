@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 import pytest
+from documented import AGENT_ORDER
 
 from orchestrator_kit.engine.state_models import AgentSettings
 from orchestrator_kit.llm.pricing import format_usd
@@ -166,16 +167,7 @@ def test_a_key_left_unused_by_simulated_mode_is_pointed_out(monkeypatch: pytest.
 
 def test_agent_panel_settings() -> None:
     panel = AgentPanel()
-    assert panel.agents() == [
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    ]
+    assert panel.agents() == AGENT_ORDER
     assert panel.settings() == {}
     assert all("0 = role default" in row.max_tokens.description for row in panel.rows.values())
     panel.rows["qa"].enabled.value = False

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from documented import AGENT_ORDER
 
 import orchestrator_kit as ok
 from orchestrator_kit.errors import NotARunError, ParseError
@@ -205,16 +206,7 @@ def test_wasted_spend_from_reasks(runs, root) -> None:
 def test_cost_by_agent_is_exact_and_shares_sum_to_100(runs, root) -> None:
     calls = runs.calls[runs.calls["run_id"] == root["sonnet"].name]
     t = tables.cost_by(calls, ["agent", "phase"])
-    assert list(t["agent"]) == [
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    ]
+    assert list(t["agent"]) == AGENT_ORDER
     summary = json.loads((root["sonnet"] / "summary.json").read_text())
     for r in t.itertuples():
         assert r.cost_usd_exact == summary["agents"][r.agent]["cost_usd"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from documented import AGENT_ORDER
 
 from orchestrator_kit.agents.roles import ROLE_IDS
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW, Gate, Step, Workflow
@@ -17,16 +18,7 @@ def _deps(wf: Workflow) -> dict[str, tuple[str, ...]]:
 
 
 def test_default_order_is_the_documented_chain() -> None:
-    assert DEFAULT_WORKFLOW.order() == [
-        "architect",
-        "data",
-        "consensus",
-        "developer",
-        "qa",
-        "documentarian",
-        "reviewer",
-        "steward",
-    ]
+    assert DEFAULT_WORKFLOW.order() == AGENT_ORDER
 
 
 def test_default_workflow_has_every_role_once() -> None:
