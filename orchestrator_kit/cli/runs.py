@@ -265,8 +265,8 @@ def _timeout(value: str) -> float:
     return seconds
 
 
-def call_options(sp: argparse.ArgumentParser) -> None:
-    """--timeout and --exact-budget (run, resume)."""
+def timeout_option(sp: argparse.ArgumentParser) -> None:
+    """--timeout (run, resume, batch): seconds per attempt of a real model call."""
     from ..llm.anthropic_backend import DEFAULT_TIMEOUT_S
 
     sp.add_argument(
@@ -276,6 +276,11 @@ def call_options(sp: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"per attempt of a real model call, retried on expiry (default: {DEFAULT_TIMEOUT_S:g})",
     )
+
+
+def call_options(sp: argparse.ArgumentParser) -> None:
+    """--timeout and --exact-budget (run, resume)."""
+    timeout_option(sp)
     sp.add_argument(
         "--exact-budget",
         action="store_true",

@@ -36,6 +36,7 @@ def _sweep_options(a: argparse.Namespace) -> dict[str, Any]:
         "dask": a.dask,
         "evaluate": a.evaluate,
         "progress": not a.quiet,
+        "timeout": a.timeout,
     }
 
 
@@ -104,6 +105,9 @@ def add_parsers(sub: Any) -> None:
         b.add_argument(
             f"--{flag}", type=int, default=None, metavar="N", help=f"pace the sweep under N {what} a minute"
         )
+    from .runs import timeout_option
+
+    timeout_option(b)
     sweep_options(b)
 
 

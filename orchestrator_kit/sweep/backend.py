@@ -47,6 +47,7 @@ def build_sweep_backend(
     client: Any = None,
     base_url: str | None = None,
     retry: Any = None,
+    timeout: float | None = None,
 ) -> BackendChoice:
     """The one backend of a sweep. simulated: a SimulatedBackend (rate caps do not apply at $0);
     real / auto: the Anthropic backend (``backend: anthropic``), paced by ONE ``RateLimiter`` that reads
@@ -85,6 +86,7 @@ def build_sweep_backend(
         client=client,
         base_url=base_url,
         retry=retry,
+        timeout=timeout,
         real_backend=real_backend,
         real_options=real_options,
     )

@@ -85,6 +85,7 @@ def run_sweep(
     client: Any = None,
     base_url: str | None = None,
     retry: Any = None,
+    timeout: float | None = None,
     backend: str | None = None,
     rpm: int | None = None,
     itpm: int | None = None,
@@ -92,8 +93,9 @@ def run_sweep(
 ) -> SweepResult:
     """Run every cell of ``grid`` (GRID.yaml path, Grid or dict) at once in this process; returns a
     SweepResult. ``render`` / ``dask`` / ``budget_usd`` / ``evaluate`` / ``backend`` (anthropic | batches) /
-    ``rpm`` / ``itpm`` / ``otpm`` override the grid's. Bad input raises ConfigError before any call;
-    a failed cell is recorded and the others go on."""
+    ``rpm`` / ``itpm`` / ``otpm`` override the grid's; ``timeout``: seconds per attempt of each real call
+    (None: the backend's default). Bad input raises ConfigError before any call; a failed cell is
+    recorded and the others go on."""
     if isinstance(grid, Grid):
         g = grid
     elif isinstance(grid, dict):
@@ -110,7 +112,14 @@ def run_sweep(
         raise ConfigError(f"{out} already holds a sweep; continue it with: orchestrator-kit resume {out}")
     active = _ActiveCells()
     choice = build_sweep_backend(
-        g, out, active_runs=active, api_key=api_key, client=client, base_url=base_url, retry=retry
+        g,
+        out,
+        active_runs=active,
+        api_key=api_key,
+        client=client,
+        base_url=base_url,
+        retry=retry,
+        timeout=timeout,
     )
     cells = expand(g, choice.mode)
     records = [
@@ -154,9 +163,11 @@ def resume_sweep(
     client: Any = None,
     base_url: str | None = None,
     retry: Any = None,
+    timeout: float | None = None,
 ) -> SweepResult:
     """Continue a sweep folder: completed cells are skipped (rendered if they were not), the others
-    resume from their run folders without repaying any call. ``budget_usd`` may raise the cap."""
+    resume from their run folders without repaying any call. ``budget_usd`` may raise the cap;
+    ``timeout``: seconds per attempt of each real call (not kept: give it again on each resume)."""
     folder = SweepFolder.open(Path(sweep_dir).expanduser().resolve())
     g = parse_grid(folder.grid, str(folder.path / "sweep.json"))
     if budget_usd is not None:
@@ -173,6 +184,7 @@ def resume_sweep(
         client=client,
         base_url=base_url,
         retry=retry,
+        timeout=timeout,
     )
     cells = expand(g, choice.mode)
     if sorted(c.cell_id for c in cells) != sorted(folder.cells):

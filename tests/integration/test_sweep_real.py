@@ -169,3 +169,30 @@ def test_a_killed_driver_loses_no_paid_answer(tmp_path: Path) -> None:
         )  # at most the calls in flight at the kill (max_concurrency 3), never an answered one
     final = _answered(tmp_path / "s")
     assert sum(final.values()) == 16 and max(final.values()) == 1
+
+
+@pytest.mark.slow
+def test_batch_timeout_flag_against_a_hung_server_fails_the_cell_resumably(tmp_path: Path) -> None:
+    """``batch --timeout`` bounds each attempt of each real call (as ``run --timeout`` does); the cell
+    fails naming the timeout, and ``resume SWEEP_DIR --timeout`` finishes it."""
+    from subprocesses import run_cli
+
+    from orchestrator_kit.testing import Fault
+
+    grid = tmp_path / "GRID.yaml"
+    grid.write_text(
+        yaml.safe_dump({"requests": REQUESTS[:1], "settings": [{"agents": ["architect"]}], "mode": "real"})
+    )
+    with FakeAnthropicServer(responder=simulated_responder(), require_key=KEY) as srv:
+        srv.script(*[Fault.delay(3.0) for _ in range(3)])
+        env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
+        args = ("batch", str(grid), "-o", "s", "--no-render", "-q", "--timeout", "0.4")
+        proc = run_cli(*args, cwd=tmp_path, env=env, timeout=90)
+        assert proc.returncode == 1, proc.stderr
+        assert "within 0.4 s per attempt, after 3 attempts" in proc.stdout + proc.stderr
+        assert srv.count() == 3
+        resumed = run_cli(
+            "resume", "s", "-q", "--no-render", "--timeout", "30", cwd=tmp_path, env=env, timeout=90
+        )
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert srv.count() == 5  # the architect's plan and act, asked once each
