@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from ..errors import ConfigError
+from .options import timeout_option
 from .registry import command, given
 from .sweeps import resume_sweep, sweep_options
 
@@ -253,29 +254,6 @@ def _runs(a: argparse.Namespace) -> int:
             f"{len(waiting)} run(s) wait for a decision: orchestrator-kit decide {a.root}/RUN_ID approve|revise|edit|budget"
         )
     return 0
-
-
-def _timeout(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, e.g. 120") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {value}")
-    return seconds
-
-
-def timeout_option(sp: argparse.ArgumentParser) -> None:
-    """--timeout (run, resume, batch): seconds per attempt of a real model call."""
-    from ..llm.anthropic_backend import DEFAULT_TIMEOUT_S
-
-    sp.add_argument(
-        "--timeout",
-        type=_timeout,
-        default=None,
-        metavar="SECONDS",
-        help=f"per attempt of a real model call, retried on expiry (default: {DEFAULT_TIMEOUT_S:g})",
-    )
 
 
 def call_options(sp: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import ConfigError
+from .options import timeout_option
 from .registry import command
 
 
@@ -105,8 +106,6 @@ def add_parsers(sub: Any) -> None:
         b.add_argument(
             f"--{flag}", type=int, default=None, metavar="N", help=f"pace the sweep under N {what} a minute"
         )
-    from .runs import timeout_option
-
     timeout_option(b)
     sweep_options(b)
 
