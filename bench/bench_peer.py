@@ -79,19 +79,28 @@ def ours(runs: int, root: Path) -> float:
     return (time.perf_counter() - t) / (runs * CALLS_PER_RUN)
 
 
-def langgraph_graph(checkpointer: Any = None) -> Any:
+def fake_model() -> Any:
+    """LangGraph's side of the instant model: langchain-core's fake chat model."""
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    return FakeListChatModel(responses=['{"summary": "s", "steps": ["a"], "artifacts": []}'])
+
+
+def langgraph_graph(checkpointer: Any = None, node: Any = None) -> Any:
+    """The same DAG as ours in LangGraph; ``node(agent)`` builds an agent's node (default: two
+    instant synchronous model calls)."""
     from langgraph.graph import END, START, StateGraph
 
-    model = FakeListChatModel(responses=['{"summary": "s", "steps": ["a"], "artifacts": []}'])
+    if node is None:
+        model = fake_model()
 
-    def node(agent: str) -> Any:
-        def run(state: State) -> dict[str, Any]:
-            plan = model.invoke(f"{agent} plan: {state['request']}")
-            out = model.invoke(f"{agent} act: {plan.content}")
-            return {"artifacts": {agent: str(out.content)}}
+        def node(agent: str) -> Any:
+            def run(state: State) -> dict[str, Any]:
+                plan = model.invoke(f"{agent} plan: {state['request']}")
+                out = model.invoke(f"{agent} act: {plan.content}")
+                return {"artifacts": {agent: str(out.content)}}
 
-        return run
+            return run
 
     g = StateGraph(State)
     for a in AGENTS:

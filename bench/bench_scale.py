@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_peer import AGENTS, EDGES, REQUEST, MemoBackend, State
+from bench_peer import REQUEST, MemoBackend, State, fake_model, langgraph_graph
 
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
@@ -59,10 +59,7 @@ async def ours(n: int, delay: float, root: Path) -> float:
 
 
 async def peer(n: int, delay: float) -> float:
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-    from langgraph.graph import END, START, StateGraph
-
-    model = FakeListChatModel(responses=['{"summary": "s", "steps": ["a"], "artifacts": []}'])
+    model = fake_model()
 
     def node(agent: str) -> Any:
         async def run(state: State) -> dict[str, Any]:
@@ -74,14 +71,7 @@ async def peer(n: int, delay: float) -> float:
 
         return run
 
-    g = StateGraph(State)
-    for a in AGENTS:
-        g.add_node(a, node(a))
-    g.add_edge(START, "architect")
-    for a, b in EDGES:
-        g.add_edge(a, b)
-    g.add_edge("steward", END)
-    graph = g.compile()
+    graph = langgraph_graph(node=node)
     t = time.perf_counter()
     await asyncio.gather(*(graph.ainvoke({"request": REQUEST, "artifacts": {}}) for _ in range(n)))
     return time.perf_counter() - t
