@@ -7,6 +7,7 @@ import json
 from functools import cached_property
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["simulated", "real", "replay"]
@@ -68,10 +69,24 @@ class LLMRequest(_Frozen):
 
     @cached_property
     def _hash(self) -> str:  # the canonical JSON itself is not kept: requests in flight stay small
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        try:
+            raw = orjson.dumps(self._data, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # see canonical_json (a lone surrogate raises here, as it always did)
+            raw = self._json_module_canonical().encode("utf-8")
+        return hashlib.sha256(raw).hexdigest()
 
     def canonical_json(self) -> str:
-        """Everything that decides the answer, as canonical JSON (labels left out)."""
+        """Everything that decides the answer, as canonical JSON (labels left out): what
+        ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` writes.
+        orjson writes those very bytes for a request's data (strings, ints, None, lists and dicts
+        with str keys: no float field, see tests/unit/test_json_bytes.py); what it refuses (ints
+        beyond 64 bits, lone surrogates) is left to the json module."""
+        try:
+            return orjson.dumps(self._data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except TypeError:
+            return self._json_module_canonical()
+
+    def _json_module_canonical(self) -> str:
         return json.dumps(self._data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def canonical_data(self) -> dict[str, Any]:

@@ -27,10 +27,10 @@ from typing import Any
 
 from ..errors import ConfigError, NotARunError
 from ..records import CallRecord, RunSummary
-from . import state_log
+from . import json_bytes, state_log
 from .append_files import APPENDS
 from .artifact_paths import check_relpath
-from .atomic import write_bytes_atomic, write_text_atomic
+from .atomic import write_bytes_atomic
 
 MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
@@ -59,14 +59,16 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """:func:`redact` of UTF-8 bytes (decoded only when something key-shaped may be there)."""
+    return redact(data.decode("utf-8")).encode("utf-8") if b"sk-ant-" in data else data
+
+
 def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
     """Write to a temp file, then rename: readers never see half a document.
-    ``pretty=False`` (checkpoints) uses the C encoder, several times faster than indenting."""
-    if pretty:
-        text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        text = redact(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")))
-    write_text_atomic(path, text + "\n", private=True)
+    ``pretty=False`` (checkpoints, indexes) writes one compact line."""
+    raw = json_bytes.document(data) if pretty else json_bytes.compact_document(data) + b"\n"
+    write_bytes_atomic(path, redact_bytes(raw), private=True)
 
 
 def _read_json(path: Path) -> Any:
@@ -231,17 +233,17 @@ class RunFolder:
         return RunSummary.model_validate(_read_json(p)) if p.exists() else None
 
     # -- append-only logs ----------------------------------------------------------------
-    def _append(self, name: str, record: dict[str, Any]) -> tuple[str, int, int]:
+    def _append(self, name: str, record: dict[str, Any]) -> tuple[bytes, int, int]:
         """Append ``record`` as one line; returns the line (redacted) and the file's size before/after."""
-        line = redact(json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":")))
-        before, after = APPENDS.append(str(self.path / name), (line + "\n").encode("utf-8"))
+        line = redact_bytes(json_bytes.line(record))
+        before, after = APPENDS.append(str(self.path / name), line + b"\n")
         return line, before, after
 
     def append_call(self, record: CallRecord) -> CallRecord:
         """Append a ledger line; returns the record as written (the same one unless redacted)."""
         data = record.to_json()
         line, before, after = self._append(CALLS, data)
-        if "[redacted-key]" in line:
+        if b"[redacted-key]" in line:
             record = CallRecord.model_validate_json(line)
         if self._ledger is not None and before == self._ledger_size:
             self._ledger.append(record)
