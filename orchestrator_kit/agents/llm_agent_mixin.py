@@ -24,7 +24,7 @@ from ..records import (
     Score,
     TaskDefinition,
 )
-from .prompt_builder import PromptBuilder, RenderMemo, Step
+from .prompt_builder import PromptBuilder, Step
 from .response_parser import parse_act, parse_plan
 
 if TYPE_CHECKING:
@@ -92,7 +92,6 @@ class LlmAgentMixin:
         step: Step,
         state: ProjectState,
         context: AgentContext,
-        memo: RenderMemo | None = None,
         **extra: Any,
     ) -> LLMRequest:
         labels = RequestLabels(
@@ -103,7 +102,6 @@ class LlmAgentMixin:
             model=self._model(context),
             max_tokens=self._max_tokens(context),
             labels=labels,
-            memo=memo,
             **self._builder_vars(state, context),
             **extra,
         )
@@ -165,8 +163,7 @@ class LlmAgentMixin:
         context: AgentContext,
     ) -> AgentPlan:
         gw = self._gateway_for(context)
-        memo = RenderMemo()
-        parsed, _ = await self._ask(gw, self._request("plan", project_state, context, memo), parse_plan)
+        parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
         data = parsed.data
         plan = AgentPlan(
             agent=self.role.id,
@@ -175,7 +172,6 @@ class LlmAgentMixin:
             steps=data.steps,
             planned_artifacts=[a.model_dump() for a in data.artifacts],
         )
-        plan._prompt = memo  # the act call reuses the rendering if its inputs are still the same
         return plan
 
     async def _llm_act(
@@ -187,8 +183,7 @@ class LlmAgentMixin:
         def parse(text: str) -> Any:
             return parse_act(text, require_decision=role.needs_decision, require_score=role.needs_score)
 
-        memo, plan._prompt = plan._prompt, None  # used once: a plan kept in state keeps no prompt text
-        request = self._request("act", project_state, context, memo, plan=plan)
+        request = self._request("act", project_state, context, plan=plan)
         parsed, truncated = await self._ask(gw, request, parse)
         data = parsed.data
         truncated = truncated or any(r.startswith("truncated") for r in parsed.repairs)

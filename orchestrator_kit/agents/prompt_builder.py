@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
+from json.encoder import encode_basestring as _encode_string
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..llm.replay import RECORDING_LAYOUT
 from ..llm.types import LLMRequest, Message, RequestLabels, SystemBlock
+from . import prompt_skeleton
 from .roles import Role, get_role
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ PROMPTS_PACKAGE = "orchestrator_kit.prompts"
 # The shape of the requests built here. Recordings and run folders made with another layout cannot
 # be replayed or resumed by this version: their request hashes would never match.
 PROMPT_LAYOUT = RECORDING_LAYOUT
+_artifact_texts = attrgetter(*prompt_skeleton.TEXT_FIELDS)
 SECTION_MARK = "\x00section:"  # NULs are stripped from every input, so no input can forge a section
 
 
@@ -36,15 +40,69 @@ def _strip_nul(text: str) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
+def _clean_artifact(a: Artifact) -> Artifact:
+    """``a`` with NULs stripped from every text field (the file name and kind too: a model's answer
+    may hold a NUL in any of them, and none may forge a section)."""
+    if "\x00" in "".join(_artifact_texts(a)):
+        return a.model_copy(update={f: _strip_nul(getattr(a, f)) for f in prompt_skeleton.TEXT_FIELDS})
+    return a
+
+
+def _plan_json(summary: Any, steps: Any, artifacts: Any) -> str:
+    """``json.dumps({"summary", "steps", "artifacts"}, ensure_ascii=False, indent=1)``, the plan as the
+    act call's assistant turn. The json module's indented output is pure Python; for the plan's own
+    shape (text, a list of texts, a list of text -> text objects) it is written here with the json
+    module's own string encoder, byte for byte the same (tests/unit/test_prompt_skeleton.py)."""
+    plain = (
+        type(summary) is str
+        and type(steps) is list
+        and type(artifacts) is list
+        and all(type(x) is str for x in steps)
+        and all(type(a) is dict and all(type(k) is type(v) is str for k, v in a.items()) for a in artifacts)
+    )
+    if not plain:
+        data = {"summary": summary, "steps": steps, "artifacts": artifacts}
+        return json.dumps(data, ensure_ascii=False, indent=1)
+    q = _encode_string
+    out = ['{\n "summary": ', q(summary), ',\n "steps": ']
+    out.append("[\n  " + ",\n  ".join(map(q, steps)) + "\n ]" if steps else "[]")
+    out.append(',\n "artifacts": ')
+    if artifacts:
+        items = [
+            "{\n   " + ",\n   ".join(q(k) + ": " + q(v) for k, v in a.items()) + "\n  }" if a else "{}"
+            for a in artifacts
+        ]
+        out.append("[\n  " + ",\n  ".join(items) + "\n ]")
+    else:
+        out.append("[]")
+    out.append("\n}")
+    return "".join(out)
+
+
+def _root() -> Any:
+    return resources.files(PROMPTS_PACKAGE)
+
+
+@lru_cache(maxsize=1)
+def _sources() -> dict[str, tuple[str, str]]:
+    """Every template's text and sha256 (first 12 hex), read together once per process: what renders
+    and what the run manifest names are the same bytes. An edit on disk shows in the next process."""
+    out = {}
+    for entry in sorted(_root().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".j2") and entry.is_file():
+            data = entry.read_bytes()
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text does
+            out[entry.name] = (text, hashlib.sha256(data).hexdigest()[:12])
+    return out
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    root = resources.files(PROMPTS_PACKAGE)
-
     def load(name: str) -> str | None:
-        entry = root.joinpath(name)
-        return entry.read_text(encoding="utf-8") if entry.is_file() else None
+        found = _sources().get(name)
+        return None if found is None else found[0]
 
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(load),
@@ -57,43 +115,42 @@ def _environment() -> jinja2.Environment:
 
 
 def template_hashes() -> dict[str, str]:
-    """sha256 (first 12 hex) of every template, for the run manifest. Read once per process, like
-    the templates themselves (``_environment`` loads each once), so the hashes name what renders."""
-    return dict(_template_hashes())
+    """sha256 (first 12 hex) of every template, for the run manifest: of the very bytes that render
+    (read once per process with the templates, see ``_sources``)."""
+    return {name: digest for name, (_, digest) in _sources().items()}
 
 
-@lru_cache(maxsize=1)
-def _template_hashes() -> tuple[tuple[str, str], ...]:
-    root = resources.files(PROMPTS_PACKAGE)
-    return tuple(
-        (entry.name, hashlib.sha256(entry.read_bytes()).hexdigest()[:12])
-        for entry in sorted(root.iterdir(), key=lambda p: p.name)
-        if entry.name.endswith(".j2")
-    )
+def _forget_templates() -> None:
+    """Drop every template, hash and skeleton read or rendered so far: what a new process would see
+    (for tests; a running process never rereads its templates)."""
+    for cached in (_sources, _environment, _template, _fillable, _skeleton):
+        cached.cache_clear()
 
 
-class RenderMemo:
-    """One rendering of a role's template and what it was rendered from: the plan step renders every
-    section, the act step (same inputs) reuses them instead of rendering again."""
-
-    __slots__ = ("key", "sections")
-
-    def __init__(self) -> None:
-        self.key: tuple[Any, ...] | None = None
-        self.sections: dict[str, str] = {}
+@cache
+def _template(name: str) -> jinja2.Template:
+    """A template by name, loaded once per process (the environment never reloads one either)."""
+    return _environment().get_template(name)
 
 
-def _render_key(role_id: str, values: dict[str, Any]) -> tuple[Any, ...]:
-    """Everything the template reads (``plan_json`` is not rendered: it is the assistant turn)."""
-    return (
-        role_id,
-        values["project_name"],
-        values["request"],
-        tuple((a.agent, a.filename, a.kind, a.content) for a in values["inputs"]),
-        values["round"],
-        tuple(values["feedback"]),
-        values["extra_instructions"],
-    )
+@cache
+def _fillable(name: str) -> bool:
+    return prompt_skeleton.fillable(_environment(), name)
+
+
+@lru_cache(maxsize=1024)
+def _skeleton(role: Role, shape: tuple[Any, ...]) -> prompt_skeleton.Skeleton | None:
+    """Role ``role``'s template rendered once for ``shape`` with placeholders (see prompt_skeleton);
+    None when the template cannot be filled in (rendered in full on every call instead)."""
+    name = f"{role.id}.j2"
+    if not _fillable(name):
+        return None
+    variables = prompt_skeleton.placeholders(shape, role)
+    text = _template(name).render(**variables, section_mark=SECTION_MARK)
+    try:
+        return prompt_skeleton.Skeleton(text, SECTION_MARK)
+    except ValueError:
+        return None
 
 
 class PromptBuilder:
@@ -102,7 +159,7 @@ class PromptBuilder:
     def __init__(self, role: Role | str, *, cache_ttl: Literal["5m", "1h"] | None = "5m") -> None:
         self.role = get_role(role) if isinstance(role, str) else role
         self.cache_ttl = cache_ttl
-        self._template = _environment().get_template(f"{self.role.id}.j2")
+        self._template = _template(f"{self.role.id}.j2")
 
     def render_sections(self, variables: dict[str, Any]) -> dict[str, str]:
         """Render once; the base template starts each section with a ``<NUL>section:NAME>>>`` line.
@@ -125,27 +182,29 @@ class PromptBuilder:
         extra_instructions: str = "",
         plan: AgentPlan | None = None,
     ) -> dict[str, Any]:
-        plan_json = ""
-        if plan is not None:
-            plan_json = json.dumps(
-                {"summary": plan.summary, "steps": plan.steps, "artifacts": plan.planned_artifacts},
-                ensure_ascii=False,
-                indent=1,
-            )
+        plan_json = "" if plan is None else _plan_json(plan.summary, plan.steps, plan.planned_artifacts)
         clean = _strip_nul
         return {
             "role": self.role,
             "project_name": clean(project_name),
             "request": clean(request),
-            "inputs": [
-                a.model_copy(update={"content": clean(a.content)}) if "\x00" in a.content else a
-                for a in inputs
-            ],
+            "inputs": [_clean_artifact(a) for a in inputs],
             "round": round,
             "feedback": [clean(r) for r in feedback or []],
             "extra_instructions": clean(extra_instructions),
             "plan_json": clean(plan_json),
         }
+
+    def sections(self, values: dict[str, Any]) -> dict[str, str]:
+        """The rendered sections for ``values`` (from ``variables``): the role's skeleton for their
+        shape filled in, or a full rendering when the template cannot be filled in."""
+        shaped = prompt_skeleton.shape_of(values)
+        if shaped is not None:
+            texts, shape = shaped
+            skeleton = _skeleton(self.role, shape)
+            if skeleton is not None:
+                return skeleton.fill(texts)
+        return self.render_sections(values)
 
     def build(
         self,
@@ -154,7 +213,6 @@ class PromptBuilder:
         model: str,
         max_tokens: int,
         labels: RequestLabels,
-        memo: RenderMemo | None = None,
         **variables: Any,
     ) -> LLMRequest:
         """The plan request, or the act request that continues the plan conversation.
@@ -162,19 +220,12 @@ class PromptBuilder:
         Cache breakpoints (at most 4), at the longest stable prefixes: the shared project prefix
         (team charter + project; ``cache_ttl``), the first and the last upstream artifact (5m), and
         the plan turn (5m), which the act call of the same agent reads back. ``cache_ttl=None``: none.
-        ``memo``: the sections rendered last time are reused when rendered from the same values.
         """
         if step == "act" and variables.get("plan") is None:
             raise ValueError("the act step continues the plan conversation: pass plan=")
         values = self.variables(**variables)
-        if memo is None:
-            sections = self.render_sections(values)
-        else:
-            key = _render_key(self.role.id, values)
-            if memo.key != key:
-                memo.sections, memo.key = self.render_sections(values), key
-            sections = memo.sections
-        s = {**sections, "plan_json": values["plan_json"]}
+        s = self.sections(values)
+        s["plan_json"] = values["plan_json"]
         ttl = self.cache_ttl
         short: Literal["5m"] | None = "5m" if ttl else None
         inputs = [text for name, text in s.items() if name.startswith("input_")]

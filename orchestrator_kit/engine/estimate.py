@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..agents.prompt_builder import PromptBuilder, RenderMemo
+from ..agents.prompt_builder import PromptBuilder
 from ..agents.roles import get_role
 from ..llm.anthropic_backend import build_params
 from ..llm.pricing import DEFAULT_MODEL, cost_of, min_cache_tokens
@@ -206,9 +206,8 @@ def _estimate(
             "extra_instructions": s.extra_instructions,
         }
         plan = AgentPlan(agent=agent, phase=role.phase, summary="x " * (PLAN_OUTPUT * 10 // 9), steps=[])
-        memo = RenderMemo()  # the act call renders what the plan call rendered: once is enough
-        plan_usage = _usage(cache, builder.build("plan", memo=memo, **common), PLAN_OUTPUT)
-        act_usage = _usage(cache, builder.build("act", memo=memo, plan=plan, **common), 0)
+        plan_usage = _usage(cache, builder.build("plan", **common), PLAN_OUTPUT)
+        act_usage = _usage(cache, builder.build("act", plan=plan, **common), 0)
         typical = min(TYPICAL_OUTPUT[agent], max_tokens)
         rows.append(
             AgentEstimate(

@@ -102,7 +102,7 @@ def _case_requests() -> list[Any]:
                 extra = {"plan": _plan(role_id, case.get("content", "PLAN"))} if step == "act" else {}
                 out.append(
                     builder.build(
-                        step,  # type: ignore[arg-type]
+                        step,
                         model="claude-sonnet-5-5",
                         max_tokens=4096,
                         labels=RequestLabels(agent=role_id, step=step),
