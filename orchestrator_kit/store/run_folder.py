@@ -29,6 +29,7 @@ from ..errors import ConfigError, NotARunError
 from ..records import CallRecord, RunSummary
 from . import json_bytes, state_log
 from .append_files import APPENDS
+from .artifact_dirs import ArtifactDirs
 from .artifact_paths import check_relpath
 from .atomic import write_bytes_atomic
 
@@ -42,7 +43,7 @@ MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "artifacts",
 )
 IN_FLIGHT_STATUS = "running"  # checkpoints with this status go to the log; any other compacts it
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 PRIVATE_DIR = 0o700  # a run folder holds prompts and answers: its folders and files are its owner's only
 PRIVATE_FILE = 0o600  # (files written atomically are created 0600: write_text_atomic(private=True))
@@ -119,7 +120,9 @@ class RunFolder:
         self._lock = threading.Lock()
         self._last_state: dict[str, Any] | None = None  # what this writer's last log line left
         self._log_n = 0
-        self._base: Path | None = None  # artifacts/, resolved once
+        self._base: Path | None = None  # artifacts/, resolved once (readers: artifact_path)
+        self._dirs = ArtifactDirs(str(self.path / ARTIFACTS), PRIVATE_DIR)  # folders written to
+        self._agents: set[str] = set()  # agent folder names checked by write_artifact
         # The ledger as this object last read or wrote it, and the file size it had then: ``calls()``
         # returns it without reading the file again unless the file changed since (another writer).
         self._ledger: list[CallRecord] | None = None
@@ -150,7 +153,7 @@ class RunFolder:
         folder = cls(root / rid)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
-        (folder.path / ARTIFACTS).mkdir(mode=PRIVATE_DIR)
+        folder._dirs.folder("")  # artifacts/, made (and known to this writer)
         write_json_atomic(folder.path / MANIFEST, {**manifest, "run_id": rid})
         return folder
 
@@ -280,17 +283,21 @@ class RunFolder:
     def artifact_path(self, agent: str, filename: str) -> Path:
         """The path an artifact is written to. ``filename`` must already be where an artifact lands
         (``artifact_paths.artifact_relpath`` leaves it unchanged); anything else is refused."""
-        if "/" in agent or "\\" in agent:
-            raise ConfigError(
-                f"unsafe artifact folder {agent!r}; an agent id is one name such as 'developer'"
-            )
-        check_relpath(agent, "artifact folder")
+        self._check_agent(agent)
         check_relpath(filename)
         base = self._artifacts_base()
         target = base.joinpath(agent, *filename.split("/")).resolve()
         if base not in target.parents:
             raise ConfigError(f"artifact path {filename!r} escapes the run folder")
         return target
+
+    @staticmethod
+    def _check_agent(agent: str) -> None:
+        if "/" in agent or "\\" in agent:
+            raise ConfigError(
+                f"unsafe artifact folder {agent!r}; an agent id is one name such as 'developer'"
+            )
+        check_relpath(agent, "artifact folder")
 
     def _artifacts_base(self) -> Path:
         """``artifacts/`` resolved (once, when the folder's path is absolute: it cannot move then)."""
@@ -305,22 +312,31 @@ class RunFolder:
         """Write an artifact; returns its path relative to the run folder. A new file is written in
         place (one create, no rename: the checkpoint naming it comes after, so a file torn by a kill is
         never named done, and resume writes it again); an existing one (a step revised or resumed) is
-        replaced atomically, so it is never half old, half new."""
-        target = self.artifact_path(agent, filename)
+        replaced atomically, so it is never half old, half new. Names are checked as by
+        :meth:`artifact_path`; folders once per writer (``artifact_dirs``)."""
+        if agent not in self._agents:  # agent names are few: each is checked once per writer
+            self._check_agent(agent)
+            self._agents.add(agent)
+        check_relpath(filename)
         data = redact(content).encode("utf-8")  # fails (e.g. a lone surrogate) before anything is written
-        target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        rel = f"{agent}/{filename}"
+        folder, _, name = rel.rpartition("/")
+        target = f"{self._dirs.folder(folder)}/{name}"
         try:
             fd = os.open(target, _NEW_FILE, PRIVATE_FILE)
         except FileExistsError:
-            write_bytes_atomic(target, data, private=True)
+            write_bytes_atomic(Path(target), data, private=True)
         else:
             try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
             except BaseException:
-                target.unlink(missing_ok=True)
+                os.unlink(target)
                 raise
-        return target.relative_to(self._artifacts_base().parent).as_posix()
+            finally:
+                os.close(fd)
+        return f"{ARTIFACTS}/{rel}"
 
     def artifact_files(self) -> list[Path]:
         base = self.path / ARTIFACTS

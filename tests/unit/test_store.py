@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -195,6 +197,15 @@ def test_unsafe_agent_folders_are_refused(tmp_path: Path, folder: RunFolder, age
     assert _tree(tmp_path) == before
 
 
+def test_unsafe_agent_folders_are_refused_after_safe_ones(tmp_path: Path, folder: RunFolder) -> None:
+    folder.write_artifact("qa", "x.md", "ok")
+    before = _tree(tmp_path)
+    for agent in ["", ".", "..", "qa/..", "../qa"]:
+        with pytest.raises(ConfigError):
+            folder.write_artifact(agent, "x.md", "pwned")
+    assert _tree(tmp_path) == before
+
+
 def test_symlink_out_of_the_folder_is_refused(tmp_path: Path, folder: RunFolder) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -202,6 +213,82 @@ def test_symlink_out_of_the_folder_is_refused(tmp_path: Path, folder: RunFolder)
     with pytest.raises(ConfigError, match="escapes"):
         folder.write_artifact("evil", "x.md", "pwned")
     assert list(outside.iterdir()) == []
+
+
+def test_each_artifact_folder_is_made_once_per_writer(
+    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    real_mkdir = os.mkdir
+
+    def spy(path: str, *args: int) -> None:
+        made.append(os.path.relpath(path, folder.path))
+        real_mkdir(path, *args)
+
+    monkeypatch.setattr(os, "mkdir", spy)
+    for name in ["a.py", "src/b.py", "src/c.py", "src/deep/d.py", "e.md"]:
+        folder.write_artifact("developer", name, name)
+    assert made == ["artifacts/developer", "artifacts/developer/src", "artifacts/developer/src/deep"]
+    assert (folder.path / "artifacts/developer/src/deep/d.py").read_text() == "src/deep/d.py"
+    assert stat.S_IMODE((folder.path / "artifacts/developer/src").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("where", ["evil", "developer/pkg"])
+def test_a_symlinked_folder_is_refused_after_other_folders_were_made(
+    tmp_path: Path, folder: RunFolder, where: str
+) -> None:
+    folder.write_artifact("qa", "report.md", "ok")  # this writer knows artifacts/ and qa/ now
+    folder.write_artifact("developer", "main.py", "ok")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder.path / "artifacts" / where).symlink_to(outside, target_is_directory=True)
+    agent, _, sub = where.partition("/")
+    with pytest.raises(ConfigError, match="escapes"):
+        folder.write_artifact(agent, f"{sub}/x.md" if sub else "x.md", "pwned")
+    assert list(outside.iterdir()) == []
+
+
+def test_a_new_writer_checks_the_folders_again(tmp_path: Path, folder: RunFolder) -> None:
+    folder.write_artifact("developer", "main.py", "v1")
+    outside = tmp_path / "outside"
+    shutil.move(folder.path / "artifacts" / "developer", outside)
+    (folder.path / "artifacts" / "developer").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ConfigError, match="escapes"):
+        RunFolder.open(folder.path).write_artifact("developer", "main.py", "pwned")  # e.g. resume
+    assert (outside / "main.py").read_text() == "v1"
+
+
+def test_a_symlink_inside_the_artifacts_folder_is_followed(folder: RunFolder) -> None:
+    folder.write_artifact("developer", "main.py", "v1")
+    (folder.path / "artifacts" / "alias").symlink_to(folder.path / "artifacts" / "developer")
+    assert folder.write_artifact("alias", "extra.py", "v2") == "artifacts/alias/extra.py"
+    assert (folder.path / "artifacts" / "developer" / "extra.py").read_text() == "v2"
+
+
+def test_an_artifact_that_is_a_symlink_is_replaced_not_followed(tmp_path: Path, folder: RunFolder) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep")
+    folder.write_artifact("qa", "report.md", "v1")
+    link = folder.path / "artifacts" / "qa" / "report.md"
+    link.unlink()
+    link.symlink_to(secret)
+    folder.write_artifact("qa", "report.md", "v2")
+    assert secret.read_text() == "keep"
+    assert not link.is_symlink() and link.read_text() == "v2"
+
+
+def test_a_relative_run_folder_follows_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    os.chdir(tmp_path / "a")  # the autouse fixture restores the working directory
+    rel_folder = RunFolder.create("runs", {})
+    rel_folder.write_artifact("qa", "one.md", "1")
+    shutil.copytree(tmp_path / "a" / "runs", tmp_path / "b" / "runs")
+    shutil.rmtree(tmp_path / "b" / "runs" / rel_folder.run_id / "artifacts")
+    os.chdir(tmp_path / "b")
+    rel_folder.write_artifact("qa", "two.md", "2")  # its folders are made again under the new directory
+    assert (tmp_path / "b" / "runs" / rel_folder.run_id / "artifacts" / "qa" / "two.md").read_text() == "2"
+    assert not (tmp_path / "a" / "runs" / rel_folder.run_id / "artifacts" / "qa" / "two.md").exists()
 
 
 def test_safe_nested_artifact_is_written_inside(folder: RunFolder) -> None:
