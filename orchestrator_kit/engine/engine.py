@@ -25,7 +25,7 @@ from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.selection import BackendChoice, BackendOptions, check_keywords, select_backend
 from ..llm.types import Completion, LLMRequest
 from ..records import AgentContext, AgentSettings, CacheTtl, CallRecord, ProjectState, TaskDefinition
-from ..store.run_folder import RunFolder, check_output_root
+from ..store.run_folder import RunFolder
 from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
 from .events import Event, EventBus
@@ -190,7 +190,6 @@ class WorkflowEngine:
                 "the project request is empty; describe what the team should build, "
                 "e.g. 'a CLI that converts CSV to JSON'"
             )
-        check_output_root(self.output_dir)
         state = ProjectState(project_name=project_name, request=request)
         folder = RunFolder.create(self.output_dir, self.manifest(state.request, project_name), run_id)
         steps = dict.fromkeys(self.workflow.order(), "pending")
@@ -283,14 +282,20 @@ class WorkflowEngine:
         task = TaskDefinition(title=state.project_name, description=state.request)
         started = time.time()
         save_checkpoint(folder, "running", steps, state)
-        self.events.emit(
-            Event(
-                "run_started",
-                run_id,
-                None,
-                {"mode": self.mode, "model": self.model, "agents": list(steps), "run_dir": str(folder.path)},
+        if self.events.wants("run_started"):  # no event is built that nobody hears
+            self.events.emit(
+                Event(
+                    "run_started",
+                    run_id,
+                    None,
+                    {
+                        "mode": self.mode,
+                        "model": self.model,
+                        "agents": list(steps),
+                        "run_dir": str(folder.path),
+                    },
+                )
             )
-        )
         end = RunEnding(self.mode, self.model, self.workflow.order(), self.budget, self.events)
         try:
             waiting = await self._schedule(folder, state, steps, task, gateway, run_id)
@@ -379,25 +384,29 @@ class WorkflowEngine:
         if gate is not None and gate.policy == "human" and agent.role.needs_decision:
             return  # a person decides in this agent's place: no model call
         ctx = self._build_agent_context(agent_id, state, task, gateway, run_id)
-        self.events.emit(Event("agent_started", run_id, agent_id, {"round": state.design_round}))
+        events = self.events
+        if events.wants("agent_started"):  # no event is built that nobody hears
+            events.emit(Event("agent_started", run_id, agent_id, {"round": state.design_round}))
         plan = await agent.aplan(task, agent.role.phase, state, ctx)
         output = await agent.aact(plan, state, ctx)
+        written = events.wants("artifact_written")
         for art in output.artifacts:
             path = folder.write_artifact(agent_id, art.filename, art.content)
-            self.events.emit(
-                Event(
-                    "artifact_written",
-                    run_id,
-                    agent_id,
-                    {
-                        "filename": art.filename,
-                        "path": path,
-                        "kind": art.kind,
-                        "chars": len(art.content),
-                        "truncated": art.truncated,
-                    },
+            if written:
+                events.emit(
+                    Event(
+                        "artifact_written",
+                        run_id,
+                        agent_id,
+                        {
+                            "filename": art.filename,
+                            "path": path,
+                            "kind": art.kind,
+                            "chars": len(art.content),
+                            "truncated": art.truncated,
+                        },
+                    )
                 )
-            )
         state.artifacts[agent_id] = output.artifacts
         if output.decision is not None:
             state.decisions[agent_id] = output.decision
@@ -406,19 +415,20 @@ class WorkflowEngine:
         if agent_id not in state.completed_agents:
             state.completed_agents.append(agent_id)
         steps[agent_id] = "done"
-        self.events.emit(
-            Event(
-                "agent_finished",
-                run_id,
-                agent_id,
-                {
-                    "artifacts": [a.filename for a in output.artifacts],
-                    "truncated": output.truncated,
-                    "decision": output.decision.model_dump() if output.decision else None,
-                    "score": output.score.value if output.score else None,
-                },
+        if events.wants("agent_finished"):
+            events.emit(
+                Event(
+                    "agent_finished",
+                    run_id,
+                    agent_id,
+                    {
+                        "artifacts": [a.filename for a in output.artifacts],
+                        "truncated": output.truncated,
+                        "decision": output.decision.model_dump() if output.decision else None,
+                        "score": output.score.value if output.score else None,
+                    },
+                )
             )
-        )
 
 
 async def arun_workflow(

@@ -20,7 +20,7 @@ from ..agents.roles import get_role
 from ..llm.anthropic_backend import build_params
 from ..llm.pricing import DEFAULT_MODEL, cost_of, min_cache_tokens
 from ..llm.prompt_cache import PromptCache
-from ..llm.tokens import estimate_tokens
+from ..llm.tokens import text_counts, tokens_from_counts
 from ..llm.types import LLMRequest, RequestLabels, Usage
 from ..money import format_usd
 from ..records import AgentPlan, AgentSettings, Artifact
@@ -103,12 +103,37 @@ class Estimate:
         return "\n".join(lines)
 
 
-def _usage(cache: PromptCache, request: LLMRequest, output: int) -> Usage:
+class _Counts:
+    """Token estimates of one estimate's prompts, each distinct text counted once: the charter, the
+    project block, the upstream artifacts and the plan turn recur in many of a run's requests. Exact:
+    the same figures as ``estimate_tokens`` on each block and on the whole ``prompt_text()``."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int]] = {}
+
+    def _counts(self, text: str) -> tuple[int, int]:
+        c = self._seen.get(text)
+        if c is None:
+            c = self._seen[text] = text_counts(text)
+        return c
+
+    def tokens(self, text: str) -> int:
+        return tokens_from_counts(*self._counts(text)) if text else 0
+
+    def prompt_tokens(self, request: LLMRequest) -> int:
+        """``estimate_tokens(request.prompt_text())``, from the counts of its parts (joined by "\\n")."""
+        texts = [b.text for b in request.system] + [m.content for m in request.messages]
+        n, m = max(len(texts) - 1, 0), 0
+        for text in texts:
+            tn, tm = self._counts(text)
+            n, m = n + tn, m + tm
+        return tokens_from_counts(n, m)
+
+
+def _usage(cache: PromptCache, request: LLMRequest, output: int, counts: _Counts) -> Usage:
     """The request billed as the API would (cache minimum, reads and writes) with ``output`` tokens."""
-    total = estimate_tokens(request.prompt_text())
-    c = cache.account(
-        build_params(request), count=estimate_tokens, min_tokens=min_cache_tokens(request.model)
-    )
+    total = counts.prompt_tokens(request)
+    c = cache.account(build_params(request), count=counts.tokens, min_tokens=min_cache_tokens(request.model))
     cached = c["write_5m"] + c["write_1h"] + c["read"]
     return Usage(
         input_tokens=max(total - cached, 0),
@@ -185,6 +210,7 @@ def _estimate(
 ) -> Estimate:
     rows = []
     cache = PromptCache()  # one run's calls share prefixes (team charter, project, artifacts)
+    counts = _Counts()
     for agent in wf.order():
         role = get_role(agent)
         s = settings.get(agent, AgentSettings())
@@ -206,8 +232,8 @@ def _estimate(
             "extra_instructions": s.extra_instructions,
         }
         plan = AgentPlan(agent=agent, phase=role.phase, summary="x " * (PLAN_OUTPUT * 10 // 9), steps=[])
-        plan_usage = _usage(cache, builder.build("plan", **common), PLAN_OUTPUT)
-        act_usage = _usage(cache, builder.build("act", plan=plan, **common), 0)
+        plan_usage = _usage(cache, builder.build("plan", **common), PLAN_OUTPUT, counts)
+        act_usage = _usage(cache, builder.build("act", plan=plan, **common), 0, counts)
         typical = min(TYPICAL_OUTPUT[agent], max_tokens)
         rows.append(
             AgentEstimate(

@@ -35,9 +35,21 @@ def estimate_tokens(text: str) -> int:
     """Estimated token count of ``text``: 0 for "", at least 1 for any other text."""
     if not text:
         return 0
+    return tokens_from_counts(*text_counts(text))
+
+
+def text_counts(text: str) -> tuple[int, int]:
+    """``(UTF-8 bytes, pieces)`` of ``text``. Both add up over texts joined by whitespace (``"\\n"``
+    adds one byte and no piece), so ``tokens_from_counts`` gives the estimate of the joined text
+    from its parts' counts: each part is counted once however many prompts share it."""
     data = text.encode("utf-8", "surrogatepass")
-    n = len(data)
-    m = _pieces(data)
+    return len(data), _pieces(data)
+
+
+def tokens_from_counts(n: int, m: int) -> int:
+    """The estimate of a text of ``n`` UTF-8 bytes and ``m`` pieces (``text_counts``)."""
+    if n <= 0:
+        return 0
     # In 40ths, in integers, so the result is the same everywhere: n/4 = 10n/40, 1.3m/2 = 26m/40.
     scaled = max(10 * n, 5 * n + 26 * m)
     return max(1, -(-scaled // 40))

@@ -1,0 +1,104 @@
+"""Engine work done once instead of again and again (issue #12, aim 2). Each shortcut must give exactly
+what the slower path gave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orchestrator_kit.engine import engine as engine_module
+from orchestrator_kit.engine import estimate
+from orchestrator_kit.engine.engine import WorkflowEngine
+from orchestrator_kit.engine.estimate import _MEMO, estimate_run
+from orchestrator_kit.llm.tokens import estimate_tokens, text_counts, tokens_from_counts
+from orchestrator_kit.llm.types import LLMRequest
+from orchestrator_kit.store import run_folder
+
+TEXTS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]) | st.sampled_from("\n\t ,.{}[]"))
+
+
+@given(st.lists(TEXTS, max_size=6))
+def test_counts_of_parts_give_the_estimate_of_the_joined_text(parts: list[str]) -> None:
+    n = max(len(parts) - 1, 0) + sum(text_counts(p)[0] for p in parts)
+    m = sum(text_counts(p)[1] for p in parts)
+    assert tokens_from_counts(n, m) == estimate_tokens("\n".join(parts))
+
+
+class _Naive:
+    """The figures the estimate used before: every block and every whole prompt counted afresh."""
+
+    def tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    def prompt_tokens(self, request: LLMRequest) -> int:
+        return estimate_tokens(request.prompt_text())
+
+
+CASES: list[dict[str, Any]] = [
+    {"request": "Build a CLI that converts CSV files to JSON"},
+    {"request": "x", "cache_ttl": None},
+    {"request": "日本語の要求 {json} " * 300, "cache_ttl": "1h", "project_name": "Ünïcode"},
+    {"request": "short", "agents": ["architect", "developer", "qa"]},
+    {
+        "request": "with settings",
+        "agent_settings": {"qa": {"max_tokens": 900, "extra_instructions": "Be brief; {a: [1]}"}},
+    },
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_estimate_counts_each_text_once_with_the_same_figures(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _MEMO.clear()
+    counted: list[str] = []
+    real = estimate.text_counts
+
+    def counting(text: str) -> tuple[int, int]:
+        counted.append(text)
+        return real(text)
+
+    monkeypatch.setattr(estimate, "text_counts", counting)
+    fast = estimate_run(**case).to_dict()
+    assert counted and len(counted) == len(set(counted))  # no text counted twice
+    _MEMO.clear()
+    monkeypatch.setattr(estimate, "_Counts", _Naive)
+    assert estimate_run(**case).to_dict() == fast
+    _MEMO.clear()
+
+
+REQUEST = "Build a CLI that converts CSV files to JSON"
+
+
+def test_events_nobody_hears_are_not_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    real = engine_module.Event
+
+    def counting(type_: str, *args: Any, **kwargs: Any) -> Any:
+        built.append(type_)
+        return real(type_, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "Event", counting)
+    engine = WorkflowEngine(mode="simulated", output_dir=tmp_path)
+    heard: list[Any] = []
+    engine.subscribe(heard.append, types=["agent_finished"])
+    engine.run(REQUEST)
+    assert set(built) == {"agent_finished"}  # not run_started, agent_started, artifact_written
+    assert [e.agent for e in heard] == list(engine.workflow.order())
+
+
+def test_the_output_folder_is_checked_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[Path] = []
+    real = run_folder.check_output_root
+
+    def counting(root: Path) -> Path:
+        checked.append(root)
+        return real(root)
+
+    monkeypatch.setattr(run_folder, "check_output_root", counting)
+    WorkflowEngine(mode="simulated", output_dir=tmp_path / "runs").run(REQUEST)
+    assert checked == [tmp_path / "runs"]
