@@ -7,12 +7,15 @@
 2. N concurrent workflows in one process at 0.5 s per call: wall time / critical path, ours and LangGraph,
    and the peak RSS per workflow (each side runs in its own fresh process, so its RSS is its own).
 Both sides run the same 8-agent DAG with two calls per agent; the critical path is 7 agents deep.
+Each side also prints its CPU time per model call and the share of it spent in the garbage collector
+(measured over the timed part only; the GC runs with Python's default settings on both sides).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import resource
 import subprocess
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_peer import REQUEST, MemoBackend, State, fake_model, langgraph_graph
+from bench_peer import CALLS_PER_RUN, REQUEST, MemoBackend, State, fake_model, langgraph_graph
 
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
@@ -47,18 +50,18 @@ def critical_path(delay: float) -> float:
     return DEFAULT_WORKFLOW.critical_path(dict.fromkeys(DEFAULT_WORKFLOW.steps, 2 * delay))
 
 
-async def ours(n: int, delay: float, root: Path) -> float:
+async def ours(n: int, delay: float, root: Path) -> dict[str, float]:
     backend = SleepBackend(delay)
     engine = WorkflowEngine(backend=backend, output_dir=root, max_concurrency=10 * n + 10)
     backend.delay = 0.0
     await engine.arun(REQUEST)  # warm-up: fills the memo
     backend.delay = delay
-    t = time.perf_counter()
-    await asyncio.gather(*(engine.arun(REQUEST) for _ in range(n)))
-    return time.perf_counter() - t
+    with Timed() as t:
+        await asyncio.gather(*(engine.arun(REQUEST) for _ in range(n)))
+    return t.figures()
 
 
-async def peer(n: int, delay: float) -> float:
+async def peer(n: int, delay: float) -> dict[str, float]:
     model = fake_model()
 
     def node(agent: str) -> Any:
@@ -72,18 +75,46 @@ async def peer(n: int, delay: float) -> float:
         return run
 
     graph = langgraph_graph(node=node)
-    t = time.perf_counter()
-    await asyncio.gather(*(graph.ainvoke({"request": REQUEST, "artifacts": {}}) for _ in range(n)))
-    return time.perf_counter() - t
+    with Timed() as t:
+        await asyncio.gather(*(graph.ainvoke({"request": REQUEST, "artifacts": {}}) for _ in range(n)))
+    return t.figures()
+
+
+class Timed:
+    """Wall time, process CPU time and CPU time inside garbage collections (Python's default GC
+    settings, untouched) of the ``with`` block."""
+
+    def __init__(self) -> None:
+        self.gc = 0.0
+        self._gc_start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_start = time.process_time()
+        else:
+            self.gc += time.process_time() - self._gc_start
+
+    def __enter__(self) -> Timed:
+        gc.callbacks.append(self._callback)
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        gc.callbacks.remove(self._callback)
+
+    def figures(self) -> dict[str, float]:
+        return {"wall": self.wall, "cpu": self.cpu, "gc": self.gc}
 
 
 def side(name: str, n: int, delay: float) -> None:
-    """One side in this (fresh) process; prints JSON: wall time and peak RSS growth."""
+    """One side in this (fresh) process; prints JSON: wall, CPU and GC time of the timed part, and peak
+    RSS growth."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory() as tmp:
-        wall = asyncio.run(ours(n, delay, Path(tmp)) if name == "ours" else peer(n, delay))
+        figures = asyncio.run(ours(n, delay, Path(tmp)) if name == "ours" else peer(n, delay))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"wall": wall, "rss_kb": after, "rss_growth_kb": after - before}))
+    print(json.dumps({**figures, "rss_kb": after, "rss_growth_kb": after - before}))
 
 
 def run_side(name: str, n: int, delay: float) -> dict[str, float]:
@@ -109,6 +140,11 @@ def main() -> None:
         print(
             f"  ours {mine['wall']:.3f} s -> {mine['wall'] / cp:.3f} (aim <= {aim}); "
             f"LangGraph {theirs['wall']:.3f} s -> {theirs['wall'] / cp:.3f}"
+        )
+        calls = n * CALLS_PER_RUN
+        print(
+            f"  CPU per model call: ours {mine['cpu'] / calls * 1e3:.3f} ms ({mine['gc'] / mine['cpu']:.0%} in GC); "
+            f"LangGraph {theirs['cpu'] / calls * 1e3:.3f} ms ({theirs['gc'] / theirs['cpu']:.0%} in GC)"
         )
         if n > 1:
             print(
