@@ -101,13 +101,15 @@ class BudgetTracker:
         billed = usage.total_input_tokens
         if usage.estimated or billed <= 0:
             return
-        estimated = estimate_tokens(request.prompt_text())
+        estimated = estimate_tokens(request.prompt_text())  # real mode: next to a network call, cheap
         if estimated > 0:
             self.ratios[request.model] = max(self.ratios.get(request.model, 1.0), billed / estimated)
 
-    def input_estimate(self, request: LLMRequest) -> int:
-        """The local estimate of the request's input tokens, scaled by its model's calibration."""
-        estimated = estimate_tokens(request.prompt_text())
+    def input_estimate(self, request: LLMRequest, *, estimated: int | None = None) -> int:
+        """The local estimate of the request's input tokens, scaled by its model's calibration
+        (``estimated``: the unscaled estimate, when already counted)."""
+        if estimated is None:
+            estimated = estimate_tokens(request.prompt_text())
         return math.ceil(estimated * self.ratios.get(request.model, 1.0))
 
     def add(self, cost: Decimal | None, tokens: int) -> None:
@@ -130,13 +132,20 @@ class BudgetTracker:
         """Raise BudgetExceeded if the call could pass the cap; otherwise hold its worst case until released.
 
         ``input_tokens``: the exact count of the prompt (count_tokens); else the calibrated estimate."""
+        self._check(request, input_tokens, None)
+
+    def _check(self, request: LLMRequest, input_tokens: int | None, estimated: int | None) -> None:
+        """``check``; ``estimated``: the prompt's unscaled estimate when a child tracker counted it (the
+        prompt is counted once for the run's check and its parents', e.g. a sweep's whole budget)."""
         b = self.budget
         if b.unlimited:
             if self.parent is not None:
-                self.parent.check(request)
+                self.parent._check(request, None, estimated)
             return
         if input_tokens is None:
-            input_tokens = self.input_estimate(request)
+            if estimated is None:
+                estimated = estimate_tokens(request.prompt_text())
+            input_tokens = self.input_estimate(request, estimated=estimated)
         worst_tokens = input_tokens + request.max_tokens
         where = f"{request.labels.agent}/{request.labels.step}"
 
@@ -180,7 +189,7 @@ class BudgetTracker:
                     run_dir=self.run_dir,
                 )
         if self.parent is not None:
-            self.parent.check(request)  # raises, or holds the worst case there too
+            self.parent._check(request, None, estimated)  # raises, or holds the worst case there too
         self._holds.setdefault(request.request_hash(), []).append((worst, worst_tokens))
         self.reserved_usd += worst
         self.reserved_tokens += worst_tokens

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orchestrator_kit.engine import budget, estimate
 from orchestrator_kit.engine import engine as engine_module
-from orchestrator_kit.engine import estimate
+from orchestrator_kit.engine.budget import Budget, BudgetTracker
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.estimate import _MEMO, estimate_run
 from orchestrator_kit.llm.tokens import estimate_tokens, text_counts, tokens_from_counts
-from orchestrator_kit.llm.types import LLMRequest
+from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
 from orchestrator_kit.store import run_folder
 
 TEXTS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]) | st.sampled_from("\n\t ,.{}[]"))
@@ -102,3 +103,30 @@ def test_the_output_folder_is_checked_once_per_run(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(run_folder, "check_output_root", counting)
     WorkflowEngine(mode="simulated", output_dir=tmp_path / "runs").run(REQUEST)
     assert checked == [tmp_path / "runs"]
+
+
+@pytest.mark.parametrize("run_budget", [Budget.of("5", None), Budget.of(None, None)])
+def test_a_prompt_is_estimated_once_for_the_run_budget_and_the_sweep_budget(
+    run_budget: Budget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[str] = []
+    real = budget.estimate_tokens
+
+    def counting(text: str) -> int:
+        counted.append(text)
+        return real(text)
+
+    monkeypatch.setattr(budget, "estimate_tokens", counting)
+    sweep = BudgetTracker(Budget.of("10", 10**9))
+    run = BudgetTracker(run_budget, parent=sweep)
+    request = LLMRequest(
+        model="claude-sonnet-5-5",
+        system=(SystemBlock(text="S" * 400),),
+        messages=(Message(role="user", content="hi"),),
+        max_tokens=50,
+    )
+    run.check(request)
+    assert len(counted) == 1
+    assert sweep.reserved_tokens == real(request.prompt_text()) + 50  # the parent held the same worst case
+    run.release(request)
+    assert sweep.reserved_tokens == 0 and run.reserved_tokens == 0
