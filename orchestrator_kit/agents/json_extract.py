@@ -56,7 +56,7 @@ def to_text(raw: str | bytes, notes: list[str]) -> str:
             f"{MAX_RESPONSE_CHARS:,} (MAX_RESPONSE_CHARS)",
             excerpt=text,
         )
-    if _SURROGATES.search(text):
+    if not text.isascii() and _SURROGATES.search(text):
         text = _SURROGATES.sub("\ufffd", text)
         notes.append("lone surrogate characters replaced with U+FFFD")
     text = text.strip()

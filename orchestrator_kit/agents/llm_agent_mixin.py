@@ -18,10 +18,8 @@ from ..records import (
     AgentPlan,
     Artifact,
     CallGateway,
-    Decision,
     PhaseType,
     ProjectState,
-    Score,
     TaskDefinition,
 )
 from .prompt_builder import PromptBuilder, Step
@@ -170,7 +168,9 @@ class LlmAgentMixin:
             phase=PhaseType(phase) if phase else self.role.phase,
             summary=data.summary,
             steps=data.steps,
-            planned_artifacts=[a.model_dump() for a in data.artifacts],
+            planned_artifacts=[
+                {"filename": a.filename, "kind": a.kind, "purpose": a.purpose} for a in data.artifacts
+            ],
         )
         return plan
 
@@ -196,8 +196,8 @@ class LlmAgentMixin:
             phase=plan.phase,
             summary=data.summary,
             artifacts=artifacts,
-            decision=Decision(**data.decision.model_dump()) if data.decision else None,
-            score=Score(**data.score.model_dump()) if data.score else None,
+            decision=data.decision,  # the parser's own Decision and Score (records' classes), not copies
+            score=data.score,
             truncated=truncated,
             repairs=list(parsed.repairs),
         )

@@ -152,7 +152,7 @@ _REASON_KEYS = ("reasons", "rationale", "comments", "feedback", "issues", "justi
 def _string(value: Any, where: str, notes: list[str]) -> str:
     if not isinstance(value, str):
         raise ParseError(f"{where}: expected a string, got {_type(value)}")
-    if _SURROGATES.search(value):  # e.g. from a "\ud800" escape; such text cannot be written out
+    if not value.isascii() and _SURROGATES.search(value):  # e.g. from a "\ud800" escape: unwritable
         notes.append(f"{where}: lone surrogate characters replaced with U+FFFD")
         return _SURROGATES.sub("\ufffd", value)
     return value

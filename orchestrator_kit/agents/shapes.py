@@ -90,8 +90,34 @@ def key(name: str) -> str:
     return _key(name) if len(name) <= 64 else _LOOSE.sub("", name).lower()
 
 
+# Keys models commonly answer with, each already in its loose form (``key(k) == k``): an object whose keys
+# are all among them needs no table of loose keys (see ``lookup``).
+_COMMON = (
+    *STEP_KEYS,
+    *ARTIFACT_KEYS,
+    *SUMMARY_KEYS,
+    *WRAPPER_KEYS,
+    *NAME_KEYS,
+    *CONTENT_KEYS,
+    *KIND_KEYS,
+    *PURPOSE_KEYS,
+    *_TITLE_KEYS,
+    *_BODY_KEYS,
+    *_SUB_KEYS,
+    *("decision", "verdict", "approval", "approved", "approve", "status", "outcome", "reasons"),
+    *("rationale", "comments", "feedback", "issues", "justification", "score", "value", "rating"),
+)
+_LOOSE_ALREADY = frozenset(n for n in _COMMON if key(n) == n)
+
+
 def lookup(obj: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
     """The first of ``names`` present in ``obj`` (loosely compared, non-null): (its real key, value)."""
+    if obj.keys() <= _LOOSE_ALREADY:  # each key is its own loose form: the table would map k -> k
+        for name in names:
+            value = obj.get(name)
+            if value is not None:
+                return name, value
+        return None, None
     loose = {key(k): k for k in obj if isinstance(k, str)}
     for name in names:
         real = loose.get(name)

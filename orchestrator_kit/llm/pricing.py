@@ -80,6 +80,10 @@ class ModelPrice:
         """True when calls to the model fail on ``today``: marked retired, or past its last day."""
         return self.retired or (self.retires is not None and today > self.retires)
 
+    @functools.cached_property
+    def _rates(self) -> dict[tuple[bool, bool], Any]:
+        return _rate_sets(self)
+
     @property
     def priced(self) -> bool:
         """True when at least the input and output prices are known."""
@@ -292,11 +296,30 @@ class CostBreakdown:
         )
 
 
-def _tier(price: ModelPrice, total_input_tokens: int) -> tuple[Any, bool]:
-    lc = price.long_context
-    if lc is not None and total_input_tokens > lc.threshold_tokens:
-        return lc, True
-    return price, False
+_PARTS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+_ONE = Decimal(1)
+# per (long context, batch): the rates of the five parts (None: unknown), the batch factor, and the
+# differences to the input rate that the savings use; None when input or output is unknown
+_RateSet = tuple[tuple[Decimal | None, ...], Decimal, Decimal, Decimal, Decimal]
+
+
+def _rate_sets(price: ModelPrice) -> dict[tuple[bool, bool], _RateSet | None]:
+    """What ``cost_of`` needs of a model, worked out once per process (``ModelPrice._rates``)."""
+    out: dict[tuple[bool, bool], _RateSet | None] = {}
+    for long_ctx in (False, True):
+        tier: Any = price.long_context if long_ctx else price
+        if tier is None:
+            continue
+        rates = tuple(getattr(tier, part) for part in _PARTS)
+        for batch in (False, True):
+            factor = (_ONE - price.batch_discount) if batch else _ONE
+            if rates[0] is None or rates[1] is None:
+                out[long_ctx, batch] = None
+                continue
+            base = rates[0]
+            r5, r1, rr = (_ZERO if r is None else r for r in rates[2:])
+            out[long_ctx, batch] = (rates, factor, base - rr, r5 - base, r1 - base)
+    return out
 
 
 def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown | None:
@@ -304,37 +327,44 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
     price = get_price(model)
     if price is None:
         return None
-    tier, long_ctx = _tier(price, usage.total_input_tokens)
-    factor = (Decimal(1) - price.batch_discount) if batch else Decimal(1)
-    counts = {
-        "input": usage.input_tokens,
-        "output": usage.output_tokens,
-        "cache_write_5m": usage.cache_write_5m_tokens,
-        "cache_write_1h": usage.cache_write_1h_tokens,
-        "cache_read": usage.cache_read_tokens,
-    }
-    rates: dict[str, Decimal] = {}
-    for part, tokens in counts.items():
-        rate = getattr(tier, part)
-        needed = part in ("input", "output") or tokens > 0
-        if rate is None:
-            if needed:
-                return None
-            rate = _ZERO
-        rates[part] = rate
-    parts = {part: Decimal(tokens) * rates[part] * factor / _MILLION for part, tokens in counts.items()}
-    base = rates["input"]
+    lc = price.long_context
+    long_ctx = lc is not None and usage.total_input_tokens > lc.threshold_tokens
+    rate_set = price._rates[long_ctx, bool(batch)]
+    if rate_set is None:  # the input or output price is unknown
+        return None
+    rates, factor, read_saving, write_5m_extra, write_1h_extra = rate_set
+    counts = (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_write_5m_tokens,
+        usage.cache_write_1h_tokens,
+        usage.cache_read_tokens,
+    )
+    parts = []
+    for tokens, known in zip(counts, rates, strict=True):
+        if known is None and tokens > 0:  # tokens of a kind whose price is unknown
+            return None
+        parts.append(Decimal(tokens) * (_ZERO if known is None else known) * factor / _MILLION)
     savings = (
         (
-            Decimal(counts["cache_read"]) * (base - rates["cache_read"])
-            - Decimal(counts["cache_write_5m"]) * (rates["cache_write_5m"] - base)
-            - Decimal(counts["cache_write_1h"]) * (rates["cache_write_1h"] - base)
+            Decimal(counts[4]) * read_saving
+            - Decimal(counts[2]) * write_5m_extra
+            - Decimal(counts[3]) * write_1h_extra
         )
         * factor
         / _MILLION
     )
+    input_, output, write_5m, write_1h, read = parts
     return CostBreakdown(
-        **parts, total=sum(parts.values(), _ZERO), cache_savings=savings, long_context=long_ctx, batch=batch
+        input_,
+        output,
+        write_5m,
+        write_1h,
+        read,
+        total=sum(parts, _ZERO),
+        cache_savings=savings,
+        long_context=long_ctx,
+        batch=batch,
     )
 
 
