@@ -24,6 +24,7 @@ from .roles import Role, get_role
 
 if TYPE_CHECKING:
     import jinja2
+    import jinja2.nodes
 
     from ..records import AgentPlan, Artifact
 
@@ -123,7 +124,7 @@ def template_hashes() -> dict[str, str]:
 def _forget_templates() -> None:
     """Drop every template, hash and skeleton read or rendered so far: what a new process would see
     (for tests; a running process never rereads its templates)."""
-    for cached in (_sources, _environment, _template, _fillable, _skeleton):
+    for cached in (_sources, _environment, _template, _tree, _fillable, _skeleton):
         cached.cache_clear()
 
 
@@ -134,8 +135,16 @@ def _template(name: str) -> jinja2.Template:
 
 
 @cache
+def _tree(name: str) -> jinja2.nodes.Template:
+    """A template's syntax tree (parsed once: role templates share the base and the team charter)."""
+    env = _environment()
+    assert env.loader is not None
+    return env.parse(env.loader.get_source(env, name)[0])
+
+
+@cache
 def _fillable(name: str) -> bool:
-    return prompt_skeleton.fillable(_environment(), name)
+    return prompt_skeleton.fillable(_tree, name)
 
 
 @lru_cache(maxsize=1024)

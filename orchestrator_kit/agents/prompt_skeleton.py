@@ -17,6 +17,7 @@ renders it with jinja on every call instead. Both give the same bytes (tests/uni
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from ..records import Artifact
 
 if TYPE_CHECKING:
     import jinja2
+    import jinja2.nodes
 
 # What a template may read, by how it may use it.
 SCALARS = ("project_name", "request", "extra_instructions", "plan_json")  # text: printed or truth-tested
@@ -72,19 +74,18 @@ def _uses_ok(node: Any, parent: Any, loops: dict[str, str]) -> bool:
     return all(_uses_ok(child, node, loops) for child in node.iter_child_nodes())
 
 
-def fillable(env: jinja2.Environment, name: str) -> bool:
+def fillable(parse: Callable[[str], jinja2.nodes.Template], name: str) -> bool:
     """Whether template ``name`` and every template it extends or includes use the per-call values
-    only verbatim or as truth tests (see the module docstring)."""
+    only verbatim or as truth tests (see the module docstring). ``parse``: a template's syntax tree."""
     from jinja2 import nodes
 
-    assert env.loader is not None
     trees, seen, todo = [], set(), [name]
     while todo:
         current = todo.pop()
         if current in seen:
             continue
         seen.add(current)
-        tree = env.parse(env.loader.get_source(env, current)[0])
+        tree = parse(current)
         if any(True for _ in tree.find_all((nodes.Import, nodes.FromImport))):
             return False
         refs: list[Any] = [*tree.find_all(nodes.Extends), *tree.find_all(nodes.Include)]
