@@ -227,9 +227,9 @@ class CallRecord(BaseModel):
         """The JSON line's fields (money as exact strings)."""
         return self.model_dump(mode="json")
 
-
-def _sum(values: Iterable[Decimal | None]) -> Decimal:
-    return sum((v for v in values if v is not None), Decimal(0))
+    def to_json_bytes(self) -> bytes:
+        """The JSON line itself (compact UTF-8, no newline): :meth:`to_json` encoded by pydantic."""
+        return self.__pydantic_serializer__.to_json(self)
 
 
 class RunTotals(BaseModel):
@@ -268,21 +268,45 @@ class RunTotals(BaseModel):
 
     @classmethod
     def of(cls, lines: Iterable[CallRecord]) -> RunTotals:
-        lines = list(lines)
-        ok = [ln for ln in lines if not ln.failed]
-        unknown = any(ln.cost_usd is None for ln in ok)
+        # One pass over the lines (the end of every run adds up each agent's); Decimals summed in line
+        # order and the latencies by ``sum``, as before, so that the totals come out the same.
+        tokens = dict.fromkeys(TOKEN_KINDS, 0)
+        attempts = calls = reasks = continuations = 0
+        unknown = False
+        cost, wasted, savings = Decimal(0), Decimal(0), Decimal(0)
+        bases: set[str] = set()
+        latencies: list[float] = []
+        for ln in lines:
+            attempts += 1
+            for k in TOKEN_KINDS:
+                tokens[k] += getattr(ln, k)
+            if ln.status != "error":  # not ln.failed
+                calls += 1
+                bases.add(ln.cost_basis)
+                unknown = unknown or ln.cost_usd is None
+            if ln.step == "reask":
+                reasks += 1
+            elif ln.step == "continue":
+                continuations += 1
+            if ln.cost_usd is not None:
+                cost += ln.cost_usd
+                if ln.wasted:
+                    wasted += ln.cost_usd
+            if ln.cache_savings_usd is not None:
+                savings += ln.cache_savings_usd
+            latencies.append(ln.latency_s)
         return cls(
-            **{k: sum(getattr(ln, k) for ln in lines) for k in TOKEN_KINDS},
-            calls=len(ok),
-            attempts=len(lines),
-            failed_attempts=len(lines) - len(ok),
-            reasks=sum(1 for ln in lines if ln.step == "reask"),
-            continuations=sum(1 for ln in lines if ln.step == "continue"),
-            cost_usd=None if unknown else _sum(ln.cost_usd for ln in lines),
-            cost_basis="+".join(sorted({ln.cost_basis for ln in ok})) or "none",
-            wasted_usd=_sum(ln.cost_usd for ln in lines if ln.wasted),
-            cache_savings_usd=_sum(ln.cache_savings_usd for ln in lines),
-            latency_s=round(sum(ln.latency_s for ln in lines), 6),
+            **tokens,
+            calls=calls,
+            attempts=attempts,
+            failed_attempts=attempts - calls,
+            reasks=reasks,
+            continuations=continuations,
+            cost_usd=None if unknown else cost,
+            cost_basis="+".join(sorted(bases)) or "none",
+            wasted_usd=wasted,
+            cache_savings_usd=savings,
+            latency_s=round(sum(latencies), 6),
         )
 
     @classmethod

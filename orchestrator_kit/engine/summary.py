@@ -141,7 +141,7 @@ class RunEnding:
             budget=self.budget.to_dict(),
             **decision_stats(folder.path),
             error=error,
-            estimate_usd=(folder.manifest().get("estimate") or {}).get("total_expected"),
+            estimate_usd=(folder.manifest(cached=True).get("estimate") or {}).get("total_expected"),
         )
         folder.write_summary(summary)
         return summary

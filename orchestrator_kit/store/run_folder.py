@@ -127,6 +127,8 @@ class RunFolder:
         # returns it without reading the file again unless the file changed since (another writer).
         self._ledger: list[CallRecord] | None = None
         self._ledger_size = -1
+        self._manifest: dict[str, Any] | None = None  # manifest.json as this object last wrote it
+        self._logs = {n: str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)}  # append pool keys
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -137,24 +139,32 @@ class RunFolder:
 
     @classmethod
     def create(cls, root: Path | str, manifest: dict[str, Any], run_id: str | None = None) -> RunFolder:
-        root = check_output_root(Path(root))
-        for _ in range(5):
+        root = Path(root).expanduser()
+        checked, collisions = False, 0
+        while True:
             rid = run_id or new_run_id()
             try:
-                (root / rid).mkdir(mode=PRIVATE_DIR)
+                os.mkdir(root / rid, PRIVATE_DIR)
                 break
             except FileExistsError:
                 if run_id:
                     raise ConfigError(
                         f"run folder {str(root / rid)!r} already exists; resume it or choose another run id"
                     ) from None
-        else:  # pragma: no cover - five random collisions in a row
-            raise ConfigError("could not allocate a unique run id; try again")
+                collisions += 1
+                if collisions == 5:  # pragma: no cover - five random collisions in a row
+                    raise ConfigError("could not allocate a unique run id; try again") from None
+            except (
+                OSError
+            ):  # the output folder is missing (made here), a file or not writable (a clear error)
+                if checked:
+                    raise
+                root, checked = check_output_root(root), True
         folder = cls(root / rid)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
         folder._dirs.folder("")  # artifacts/, made (and known to this writer)
-        write_json_atomic(folder.path / MANIFEST, {**manifest, "run_id": rid})
+        folder._write_manifest({**manifest, "run_id": rid})
         return folder
 
     @classmethod
@@ -170,12 +180,20 @@ class RunFolder:
         return cls(p)
 
     # -- json documents --------------------------------------------------------------------
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, *, cached: bool = False) -> dict[str, Any]:
+        """``manifest.json``. ``cached=True``: as this object last wrote it, if it did (for fields fixed
+        when the run is created, such as the estimate; do not change the dict)."""
+        if cached and self._manifest is not None:
+            return self._manifest
         manifest: dict[str, Any] = _read_json(self.path / MANIFEST)  # written by this package: an object
         return manifest
 
     def update_manifest(self, **changes: Any) -> None:
-        write_json_atomic(self.path / MANIFEST, {**self.manifest(), **changes})
+        self._write_manifest({**self.manifest(), **changes})
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.path / MANIFEST, manifest)
+        self._manifest = manifest
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Checkpoint ``state`` (do not change it afterwards). In flight (status ``running``) it is one
@@ -188,7 +206,8 @@ class RunFolder:
             log = self.path / STATE_LOG
             if self._last_state is not None or log.exists():
                 self._log(state)  # so that a kill before the log is removed cannot leave it stale
-            write_json_atomic(self.path / STATE, state, pretty=False)
+            # the log's last line, compacted: encoded as the log's lines are (json_bytes.line)
+            write_bytes_atomic(self.path / STATE, redact_bytes(json_bytes.line(state) + b"\n"), private=True)
             self.close()
             log.unlink(missing_ok=True)
             self._last_state = None
@@ -226,7 +245,7 @@ class RunFolder:
 
     def close(self) -> None:
         """Close this folder's open append handles (the run stopped; a later append reopens)."""
-        APPENDS.close(*(str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)))
+        APPENDS.close(*self._logs.values())
 
     def write_summary(self, summary: RunSummary) -> None:
         write_json_atomic(self.path / SUMMARY, summary.to_json())
@@ -238,14 +257,20 @@ class RunFolder:
     # -- append-only logs ----------------------------------------------------------------
     def _append(self, name: str, record: dict[str, Any]) -> tuple[bytes, int, int]:
         """Append ``record`` as one line; returns the line (redacted) and the file's size before/after."""
-        line = redact_bytes(json_bytes.line(record))
-        before, after = APPENDS.append(str(self.path / name), line + b"\n")
+        return self._append_line(name, json_bytes.line(record))
+
+    def _append_line(self, name: str, line: bytes) -> tuple[bytes, int, int]:
+        line = redact_bytes(line)
+        before, after = APPENDS.append(self._logs[name], line + b"\n")
         return line, before, after
 
     def append_call(self, record: CallRecord) -> CallRecord:
         """Append a ledger line; returns the record as written (the same one unless redacted)."""
-        data = record.to_json()
-        line, before, after = self._append(CALLS, data)
+        try:
+            raw = record.to_json_bytes()
+        except ValueError:  # text pydantic cannot encode (a lone surrogate): json's error, as before
+            raw = json_bytes.line(record.to_json())
+        line, before, after = self._append_line(CALLS, raw)
         if b"[redacted-key]" in line:
             record = CallRecord.model_validate_json(line)
         if self._ledger is not None and before == self._ledger_size:

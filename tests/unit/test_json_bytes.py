@@ -247,3 +247,10 @@ def test_run_folder_files_parse_to_what_json_wrote(tmp_path: Path) -> None:
     assert text.startswith('{\n  "run_id": ') and text.endswith("\n}\n")  # indented, human-readable
     manifest = (folder.path / MANIFEST).read_bytes()
     assert manifest.startswith(b'{\n  "') and json.loads(manifest)["request"] == "é 漢字"
+
+
+def test_a_ledger_line_that_cannot_be_utf8_fails_as_before_and_writes_nothing(tmp_path: Path) -> None:
+    folder = RunFolder.create(tmp_path, {})
+    with pytest.raises(UnicodeEncodeError):
+        folder.append_call(CallRecord(error="half \ud83d pair"))
+    assert not (folder.path / CALLS).exists() and folder.calls() == []

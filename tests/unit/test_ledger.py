@@ -11,8 +11,11 @@ import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from orchestrator_kit.engine.result import RunResult
@@ -129,3 +132,51 @@ def test_wasted_and_kinds_are_summed_exactly() -> None:
     assert t.wasted_usd == Decimal("0.1") and t.cost_usd == Decimal("0.3")
     assert (t.reasks, t.continuations, t.input_side_tokens) == (1, 1, 15)
     assert RunSummary(run_id="r", status="completed", totals=t).to_json()["totals"]["total_tokens"] == 22
+
+
+def _totals_as_before(lines: list[CallRecord]) -> RunTotals:
+    """RunTotals.of as it was written before its one-pass version (issue #12): the reference."""
+
+    def _sum(values: Any) -> Decimal:
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    ok = [ln for ln in lines if not ln.failed]
+    unknown = any(ln.cost_usd is None for ln in ok)
+    return RunTotals(
+        **{k: sum(getattr(ln, k) for ln in lines) for k in TOKEN_KINDS},
+        calls=len(ok),
+        attempts=len(lines),
+        failed_attempts=len(lines) - len(ok),
+        reasks=sum(1 for ln in lines if ln.step == "reask"),
+        continuations=sum(1 for ln in lines if ln.step == "continue"),
+        cost_usd=None if unknown else _sum(ln.cost_usd for ln in lines),
+        cost_basis="+".join(sorted({ln.cost_basis for ln in ok})) or "none",
+        wasted_usd=_sum(ln.cost_usd for ln in lines if ln.wasted),
+        cache_savings_usd=_sum(ln.cache_savings_usd for ln in lines),
+        latency_s=round(sum(ln.latency_s for ln in lines), 6),
+    )
+
+
+_money = st.one_of(st.none(), st.decimals(min_value=0, max_value=100, places=8))
+_lines = st.lists(
+    st.builds(
+        CallRecord,
+        agent=st.sampled_from(["qa", "developer"]),
+        step=st.sampled_from(["plan", "act", "reask", "continue"]),
+        status=st.sampled_from(["ok", "error", "truncated"]),
+        cost_basis=st.sampled_from(["estimate", "actual", "replay", "unknown"]),
+        cost_usd=_money,
+        cache_savings_usd=_money,
+        wasted=st.booleans(),
+        latency_s=st.floats(0, 1000),
+        **{k: st.integers(0, 10**6) for k in TOKEN_KINDS},
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_lines)
+def test_totals_are_what_they_were_before_the_one_pass_sum(lines: list[CallRecord]) -> None:
+    assert RunTotals.of(lines) == _totals_as_before(lines)
+    assert RunTotals.of(iter(lines)) == _totals_as_before(lines)  # any iterable, read once

@@ -154,6 +154,23 @@ def test_state_and_summary_round_trip(folder: RunFolder) -> None:
     assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_create_makes_a_missing_output_folder_and_refuses_a_file(tmp_path: Path) -> None:
+    made = RunFolder.create(tmp_path / "new" / "runs", {"n": 1})
+    assert made.path.parent == tmp_path / "new" / "runs" and (made.path / "artifacts").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        RunFolder.create(tmp_path / "file", {"n": 2})
+
+
+def test_the_cached_manifest_is_what_this_writer_wrote(folder: RunFolder) -> None:
+    assert folder.manifest(cached=True) == folder.manifest() == {**folder.manifest(), "run_id": folder.run_id}
+    folder.update_manifest(note="x")
+    assert folder.manifest(cached=True)["note"] == "x"
+    opened = RunFolder.open(folder.path)  # wrote nothing: reads the file
+    folder.update_manifest(note="y")
+    assert opened.manifest(cached=True)["note"] == "y"
+
+
 # -- artifact paths --------------------------------------------------------------------------------
 
 UNSAFE_NAMES = [
