@@ -1,11 +1,14 @@
-"""Write each notebooks/NAME.ipynb from its paired percent-format notebooks/NAME.py, or check that they agree.
+"""Write each notebooks/NAME.ipynb from its paired percent-format notebooks/sources/NAME.py, or check that they agree.
 
     python scripts/sync_notebooks.py            # after editing a .py: rewrite its .ipynb, refresh stored outputs
     python scripts/sync_notebooks.py --check    # exit 1 naming every pair that disagrees (a test runs this)
 
-The ``.py`` files are the source: linted by ruff and reviewed like code. ``notebooks/jupytext.toml`` pairs
-them, so JupyterLab with jupytext installed saves both files of a pair; an edit made in Jupyter without
-jupytext changes only the ``.ipynb`` and ``--check`` names it.
+The ``.py`` files are the source: linted by ruff and reviewed like code. They live in ``notebooks/sources/``,
+not next to the notebooks: ``notebooks/`` is the package ``orchestrator_kit.notebooks`` (its data: the
+``.ipynb`` and ``grid.yaml``), and a ``.py`` there would ship in the wheel as an importable module.
+``notebooks/jupytext.toml`` pairs them (``ipynb,sources//py:percent``), so JupyterLab with jupytext installed
+saves both files of a pair; an edit made in Jupyter without jupytext changes only the ``.ipynb`` and
+``--check`` names it.
 
 Stored outputs: nbval compares the outputs saved in the ``.ipynb``. They are stored exactly for the code
 cells without the ``parameters`` or ``nbval-ignore-output`` tag (deterministic text), by executing the
@@ -25,6 +28,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "sources"
 UNCHECKED_TAGS = {"parameters", "nbval-ignore-output"}
 METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -32,11 +36,12 @@ METADATA = {
 }
 
 
-def pairs(folder: Path = NOTEBOOKS) -> list[tuple[Path, Path]]:
-    """(``.py``, ``.ipynb``) for every percent-format script in ``folder``."""
+def pairs(sources: Path = SOURCES) -> list[tuple[Path, Path]]:
+    """(``.py``, ``.ipynb``) for every percent-format script in ``sources``: its notebook is in the folder
+    above (the pairing of ``notebooks/jupytext.toml``)."""
     return [
-        (py, py.with_suffix(".ipynb"))
-        for py in sorted(folder.glob("*.py"))
+        (py, py.parent.parent / f"{py.stem}.ipynb")
+        for py in sorted(sources.glob("*.py"))
         if py.read_text(encoding="utf-8").startswith("# %%")
     ]
 
@@ -70,11 +75,13 @@ def disagreements(py: Path, ipynb: Path) -> list[str]:
             problems.append(f"{ipynb.name} cell {i}: its outputs are not stored (nbval would skip it)")
         if not checked(cell) and (cell.outputs or cell.execution_count):
             problems.append(f"{ipynb.name} cell {i}: stored outputs on a cell tagged {UNCHECKED_TAGS}")
-    return [f"{ipynb.relative_to(ipynb.parents[1])}: {p}; fix: edit {py.name}, then sync" for p in problems]
+    fix = f"edit {py.parent.name}/{py.name}, then sync"
+    return [f"{ipynb.relative_to(ipynb.parents[1])}: {p}; fix: {fix}" for p in problems]
 
 
-def build(py: Path) -> nbformat.NotebookNode:
-    """The notebook of ``py`` with deterministic cell ids and stored outputs of its checked cells."""
+def build(py: Path, folder: Path = NOTEBOOKS) -> nbformat.NotebookNode:
+    """The notebook of ``py`` with deterministic cell ids and stored outputs of its checked cells, executed
+    with the data files (``*.yaml``) of ``folder``, where the notebook lives."""
     nb = jupytext.read(py)
     nb.metadata = dict(METADATA)
     for i, cell in enumerate(nb.cells):
@@ -82,7 +89,7 @@ def build(py: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     if any(checked(c) for c in nb.cells):
-        _store_checked_outputs(nb, py.parent)
+        _store_checked_outputs(nb, folder)
     nbformat.validate(nb)
     return nb
 
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(*problems, sep="\n", file=sys.stderr)
         return 1 if problems else 0
     for py, ipynb in selected:
-        nbformat.write(build(py), ipynb)
+        nbformat.write(build(py, ipynb.parent), ipynb)
         print(f"wrote {ipynb.relative_to(ROOT)} from {py.relative_to(ROOT)}")
     return 0
 

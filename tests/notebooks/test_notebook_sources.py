@@ -1,6 +1,6 @@
-"""The notebooks as code: each notebooks/NAME.ipynb is written from its percent-format NAME.py by
-scripts/sync_notebooks.py; the pairs agree, an edit made on one side only is caught, the notebooks read as
-documents, and the README's nbval run leaves nothing in the source tree."""
+"""The notebooks as code: each notebooks/NAME.ipynb is written from its percent-format sources/NAME.py by
+scripts/sync_notebooks.py; jupytext pairs them, the pairs agree, an edit made on one side only is caught, the
+notebooks read as documents, and the README's nbval run leaves nothing in the source tree."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from subprocesses import clean_env
 from orchestrator_kit.notebook_params import OUTPUT_ROOT_VAR, output_path
 
 NAMES = ("workflow", "cost_report", "batch", "interactive")
+SOURCES = NOTEBOOKS / "sources"
 
 
 def _sync_script() -> ModuleType:
@@ -34,14 +35,36 @@ sync = _sync_script()
 
 
 def test_every_notebook_has_its_percent_script() -> None:
-    assert [py.stem for py, _ in sync.pairs()] == sorted(NAMES)
+    assert sync.pairs() == [(SOURCES / f"{n}.py", NOTEBOOKS / f"{n}.ipynb") for n in sorted(NAMES)]
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)
     assert not (REPO / "scripts" / "build_notebooks.py").exists()
 
 
+def test_the_package_folder_holds_no_module_but_its_init() -> None:
+    """notebooks/ is the package orchestrator_kit.notebooks: a .py there would be built into the wheel as an
+    importable module (a notebook's code run on import). The sources live in notebooks/sources/."""
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.py")) == ["__init__.py"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jupytext_pairs_each_notebook_with_its_source(name: str) -> None:
+    """The pairing JupyterLab saves by (notebooks/jupytext.toml, found as jupytext finds it), both ways."""
+    from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
+    from jupytext.paired_paths import paired_paths
+
+    found = find_jupytext_configuration_file(str(SOURCES))
+    assert found == str(NOTEBOOKS / "jupytext.toml")
+    config = load_jupytext_configuration_file(found)
+    pair = [str(NOTEBOOKS / f"{name}.ipynb"), str(SOURCES / f"{name}.py")]
+    for path in pair:
+        formats = config.default_formats(path)
+        fmt = "ipynb" if path.endswith(".ipynb") else "sources//py:percent"
+        assert [p for p, _ in paired_paths(path, fmt, formats)] == pair
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_each_pair_agrees(name: str) -> None:
-    assert sync.disagreements(NOTEBOOKS / f"{name}.py", NOTEBOOKS / f"{name}.ipynb") == []
+    assert sync.disagreements(SOURCES / f"{name}.py", NOTEBOOKS / f"{name}.ipynb") == []
 
 
 def test_the_check_command_passes() -> None:
@@ -50,7 +73,7 @@ def test_the_check_command_passes() -> None:
 
 def _copy_pair(name: str, tmp_path: Path) -> tuple[Path, Path]:
     py, ipynb = tmp_path / f"{name}.py", tmp_path / f"{name}.ipynb"
-    shutil.copy(NOTEBOOKS / py.name, py)
+    shutil.copy(SOURCES / py.name, py)
     shutil.copy(NOTEBOOKS / ipynb.name, ipynb)
     return py, ipynb
 

@@ -1,9 +1,10 @@
-"""Packaging stays honest: the wheel carries prompts and the price table, environment.yml follows
-pyproject.toml, and CI runs the README's own test command."""
+"""Packaging stays honest: the wheel carries prompts, the price table and the notebooks (as data, not their
+sources as modules), environment.yml follows pyproject.toml, and CI runs the README's own test command."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -56,10 +57,27 @@ def test_env_example_holds_only_a_placeholder() -> None:
     assert "ANTHROPIC_API_KEY=sk-ant-api03-your-key-here" in text
 
 
+def _source_tree(dest: Path) -> Path:
+    """A copy of the checkout's files as git sees them (tracked or not ignored): no build/ folder, whose stale
+    build/lib (setuptools builds in place) would slip files that are gone from the sources into the wheel."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 @pytest.mark.slow
 def test_built_wheel_runs_a_workflow_outside_the_checkout(tmp_path: Path) -> None:
+    source = _source_tree(tmp_path / "src")
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -72,18 +90,21 @@ def test_built_wheel_runs_a_workflow_outside_the_checkout(tmp_path: Path) -> Non
         "orchestrator_kit/prompts/_base.j2",
         "orchestrator_kit/prompts/simulated/developer_module.py.j2",
         "orchestrator_kit/llm/data/models.json",
-        *(
-            f"orchestrator_kit/notebooks/{n}.ipynb"
-            for n in ("workflow", "batch", "cost_report", "interactive")
-        ),
-        "orchestrator_kit/notebooks/grid.yaml",
     ):
         assert needed in names
+    # The notebooks as data (what notebook_path finds), not their percent-format sources as modules.
+    shipped = ["__init__.py", "batch.ipynb", "cost_report.ipynb", "grid.yaml", "interactive.ipynb"]
+    assert sorted(n for n in names if n.startswith("orchestrator_kit/notebooks/")) == [
+        f"orchestrator_kit/notebooks/{n}" for n in [*shipped, "workflow.ipynb"]
+    ]
+    assert not [n for n in names if "/sources/" in n or n.startswith("notebooks/")]
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import orchestrator_kit as ok, pathlib, sys; "
         "assert pathlib.Path(ok.__file__).is_relative_to(sys.argv[1]), ok.__file__; "
+        "from orchestrator_kit.notebook_params import notebook_path; "
+        "assert notebook_path('batch.ipynb').is_relative_to(sys.argv[1]); "
         "r = ok.run_workflow('A CLI that converts CSV to JSON', mode='simulated', output_dir='runs'); "
         "print(len(r.artifacts))"
     )
