@@ -11,8 +11,8 @@
 - A run stopped at a human gate (``awaiting_approval``/``awaiting_budget``) is neither in flight nor final:
   its event stream ends after ``run_waiting``; ``decide`` records a person's decision and resumes it here
   (the same handle: event numbers go on, so a client reconnects with ``Last-Event-ID``).
-- Who pays: a user's stored key (decrypted only to build the run's backend); without one, the run is
-  explicitly ``simulated``: the server's own ANTHROPIC_API_KEY or .env is never used for a user's run.
+- Each run's engine (who pays, which backend) is built by ``run_setup.RunSetup``: a user's stored key, or
+  explicitly ``simulated``; the server's own ANTHROPIC_API_KEY or .env is never used for a user's run.
 """
 
 from __future__ import annotations
@@ -21,25 +21,21 @@ import asyncio
 import logging
 import threading
 import time
-import warnings
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
-
-from pydantic import SecretStr
 
 from ..engine.engine import WorkflowEngine
 from ..engine.events import Event
 from ..engine.gates import record_decision
 from ..engine.result import RunResult
 from ..errors import BudgetExceeded, ConfigError
-from ..llm.pricing import DEFAULT_MODEL
-from ..store.run_folder import RunFolder, new_run_id, redact
+from ..store.run_folder import RunFolder, new_run_id
 from .db import IN_FLIGHT, WAITING, Database
 from .failures import Conflict, DamagedRun, TooManyQueued, public_text
 from .index_sync import INDEX_ERRORS, INTERRUPTED, IndexSync, folder_truth
-from .permissions import private_dir
+from .run_setup import RunSetup
 from .scheduler import FairSlots
 from .schemas import RunIn
 from .secrets import KeyVault
@@ -48,7 +44,6 @@ from .status import check_state, describe
 
 log = logging.getLogger("orchestrator_kit.server")
 RESUMABLE = ("interrupted", "failed", "budget_exceeded")
-KEY_SOURCE = "your provider settings (POST /users/me/provider-settings)"
 
 
 class RunManager:
@@ -68,19 +63,22 @@ class RunManager:
     ) -> None:
         if max_concurrent_runs < 1:
             raise ConfigError(f"max_concurrent_runs must be at least 1, got {max_concurrent_runs}")
-        self.db, self.vault, self.data_dir = db, vault, Path(data_dir)
-        self.anthropic_base_url = anthropic_base_url
+        self.db, self.data_dir = db, Path(data_dir)
         self.max_concurrent_runs = max_concurrent_runs
-        if max_concurrent_calls < 1:
-            raise ConfigError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
-        self.max_concurrent_calls = max_concurrent_calls  # model calls in flight across all users' runs
-        self.simulated_latency_s = simulated_latency_s
+        self.setup = RunSetup(
+            db,
+            vault,
+            data_dir=self.data_dir,
+            anthropic_base_url=anthropic_base_url,
+            simulated_latency_s=simulated_latency_s,
+            max_concurrent_calls=max_concurrent_calls,
+            call_timeout_s=call_timeout_s,
+        )
         if max_queued_per_user < 1:
             raise ConfigError(f"max_queued_per_user must be at least 1, got {max_queued_per_user}")
         self.max_queued_per_user = max_queued_per_user
         self._queued: Counter[str] = Counter()  # runs per user started here and waiting for a slot
         self.index = IndexSync(db)
-        self.call_timeout_s = call_timeout_s  # per attempt of a real call (None: the backend default)
         self._keep_finished = keep_finished
         self._handles: dict[str, RunHandle] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -123,81 +121,10 @@ class RunManager:
             await asyncio.wait(tasks, timeout=grace_s)
 
     # -- starting and resuming ---------------------------------------------------------------
-    def user_root(self, user_id: str) -> Path:
-        """``runs/<user>`` in the data folder, made (and kept) private: 0700 like the folders in it."""
-        return private_dir(private_dir(self.data_dir / "runs") / user_id)
-
-    def _credentials(self, user_id: str) -> tuple[SecretStr | None, str | None]:
-        row = self.db.get_provider(user_id)
-        if row is None:
-            return None, None
-        return SecretStr(self.vault.decrypt(row["key_blob"])), row["model"]
-
-    def _backend_options(self, mode: str, key: SecretStr | None) -> dict[str, Any]:
-        if mode == "simulated" or (mode == "auto" and key is None):
-            return {"mode": "simulated", **self._simulated_options({})}
-        if key is None:
-            raise Conflict(
-                "mode 'real' needs your Anthropic API key: set it with POST /users/me/provider-settings, "
-                "or use mode 'simulated'"
-            )
-        return {
-            "mode": "real",
-            "api_key": key,
-            "key_source": KEY_SOURCE,
-            "base_url": self.anthropic_base_url,
-            "timeout": self.call_timeout_s,
-        }
-
-    def _simulated_options(self, base: dict[str, Any]) -> dict[str, Any]:
-        opts = dict(base)
-        if self.simulated_latency_s:
-            opts["latency_s"] = self.simulated_latency_s
-        else:
-            opts.pop("latency_s", None)
-        return {"simulated_options": opts} if opts else {}
-
-    def _prepare(
-        self, user_id: str, project: dict[str, Any], body: RunIn
-    ) -> tuple[WorkflowEngine, dict[str, Any], list[str]]:
-        """Validate and build the engine: bad input fails here, before anything is indexed (a 4xx)."""
-        request = body.request or project.get("request")
-        if not request:
-            raise ConfigError(
-                'this project has no request; pass one: {"request": "what the team should build"} '
-                "(or create the project with a request)"
-            )
-        key, user_model = (None, None) if body.mode == "simulated" else self._credentials(user_id)
-        model = body.model or user_model or DEFAULT_MODEL
-        options = self._backend_options(body.mode, key)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            engine = WorkflowEngine(
-                model=model,
-                agents=body.agents,
-                budget_usd=body.budget_usd,
-                max_concurrency=self.max_concurrent_calls,
-                output_dir=self.user_root(user_id),
-                gate_policy=body.gate,
-                on_budget=body.on_budget,
-                **options,
-            )
-        params = {
-            "request": request,
-            "project_name": project["name"],
-            "agents": list(engine.workflow.steps),
-            "model": model,
-            "mode": body.mode,
-            "budget_usd": None if body.budget_usd is None else str(body.budget_usd),
-            "gate": body.gate,
-            "on_budget": body.on_budget,
-        }
-        return engine, params, [redact(str(w.message)) for w in caught]
-
     def launch(self, user_id: str, project: dict[str, Any], body: RunIn) -> tuple[dict[str, Any], list[str]]:
         """Start a new run of ``project``; returns its index row and any warnings (e.g. a retiring model)."""
         self._check_queue(user_id)
-        engine, params, notes = self._prepare(user_id, project, body)
+        engine, params, notes = self.setup.prepare(user_id, project, body)
         run_id = new_run_id()
         row = self.db.create_run(
             run_id,
@@ -277,26 +204,13 @@ class RunManager:
                 gate=p.get("gate"),
                 on_budget=p.get("on_budget") or "fail",
             )
-            engine, params, _ = self._prepare(user_id, project, body)
+            engine, params, _ = self.setup.prepare(user_id, project, body)
             fresh = engine
 
             def start() -> Awaitable[RunResult]:
                 return fresh.arun(params["request"], project_name=project["name"], run_id=run_id)
         else:
-            manifest = RunFolder.open(run_dir).manifest()
-            overrides: dict[str, Any] = {}
-            if manifest.get("mode") == "real":
-                overrides = self._backend_options("real", self._credentials(user_id)[0])
-                overrides.pop("mode", None)
-            elif manifest.get("mode") == "simulated":
-                sim = self._simulated_options(manifest.get("simulated_options") or {})
-                overrides = {"simulated_options": sim.get("simulated_options", {})}
-            if budget_usd is not None:
-                overrides["budget_usd"] = budget_usd
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                engine = WorkflowEngine.for_resume(run_dir, **overrides)
-            again = engine
+            engine = again = self.setup.for_resume(user_id, run_dir, budget_usd)
 
             def start() -> Awaitable[RunResult]:
                 return again.aresume(run_dir)
