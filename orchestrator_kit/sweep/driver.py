@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .._sync import run_sync
 from ..errors import ConfigError
-from ..llm.selection import BackendChoice
+from ..llm.selection import BackendChoice, check_keywords
 from ..store.run_folder import new_run_id
 from .backend import build_sweep_backend
 from .folder import CellRecord, SweepFolder
@@ -28,9 +28,45 @@ from .result import SweepResult
 from .runner import SweepDriver, first_call_worst_case
 
 
-def _subscribers(progress: bool, subscribers: Iterable[SweepSubscriber]) -> list[SweepSubscriber]:
-    subs = list(subscribers)
-    if progress:
+class SweepOptions(TypedDict, total=False):
+    """The keywords ``run_sweep`` and ``resume_sweep`` both take, typed once (a misspelt one is a TypeError,
+    and an error in mypy). Each is optional:
+
+    - ``render`` / ``dask`` / ``budget_usd`` / ``evaluate``: override the grid's (None: the grid's own);
+      ``dask``: a scheduler address (tcp://HOST:PORT) or "local"; ``budget_usd``: the whole sweep's cap (a
+      resume may raise it);
+    - ``progress``: a tqdm bar (default True); ``subscribers``: callables given every sweep event;
+    - ``api_key``, ``client``, ``base_url``, ``retry``: for the real backend, as ``select_backend`` takes them;
+    - ``timeout``: seconds per attempt of each real call (None: the backend's default; not kept in the sweep
+      folder: give it again on each resume).
+    """
+
+    render: bool | None
+    dask: str | None
+    budget_usd: float | None
+    evaluate: bool | None
+    progress: bool
+    subscribers: Iterable[SweepSubscriber]
+    api_key: Any
+    client: Any
+    base_url: str | None
+    retry: Any
+    timeout: float | None
+
+
+class NewSweepOptions(SweepOptions, total=False):
+    """:class:`SweepOptions` plus what only a new sweep sets (a resumed one keeps its grid's): ``backend``
+    (anthropic | batches) and the pacing ``rpm`` / ``itpm`` / ``otpm``, overriding the grid's."""
+
+    backend: str | None
+    rpm: int | None
+    itpm: int | None
+    otpm: int | None
+
+
+def _subscribers(options: SweepOptions) -> list[SweepSubscriber]:
+    subs = list(options.get("subscribers", ()))
+    if options.get("progress", True):
         subs.insert(0, TqdmProgress())
     return subs
 
@@ -72,55 +108,30 @@ def _drive(driver: SweepDriver) -> SweepResult:
 
 
 def run_sweep(
-    grid: str | Path | Grid | dict[str, Any],
-    output_dir: str | Path,
-    *,
-    render: bool | None = None,
-    dask: str | None = None,
-    budget_usd: float | None = None,
-    evaluate: bool | None = None,
-    progress: bool = True,
-    subscribers: Iterable[SweepSubscriber] = (),
-    api_key: Any = None,
-    client: Any = None,
-    base_url: str | None = None,
-    retry: Any = None,
-    timeout: float | None = None,
-    backend: str | None = None,
-    rpm: int | None = None,
-    itpm: int | None = None,
-    otpm: int | None = None,
+    grid: str | Path | Grid | dict[str, Any], output_dir: str | Path, **options: Unpack[NewSweepOptions]
 ) -> SweepResult:
     """Run every cell of ``grid`` (GRID.yaml path, Grid or dict) at once in this process; returns a
-    SweepResult. ``render`` / ``dask`` / ``budget_usd`` / ``evaluate`` / ``backend`` (anthropic | batches) /
-    ``rpm`` / ``itpm`` / ``otpm`` override the grid's; ``timeout``: seconds per attempt of each real call
-    (None: the backend's default). Bad input raises ConfigError before any call; a failed cell is
-    recorded and the others go on."""
+    SweepResult. The keywords (``render``, ``dask``, ``budget_usd``, ``evaluate``, ``progress``,
+    ``subscribers``, ``api_key``, ``client``, ``base_url``, ``retry``, ``timeout``, and ``backend`` /
+    ``rpm`` / ``itpm`` / ``otpm``) are typed once, in :class:`NewSweepOptions`. Bad input raises ConfigError
+    before any call; a failed cell is recorded and the others go on."""
+    check_keywords(options, NewSweepOptions, "run_sweep()")
     if isinstance(grid, Grid):
         g = grid
     elif isinstance(grid, dict):
         g = parse_grid(grid)
     else:
         g = load_grid(grid)
-    if budget_usd is not None:
+    if (budget_usd := options.get("budget_usd")) is not None:
         g = g.model_copy(update={"budget_usd": budget_usd})
-    overrides = {k: v for k, v in (("backend", backend), ("rpm", rpm), ("itpm", itpm), ("otpm", otpm)) if v}
+    overrides = {k: v for k in ("backend", "rpm", "itpm", "otpm") if (v := options.get(k))}
     if overrides:  # validated as the grid file is
         g = parse_grid({**g.model_dump(mode="json"), **overrides})
     out = Path(output_dir).expanduser().resolve()
     if (out / "sweep.json").exists():
         raise ConfigError(f"{out} already holds a sweep; continue it with: orchestrator-kit resume {out}")
     active = _ActiveCells()
-    choice = build_sweep_backend(
-        g,
-        out,
-        active_runs=active,
-        api_key=api_key,
-        client=client,
-        base_url=base_url,
-        retry=retry,
-        timeout=timeout,
-    )
+    choice = _backend(g, out, active, options)
     cells = expand(g, choice.mode)
     records = [
         CellRecord(
@@ -129,17 +140,7 @@ def run_sweep(
         for c in cells
     ]
     probe = SweepFolder(out, {}, choice.mode, {r.cell_id: r for r in records})
-    driver = _driver(
-        probe,
-        cells,
-        choice,
-        g,
-        render=render,
-        evaluate=evaluate,
-        dask=dask,
-        preflight=True,
-        subscribers=_subscribers(progress, subscribers),
-    )
+    driver = _driver(probe, cells, choice, g, options, preflight=True)
     try:
         driver.folder = SweepFolder.create(out, g.model_dump(mode="json"), choice.mode, records)
     except BaseException:
@@ -150,58 +151,41 @@ def run_sweep(
     return _drive(driver)
 
 
-def resume_sweep(
-    sweep_dir: str | Path,
-    *,
-    render: bool | None = None,
-    dask: str | None = None,
-    budget_usd: float | None = None,
-    evaluate: bool | None = None,
-    progress: bool = True,
-    subscribers: Iterable[SweepSubscriber] = (),
-    api_key: Any = None,
-    client: Any = None,
-    base_url: str | None = None,
-    retry: Any = None,
-    timeout: float | None = None,
-) -> SweepResult:
+def resume_sweep(sweep_dir: str | Path, **options: Unpack[SweepOptions]) -> SweepResult:
     """Continue a sweep folder: completed cells are skipped (rendered if they were not), the others
-    resume from their run folders without repaying any call. ``budget_usd`` may raise the cap;
-    ``timeout``: seconds per attempt of each real call (not kept: give it again on each resume)."""
+    resume from their run folders without repaying any call. The keywords are typed once, in
+    :class:`SweepOptions` (those of ``run_sweep`` but the grid's backend and pacing, which a sweep keeps);
+    ``budget_usd`` may raise the cap; ``timeout`` is not kept: give it again on each resume."""
+    check_keywords(options, SweepOptions, "resume_sweep()")
     folder = SweepFolder.open(Path(sweep_dir).expanduser().resolve())
     g = parse_grid(folder.grid, str(folder.path / "sweep.json"))
-    if budget_usd is not None:
+    if (budget_usd := options.get("budget_usd")) is not None:
         g = g.model_copy(update={"budget_usd": budget_usd})
         folder.grid = g.model_dump(mode="json")
         folder.save()
     g_mode = g.model_copy(update={"mode": folder.mode})  # the mode the sweep ran in, not "auto" again
     active = _ActiveCells()
-    choice = build_sweep_backend(
-        g_mode,
-        folder.path,
-        active_runs=active,
-        api_key=api_key,
-        client=client,
-        base_url=base_url,
-        retry=retry,
-        timeout=timeout,
-    )
+    choice = _backend(g_mode, folder.path, active, options)
     cells = expand(g, choice.mode)
     if sorted(c.cell_id for c in cells) != sorted(folder.cells):
         raise ConfigError(f"{folder.path}/sweep.json: its cells do not match its grid; the index was edited")
-    driver = _driver(
-        folder,
-        cells,
-        choice,
-        g,
-        render=render,
-        evaluate=evaluate,
-        dask=dask,
-        preflight=False,
-        subscribers=_subscribers(progress, subscribers),
-    )
+    driver = _driver(folder, cells, choice, g, options, preflight=False)
     active.driver = driver
     return _drive(driver)
+
+
+def _backend(g: Grid, out: Path, active: _ActiveCells, options: SweepOptions) -> BackendChoice:
+    """The sweep's one shared backend, from its grid and the real backend's keywords of ``options``."""
+    return build_sweep_backend(
+        g,
+        out,
+        active_runs=active,
+        api_key=options.get("api_key"),
+        client=options.get("client"),
+        base_url=options.get("base_url"),
+        retry=options.get("retry"),
+        timeout=options.get("timeout"),
+    )
 
 
 def _driver(
@@ -209,12 +193,9 @@ def _driver(
     cells: list[Cell],
     choice: BackendChoice,
     g: Grid,
+    options: SweepOptions,
     *,
-    render: bool | None,
-    evaluate: bool | None,
-    dask: str | None,
     preflight: bool,
-    subscribers: list[SweepSubscriber],
 ) -> SweepDriver:
     """The driver of a sweep's cells, configured from its grid and the overrides; raises ConfigError (or the
     executor's error: an unreachable Dask scheduler) before any call. ``preflight``: check that the budget
@@ -226,15 +207,16 @@ def _driver(
         budget_usd=_dec(g.budget_usd),
         max_concurrency=g.max_concurrency,
         executor=None,
-        subscribers=subscribers,
+        subscribers=_subscribers(options),
         gates={"gate": g.gate, "on_budget": g.on_budget},
     )
     if preflight:
         driver.preflight()
+    render = options.get("render")
     driver.render = g.render if render is None else render
-    driver.evaluate = _evaluating(g, evaluate, choice.mode)
+    driver.evaluate = _evaluating(g, options.get("evaluate"), choice.mode)
     driver.allow_model_code = g.allow_model_code
-    driver.executor = _executor(g, render, dask, driver.evaluate)
+    driver.executor = _executor(g, render, options.get("dask"), driver.evaluate)
     return driver
 
 
@@ -251,4 +233,11 @@ def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-__all__ = ["SweepDriver", "first_call_worst_case", "resume_sweep", "run_sweep"]  # the first two: runner.py
+__all__ = [  # SweepDriver, first_call_worst_case: runner.py
+    "NewSweepOptions",
+    "SweepDriver",
+    "SweepOptions",
+    "first_call_worst_case",
+    "resume_sweep",
+    "run_sweep",
+]  # the first two: runner.py
