@@ -10,6 +10,12 @@ shutdown request alone: jupyter_client interrupts every kernel before shutting i
 log ``ERROR | KeyboardInterrupt caught in kernel`` after a run that succeeded. ``kernel_options()`` gives the
 same for nbclient. With ``km=`` (a kernel started ahead by ``orchestrator_kit.warm_kernels``), papermill runs
 the notebook on that kernel (engine ``okit-started``) and shuts it down at the end.
+
+Kernels started by other tools (nbval, JupyterLab) get the same IPC transport from the kernel provisioner
+``okit-ipc`` (:class:`IpcProvisioner`, registered under jupyter_client's ``jupyter_client.kernel_provisioners``
+entry point): name it in ``JUPYTER_DEFAULT_PROVISIONER_NAME``, as the README's nbval command does::
+
+    JUPYTER_DEFAULT_PROVISIONER_NAME=okit-ipc python -m pytest --nbval --nbval-current-env notebooks/*.ipynb
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import default
 
 
@@ -49,6 +56,29 @@ class QuietKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._ipc_dir:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+
+class IpcProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with the kernel over IPC sockets in a private temporary folder
+    (removed when the kernel is shut down) instead of TCP ports: for the kernels of tools that make their own
+    ``KernelManager`` (nbval, JupyterLab). Entry point name: ``okit-ipc``."""
+
+    _ipc_dir: str | None = None
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is not None and km.transport != "ipc":  # on a restart: the same folder again
+            self._ipc_dir = self._ipc_dir or tempfile.mkdtemp(prefix="okit-kernel-")
+            km.transport = "ipc"
+            km.ip = str(Path(self._ipc_dir) / "k")  # the socket files are "<ip>-<port>"
+            km.cache_ports = False  # TCP ports only
+        return await super().pre_launch(**kwargs)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
         if not restart and self._ipc_dir:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
             self._ipc_dir = None
@@ -162,4 +192,4 @@ def _register_started_engine() -> None:
     papermill_engines.register(STARTED_ENGINE, StartedKernelEngine)
 
 
-__all__ = ["QuietKernelManager", "execute_notebook", "kernel_options", "shutdown"]
+__all__ = ["IpcProvisioner", "QuietKernelManager", "execute_notebook", "kernel_options", "shutdown"]

@@ -163,6 +163,7 @@ def _server_env(tmp_path: Path) -> dict[str, str]:
         (tmp_path / rel).mkdir(parents=True, exist_ok=True)
         env[var] = str(tmp_path / rel)
     env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["JUPYTER_DEFAULT_PROVISIONER_NAME"] = "okit-ipc"  # kernels over IPC sockets, as the README says
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.pop("MPLBACKEND", None)
     _write_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))

@@ -67,6 +67,9 @@ def test_interactive_notebook_runs_in_jupyterlab(
     expect(
         page.locator(".jp-StatusBar-TextItem").filter(has_text=re.compile(r"^(?!No Kernel).+ \| Idle$"))
     ).to_have_count(1, timeout=45_000)
+    # Its kernel talks over IPC sockets (the provisioner okit-ipc, see conftest), not TCP ports.
+    (connection,) = (tmp_path / "jupyter" / "runtime").glob("kernel-*.json")
+    assert json.loads(connection.read_text(encoding="utf-8"))["transport"] == "ipc"
     _menu(page, "Run", "Run All Cells")
 
     # The key cell asks through Jupyter's password prompt; Enter alone leaves the app without a key.
@@ -137,7 +140,7 @@ def _saved_files(root: Path) -> dict[str, str]:
     files = {
         "interactive.ipynb": root / "interactive.ipynb",
         "checkpoint": root / ".ipynb_checkpoints" / "interactive-checkpoint.ipynb",
-        "paired .py": root / "interactive.py",
+        "paired .py": root / "sources" / "interactive.py",  # jupytext's pairing (notebooks/jupytext.toml)
     }
     return {name: path.read_text(encoding="utf-8") for name, path in files.items() if path.is_file()}
 

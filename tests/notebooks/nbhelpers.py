@@ -19,6 +19,20 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
 
+def readme_nbval_command() -> tuple[dict[str, str], list[str]]:
+    """The README's nbval command: its environment assignments, and its pytest arguments without the
+    notebooks it names (``notebooks/*.ipynb``)."""
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = re.search(
+        r"((?:[A-Z_]+=\S+ )*)\.venv/bin/python -m pytest (-q -p no:cacheprovider --nbval [^\n`]*)", readme
+    )
+    assert command, "the README's nbval command changed: update nbhelpers.readme_nbval_command"
+    env = dict(item.split("=", 1) for item in command.group(1).split())
+    return env, command.group(2).replace("notebooks/*.ipynb", "").split()
+
+
 @contextmanager
 def clean_env(**env: str) -> Iterator[pytest.MonkeyPatch]:
     """No ANTHROPIC_* (nor an output root) from the developer's shell; then ``env`` set. Undone on exit."""

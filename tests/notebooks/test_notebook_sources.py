@@ -14,7 +14,7 @@ from types import ModuleType
 
 import nbformat
 import pytest
-from nbhelpers import NOTEBOOKS, REPO
+from nbhelpers import NOTEBOOKS, REPO, readme_nbval_command
 from subprocesses import clean_env
 
 from orchestrator_kit.notebook_params import OUTPUT_ROOT_VAR, output_path
@@ -137,10 +137,7 @@ def test_output_path_uses_the_output_root_only_for_relative_paths(
 def test_the_readme_nbval_run_leaves_nothing_in_the_source_tree(tmp_path: Path) -> None:
     """The README's nbval command over notebooks/*.ipynb (run from the checkout, as the README does) writes
     its runs under a temporary output root, removed at the end: notebooks/ gains no runs/ nor out/."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    command = re.search(r"\.venv/bin/python -m pytest (-q -p no:cacheprovider --nbval [^\n`]*)", readme)
-    assert command, "the README's nbval command changed: update this test"
-    args = command.group(1).replace("notebooks/*.ipynb", "").split()
+    readme_env, args = readme_nbval_command()
     before = sorted(p.name for p in NOTEBOOKS.iterdir())
     (tmp_path / "tmp").mkdir()
     env = clean_env()
@@ -148,7 +145,7 @@ def test_the_readme_nbval_run_leaves_nothing_in_the_source_tree(tmp_path: Path) 
     done = subprocess.run(
         [sys.executable, "-m", "pytest", *args, *[f"notebooks/{n}.ipynb" for n in NAMES]],
         cwd=REPO,
-        env={**env, "TMPDIR": str(tmp_path / "tmp")},
+        env={**env, **readme_env, "TMPDIR": str(tmp_path / "tmp")},
         capture_output=True,
         text=True,
         timeout=600,
