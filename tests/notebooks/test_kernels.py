@@ -105,7 +105,9 @@ def test_main_job_and_report_use_the_quiet_kernels() -> None:
 
 
 def test_the_ipc_provisioner_is_registered_for_jupyter_client() -> None:
-    (entry,) = importlib.metadata.entry_points(group="jupyter_client.kernel_provisioners", name="okit-ipc")
+    found = importlib.metadata.entry_points(group="jupyter_client.kernel_provisioners", name="okit-ipc")
+    assert found, "okit-ipc is not registered: reinstall the package (pip install -e .) to register it"
+    (entry,) = found
     assert entry.load() is IpcProvisioner
 
 
