@@ -70,8 +70,8 @@ class IpcProvisioner(LocalProvisioner):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         km = self.parent
-        if km is not None and km.transport != "ipc":  # on a restart: the same folder again
-            self._ipc_dir = self._ipc_dir or tempfile.mkdtemp(prefix="okit-kernel-")
+        if km is not None and km.transport != "ipc":  # set once: a restart keeps this folder
+            self._ipc_dir = tempfile.mkdtemp(prefix="okit-kernel-")
             km.transport = "ipc"
             km.ip = str(Path(self._ipc_dir) / "k")  # the socket files are "<ip>-<port>"
             km.cache_ports = False  # TCP ports only
