@@ -36,8 +36,11 @@ CONTINUE_NOTE = (
 )
 
 
+_STATUS = {"max_tokens": "truncated", "refusal": "refused"}
+
+
 def _status(c: Completion) -> str:
-    return {"max_tokens": "truncated", "refusal": "refused"}.get(c.stop_reason or "", "ok")
+    return _STATUS.get(c.stop_reason or "", "ok")
 
 
 def _validator(parse: Callable[[str], Any], prefix: str = "") -> Callable[[Completion], Any]:

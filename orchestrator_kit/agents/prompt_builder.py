@@ -207,13 +207,16 @@ class PromptBuilder:
     def sections(self, values: dict[str, Any]) -> dict[str, str]:
         """The rendered sections for ``values`` (from ``variables``): the role's skeleton for their
         shape filled in, or a full rendering when the template cannot be filled in."""
+        return self._filled(values)[0]
+
+    def _filled(self, values: dict[str, Any]) -> tuple[dict[str, str], prompt_skeleton.Skeleton | None]:
         shaped = prompt_skeleton.shape_of(values)
         if shaped is not None:
             texts, shape = shaped
             skeleton = _skeleton(self.role, shape)
             if skeleton is not None:
-                return skeleton.fill(texts)
-        return self.render_sections(values)
+                return skeleton.fill(texts), skeleton
+        return self.render_sections(values), None
 
     def build(
         self,
@@ -233,28 +236,44 @@ class PromptBuilder:
         if step == "act" and variables.get("plan") is None:
             raise ValueError("the act step continues the plan conversation: pass plan=")
         values = self.variables(**variables)
-        s = self.sections(values)
+        s, skeleton = self._filled(values)
         s["plan_json"] = values["plan_json"]
+        fixed = skeleton.fixed if skeleton is not None else frozenset()
+        made = skeleton.made if skeleton is not None else {}
+
+        def block(name: str, ttl: Literal["5m", "1h"] | None = None) -> SystemBlock:
+            if name not in fixed:
+                return SystemBlock(text=s[name], cache_ttl=ttl)
+            found = made.get((name, ttl))  # the same text on every call: one frozen block serves all
+            if found is None:
+                found = made[name, ttl] = SystemBlock(text=s[name], cache_ttl=ttl)
+            return found
+
+        def user_turn(name: str, ttl: Literal["5m", "1h"] | None = None) -> Message:
+            if name not in fixed:
+                return Message(role="user", content=s[name], cache_ttl=ttl)
+            found = made.get(("user:" + name, ttl))
+            if found is None:
+                found = made["user:" + name, ttl] = Message(role="user", content=s[name], cache_ttl=ttl)
+            return found
+
         ttl = self.cache_ttl
         short: Literal["5m"] | None = "5m" if ttl else None
-        inputs = [text for name, text in s.items() if name.startswith("input_")]
+        inputs = [name for name in s if name.startswith("input_")]
         last = len(inputs) - 1
         system = (
-            SystemBlock(text=s["team"]),
-            SystemBlock(text=s["project"], cache_ttl=ttl),
-            *(
-                SystemBlock(text=text, cache_ttl=short if i in (0, last) else None)
-                for i, text in enumerate(inputs)
-            ),
-            SystemBlock(text=s["instructions"]),
+            block("team"),
+            block("project", ttl),
+            *(block(name, short if i in (0, last) else None) for i, name in enumerate(inputs)),
+            block("instructions"),
         )
-        plan_turn = Message(role="user", content=s["plan_request"], cache_ttl=short)
+        plan_turn = user_turn("plan_request", short)
         if step == "plan":
             messages: tuple[Message, ...] = (plan_turn,)
         else:
             messages = (
                 plan_turn,
                 Message(role="assistant", content=s["plan_json"]),
-                Message(role="user", content=s["act_request"]),
+                user_turn("act_request"),
             )
         return LLMRequest(model=model, system=system, messages=messages, max_tokens=max_tokens, labels=labels)

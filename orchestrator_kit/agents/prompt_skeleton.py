@@ -113,12 +113,14 @@ def fillable(parse: Callable[[str], jinja2.nodes.Template], name: str) -> bool:
 
 class Skeleton:
     """A template's sections with holes: each section a ``str.format`` pattern whose fields are the
-    values' indexes (literal braces doubled), filled by ``fill``."""
+    values' indexes (literal braces doubled), filled by ``fill``. ``fixed``: the sections without a
+    hole (the same text on every call); ``made``: what the builder made of them once (frozen blocks)."""
 
-    __slots__ = ("sections",)
+    __slots__ = ("fixed", "made", "sections")
 
     def __init__(self, text: str, mark: str) -> None:
         self.sections: list[tuple[str, str, bool]] = []  # (name, pattern or finished text, has holes)
+        self.made: dict[tuple[str, str | None], Any] = {}
         for chunk in text.split(mark)[1:]:
             name, _, body = chunk.partition(">>>")
             if "\x00" in name:  # a value in a section's name: the split would depend on the value
@@ -132,6 +134,7 @@ class Skeleton:
                 for i, p in enumerate(pieces)
             )
             self.sections.append((name.strip(), pattern, True))
+        self.fixed = frozenset(name for name, _, holes in self.sections if not holes)
 
     def fill(self, values: list[str]) -> Sections:
         """The sections with ``values`` in their holes, each stripped (as a full rendering is)."""

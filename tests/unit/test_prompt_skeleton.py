@@ -210,3 +210,24 @@ def test_a_roles_skeleton_serves_no_other_role() -> None:
     custom = _act(other_qa)
     assert "Only property tests" in custom.system[-1].text
     assert "Only property tests" not in _act("qa").system[-1].text
+
+
+def test_blocks_without_a_value_are_made_once_per_shape_and_ttl() -> None:
+    first, second = _act(request="one request"), _act(request="another request")
+    assert first.system[0] is second.system[0]  # the team charter: one frozen block for every call
+    assert first.system[-1] is second.system[-1]  # the role's instructions
+    assert first.messages[2] is second.messages[2]  # the act turn
+    assert first.system[1] is not second.system[1] and "another request" in second.system[1].text
+    reviewer = _act("reviewer")
+    assert reviewer.system[-1] is not first.system[-1] and "<role>reviewer</role>" in reviewer.system[-1].text
+    no_cache = PromptBuilder("qa", cache_ttl=None).build(
+        "plan",
+        model="claude-sonnet-5-5",
+        max_tokens=100,
+        labels=RequestLabels(),
+        project_name="csv2json",
+        request="one request",
+        inputs=[Artifact(filename="a.md", agent="architect", content="ARCH")],
+    )
+    assert first.messages[0].cache_ttl == "5m" and no_cache.messages[0].cache_ttl is None
+    assert no_cache.messages[0].content == first.messages[0].content
