@@ -28,9 +28,10 @@ class FullDisk:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn, self.full, self.refused = conn, False, 0
+        self.kinds = WRITES  # the statements that fail while full
 
     def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
-        if self.full and sql.lstrip().split(None, 1)[0].upper() in WRITES:
+        if self.full and sql.lstrip().split(None, 1)[0].upper() in self.kinds:
             self.refused += 1
             exc = sqlite3.OperationalError("database or disk is full")
             exc.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
@@ -60,11 +61,14 @@ def test_a_run_ends_its_streams_and_resumes_while_the_index_cannot_be_written(
     live = start_server(simulated_latency_s=0.05)
     c = live.client()
     pid = new_project(c)
+    disk = fill_disk(live)
+    # The run is recorded (INSERT) but none of its status changes (UPDATE) can be, however fast it
+    # ends: it fails its budget before its first call, possibly before the POST has answered.
+    disk.kinds, disk.full = ("UPDATE",), True
     r = c.post(f"/projects/{pid}/runs", json={"budget_usd": "0.0001"})
     assert r.status_code == 202, r.text
     rid = r.json()["id"]
-    disk = fill_disk(live)
-    disk.full = True
+    disk.kinds = WRITES
     began = time.monotonic()
 
     events = read_events(c, f"/projects/{pid}/runs/{rid}/events", limit_s=30)  # the stream ends
