@@ -68,8 +68,8 @@ def test_another_users_run_goes_before_a_greedy_users_queue(
     users.write_text(f"users:\n  alice: {{token: {ALICE}}}\n  bob: {{token: {BOB}}}\n")
     users.chmod(0o600)
     live = start_server(
-        users_file=users, max_concurrent_runs=1, max_queued_per_user=3, simulated_latency_s=0.05
-    )
+        users_file=users, max_concurrent_runs=1, max_queued_per_user=3, simulated_latency_s=0.25
+    )  # each run lasts about 0.5 s: alice's first run is still going when bob posts, even under load
     alice, bob = live.client(ALICE), live.client(BOB)
     apid, bpid = new_project(alice), new_project(bob)
     body = {"agents": ["architect"]}
