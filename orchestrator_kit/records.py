@@ -232,6 +232,9 @@ class CallRecord(BaseModel):
         return self.__pydantic_serializer__.to_json(self)
 
 
+_ZERO = Decimal(0)
+
+
 class RunTotals(BaseModel):
     """Totals of ledger lines (a run, or one agent of it). Decimal-exact sums.
 
@@ -273,7 +276,7 @@ class RunTotals(BaseModel):
         tokens = dict.fromkeys(TOKEN_KINDS, 0)
         attempts = calls = reasks = continuations = 0
         unknown = False
-        cost, wasted, savings = Decimal(0), Decimal(0), Decimal(0)
+        cost = wasted = savings = _ZERO
         bases: set[str] = set()
         latencies: list[float] = []
         for ln in lines:

@@ -60,11 +60,13 @@ class AppendFiles:
                 size = os.fstat(fd).st_size
                 if size != entry[1] and size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                entry[1] = size + len(data)
-                return size, entry[1]
+                written = os.write(fd, data)
+                if written < len(data):  # rare (a signal, a full disk): write the rest
+                    view = memoryview(data)[written:]
+                    while view:
+                        view = view[os.write(fd, view) :]
+                entry[1] = after = size + len(data)
+                return size, after
             except BaseException:
                 self._open.pop(path, None)  # the next append reopens and looks at the tail again
                 os.close(fd)

@@ -19,6 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator_kit.engine.checkpoint import state_document
+from orchestrator_kit.records import Artifact, Decision, ProjectState, Score
 from orchestrator_kit.store import state_log
 from orchestrator_kit.store.append_files import APPENDS, AppendFiles
 from orchestrator_kit.store.listing import list_runs
@@ -257,3 +259,31 @@ def test_sigkill_while_appending_checkpoints_leaves_a_consistent_state(
     resumed.save_state({**_doc(2, "completed"), "n": last + 2})
     assert RunFolder(folder.path).load_state() == {**_doc(2, "completed"), "n": last + 2}
     assert not (folder.path / STATE_LOG).exists()
+
+
+_names = st.sampled_from(["architect", "developer", "qa"])
+_projects = st.builds(
+    ProjectState,
+    request=st.just("a request"),
+    artifacts=st.dictionaries(
+        _names,
+        st.lists(
+            st.builds(Artifact, filename=st.text(min_size=1), content=st.text(), truncated=st.booleans()),
+            max_size=3,
+        ),
+    ),
+    decisions=st.dictionaries(
+        _names, st.builds(Decision, approved=st.booleans(), reasons=st.lists(st.text()))
+    ),
+    scores=st.dictionaries(_names, st.builds(Score, value=st.floats(0, 10))),
+    feedback=st.dictionaries(_names, st.lists(st.text(), max_size=2)),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_projects)
+def test_a_checkpoint_holds_the_project_without_artifact_contents(project: ProjectState) -> None:
+    doc = state_document("running", {"qa": "done"}, project)
+    exclude = {"artifacts": {"__all__": {"__all__": {"content"}}}}
+    assert doc["project_state"] == project.model_dump(mode="json", exclude=exclude)  # as it was written
+    assert all("content" not in a for arts in doc["project_state"]["artifacts"].values() for a in arts)
