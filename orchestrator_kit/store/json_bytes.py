@@ -63,9 +63,15 @@ def _finite(data: Any) -> bool:
     isfinite = math.isfinite
     while stack:
         value = stack.pop()
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            continue  # the common leaves first, without isinstance
+        if kind is float:
+            if not isfinite(value):
+                return False
+        elif kind is dict or isinstance(value, dict):
             stack.extend(value.values())
-        elif isinstance(value, (list, tuple)):
+        elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
             stack.extend(value)
         elif isinstance(value, float) and not isfinite(value):
             return False

@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 
 from orchestrator_kit.errors import ConfigError
 from orchestrator_kit.store.artifact_paths import (
+    _FIXED_POINT,
     MAX_DEPTH,
     MAX_SEGMENT,
     ArtifactNamer,
+    _made_safe,
     artifact_relpath,
     check_relpath,
     is_reserved_name,
@@ -240,3 +242,28 @@ def test_the_folder_refuses_uncleaned_names_and_says_what_they_would_become(
     folder = RunFolder.create(tmp_path, {"test": True})
     with pytest.raises(ConfigError, match=r"made safe it would be"):
         folder.write_artifact("developer", name, "pwned")
+
+
+# -- the fast path: a name already safe is returned as it is, exactly when the rewrites would ------
+
+_safe_segments = st.one_of(
+    st.text(st.sampled_from("Aa0_-."), min_size=1, max_size=4),
+    st.text(st.sampled_from("ab.-_"), min_size=MAX_SEGMENT - 2, max_size=MAX_SEGMENT + 2),
+    st.sampled_from(["CON", "con.py", "nul.txt", "LPT9", "COM10", "lpt", ".x", "x.", "a..b", "__init__.py"]),
+)
+_near_safe = st.lists(_safe_segments, min_size=0, max_size=MAX_DEPTH + 1).map("/".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_near_safe, st.text(max_size=30), st.from_regex(r"[A-Za-z0-9._/\\-]{0,40}", fullmatch=True)))
+def test_the_fast_path_agrees_with_the_rewrites(name: str) -> None:
+    try:
+        slow: str | None = _made_safe(name)
+    except ConfigError:
+        slow = None
+    if slow is None:
+        with pytest.raises(ConfigError):
+            artifact_relpath(name)
+    else:
+        assert artifact_relpath(name) == slow
+    event("fast path" if _FIXED_POINT.fullmatch(name) else "rewritten")

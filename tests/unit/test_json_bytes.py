@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -193,9 +194,24 @@ def test_values_json_wrote_through_default_str_are_written_the_same(value: Any) 
     assert json.loads(json_bytes.document(data)) == json.loads(_old_document(data))
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_documents_keep_json_spelling_of_nan_and_infinities(value: float) -> None:
-    data = {"a": [1, {"b": value}]}
+class _Float(float):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        math.nan,
+        math.inf,
+        -math.inf,
+        (1, math.nan),
+        OrderedDict(x=math.inf),
+        _Float("nan"),
+        [{"deep": [(-math.inf,)]}],
+    ],
+)
+def test_documents_keep_json_spelling_of_nan_and_infinities(value: Any) -> None:
+    data = {"a": [1, {"b": value}], "s": "x", "n": None, "t": True}
     assert json_bytes.document(data) == _old_document(data)
     assert json_bytes.compact_document(data) == _old_line(data)
 
