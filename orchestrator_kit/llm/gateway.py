@@ -61,14 +61,19 @@ class ConcurrencyLimiter:
         self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )  # one per event loop, dropped with its loop
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], asyncio.Semaphore] | None = None
         self.in_flight = 0
         self.peak = 0
 
     def _sem(self) -> asyncio.Semaphore:
         key = asyncio.get_running_loop()
+        last = self._last  # the loop asked last (almost always the one asking): no weak-dict lookup
+        if last is not None and last[0]() is key:
+            return last[1]
         sem = self._sems.get(key)
         if sem is None:
             sem = self._sems[key] = asyncio.Semaphore(self.max_concurrent)
+        self._last = (weakref.ref(key), sem)
         return sem
 
     async def __aenter__(self) -> ConcurrencyLimiter:
