@@ -62,14 +62,18 @@ def _uses_ok(node: Any, parent: Any, loops: dict[str, str]) -> bool:
         and loops.get(node.node.name) == "artifact"
     ):
         return _verbatim(node, parent) if node.attr in TEXT_FIELDS else node.attr in OTHER_FIELDS
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "loop":
+        return node.attr not in ("previtem", "nextitem")  # a value outside its loop variable's checks
     if isinstance(node, nodes.Name) and node.ctx == "load":
         name = node.name
         if name in FREE:
             return True
         if name in SCALARS or loops.get(name) == "text":
             return _verbatim(node, parent)
-        if name in LISTS:
-            return _verbatim(node, parent) or (isinstance(parent, nodes.For) and parent.iter is node)
+        if name in LISTS:  # a list printed whole shows its items' reprs: holes escaped, not filled
+            return (isinstance(parent, nodes.If) and parent.test is node) or (
+                isinstance(parent, nodes.For) and parent.iter is node
+            )
         return False  # an input used whole, or a name this module does not know (set, macro, self...)
     return all(_uses_ok(child, node, loops) for child in node.iter_child_nodes())
 
@@ -86,7 +90,9 @@ def fillable(parse: Callable[[str], jinja2.nodes.Template], name: str) -> bool:
             continue
         seen.add(current)
         tree = parse(current)
-        if any(True for _ in tree.find_all((nodes.Import, nodes.FromImport))):
+        # imports; filter and autoescape blocks (they transform the printed values, not the holes)
+        changes = (nodes.Import, nodes.FromImport, nodes.FilterBlock, nodes.EvalContextModifier)
+        if any(True for _ in tree.find_all(changes)):
             return False
         refs: list[Any] = [*tree.find_all(nodes.Extends), *tree.find_all(nodes.Include)]
         for ref in refs:
@@ -126,6 +132,8 @@ class Skeleton:
             if "\x00" in name:  # a value in a section's name: the split would depend on the value
                 raise ValueError("a section name holds a value")
             pieces = _HOLE.split(body)
+            if any("\x00" in p for p in pieces[::2]):  # a hole the template changed (no value holds a NUL)
+                raise ValueError("a hole was changed by the template")
             if len(pieces) == 1:
                 self.sections.append((name.strip(), body.strip(), False))
                 continue
@@ -134,7 +142,8 @@ class Skeleton:
                 for i, p in enumerate(pieces)
             )
             self.sections.append((name.strip(), pattern, True))
-        self.fixed = frozenset(name for name, _, holes in self.sections if not holes)
+        with_holes = {name for name, _, holes in self.sections if holes}  # a name may recur: the last wins
+        self.fixed = frozenset(name for name, _, _ in self.sections) - with_holes
 
     def fill(self, values: list[str]) -> Sections:
         """The sections with ``values`` in their holes, each stripped (as a full rendering is)."""

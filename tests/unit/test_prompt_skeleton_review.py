@@ -1,0 +1,89 @@
+"""Custom role templates a user may write (prompts/*.j2) give through the skeleton the very bytes a full
+jinja rendering gives (review of #12): blocks that transform what they print, lists printed whole, a
+section name that recurs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from orchestrator_kit.agents import prompt_builder, prompt_skeleton
+from orchestrator_kit.agents.prompt_builder import PromptBuilder
+from orchestrator_kit.engine.state_models import Artifact
+from orchestrator_kit.llm.types import RequestLabels
+
+BASE = "{{ section_mark }}team>>>\n{{ role.id }}\n{{ section_mark }}body>>>\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% filter upper %}{{ request }}{% endfilter %}",
+        "{% for a in inputs %}{% filter indent(2) %}{{ a.content }}{% endfilter %}{% endfor %}",
+        "{% autoescape true %}{{ request }}{% endautoescape %}",
+        "{{ feedback }}",  # the items' reprs
+        "{% for a in inputs %}{{ a.content }}{{ loop.previtem }}{% endfor %}",
+        "{% for r in feedback %}{% if loop.nextitem == 'x' %}again{% endif %}{% endfor %}",
+    ],
+)
+def test_a_template_that_changes_what_it_prints_is_rendered_in_full(body: str) -> None:
+    env = jinja2.Environment(loader=jinja2.DictLoader({"t.j2": BASE + body}))
+    assert not prompt_skeleton.fillable(lambda name: env.parse(env.loader.get_source(env, name)[0]), "t.j2")  # type: ignore[union-attr]
+
+
+def test_a_hole_changed_by_the_template_is_refused() -> None:
+    with pytest.raises(ValueError, match="changed"):
+        prompt_skeleton.Skeleton("\x00section:a>>>" + prompt_skeleton.hole(0).upper(), "\x00section:")
+
+
+@pytest.fixture
+def prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    root = tmp_path / "prompts"
+    shutil.copytree(Path(str(prompt_builder._root())), root, ignore=shutil.ignore_patterns("simulated"))
+    monkeypatch.setattr(prompt_builder, "_root", lambda: root)
+    prompt_builder._forget_templates()
+    yield root
+    monkeypatch.undo()
+    prompt_builder._forget_templates()
+
+
+def _plan(builder: PromptBuilder, **values: object) -> tuple[str, dict[str, str]]:
+    variables = {"project_name": "p", "request": "make <it> so", "inputs": [], **values}
+    request = builder.build(
+        "plan", model="claude-sonnet-5-5", max_tokens=10, labels=RequestLabels(), **variables
+    )
+    full = builder.render_sections(builder.variables(**variables))  # type: ignore[arg-type]
+    return request.system[0].text + request.system[1].text, full
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("{{ request }}", "{% filter upper %}{{ request }}{% endfilter %}"),
+        ("{{ a.content }}", "{% filter indent(2) %}{{ a.content }}{% endfilter %}"),
+        ("{{ request }}", "{% autoescape true %}{{ request }}{% endautoescape %}"),
+    ],
+)
+def test_a_filter_or_autoescape_block_in_a_template_on_disk(prompts_dir: Path, old: str, new: str) -> None:
+    base = prompts_dir / "_base.j2"
+    base.write_text(base.read_text().replace(old, new))
+    builder = PromptBuilder("qa")
+    inputs = [Artifact(filename="a.md", agent="architect", content="one\ntwo")]
+    text, full = _plan(builder, inputs=inputs)
+    assert text == full["team"] + full["project"]
+    assert (
+        builder.sections(builder.variables(project_name="p", request="make <it> so", inputs=inputs)) == full
+    )
+
+
+def test_a_section_name_that_recurs_takes_its_last_text_on_every_call(prompts_dir: Path) -> None:
+    base = prompts_dir / "_base.j2"
+    base.write_text(base.read_text() + "\n{{ section_mark }}team>>>\nTEAM OF {{ project_name }}\n")
+    builder = PromptBuilder("qa")
+    first, _ = _plan(builder, project_name="alpha")
+    second, _ = _plan(builder, project_name="beta")
+    assert first.startswith("TEAM OF alpha") and second.startswith("TEAM OF beta")
