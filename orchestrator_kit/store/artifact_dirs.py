@@ -45,6 +45,10 @@ class ArtifactDirs:
             self._known[rel] = path
         return path
 
+    def forget(self) -> None:
+        """Forget every folder made or checked (one was removed: each is made or checked again)."""
+        self._known.clear()
+
     def _make(self, rel: str) -> str:
         if not rel:
             with contextlib.suppress(FileExistsError):  # else as the run folder has it (a folder or a link)

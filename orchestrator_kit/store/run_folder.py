@@ -346,10 +346,8 @@ class RunFolder:
         data = redact(content).encode("utf-8")  # fails (e.g. a lone surrogate) before anything is written
         rel = f"{agent}/{filename}"
         folder, _, name = rel.rpartition("/")
-        target = f"{self._dirs.folder(folder)}/{name}"
-        try:
-            fd = os.open(target, _NEW_FILE, PRIVATE_FILE)
-        except FileExistsError:
+        target, fd = self._create(folder, name)
+        if fd is None:
             write_bytes_atomic(Path(target), data, private=True)
         else:
             try:
@@ -362,6 +360,20 @@ class RunFolder:
             finally:
                 os.close(fd)
         return f"{ARTIFACTS}/{rel}"
+
+    def _create(self, folder: str, name: str) -> tuple[str, int | None]:
+        """(the artifact's path, a descriptor of the file created new, or None when it exists)."""
+        for again in (True, False):
+            target = f"{self._dirs.folder(folder)}/{name}"
+            try:
+                return target, os.open(target, _NEW_FILE, PRIVATE_FILE)
+            except FileExistsError:
+                return target, None
+            except FileNotFoundError:  # its folder was removed since this writer made it: made again
+                if not again:
+                    raise
+                self._dirs.forget()
+        raise AssertionError("unreachable")
 
     def artifact_files(self) -> list[Path]:
         base = self.path / ARTIFACTS
