@@ -35,7 +35,7 @@ def line(data: Any) -> bytes:
     """``data`` as one compact JSON line (no newline): what ``json.dumps(data, ensure_ascii=False,
     default=str, separators=(",", ":"))`` wrote, as UTF-8."""
     try:
-        return orjson.dumps(data, default=str, option=_OPTS)
+        return orjson.dumps(data, default=_default, option=_OPTS)
     except TypeError:
         return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
 
@@ -51,10 +51,16 @@ def document(data: Any) -> bytes:
     """``data`` indented by two spaces, with a final newline (human-readable: manifest, summary)."""
     if _finite(data):
         try:
-            return orjson.dumps(data, default=str, option=_INDENT) + b"\n"
+            return orjson.dumps(data, default=_default, option=_INDENT) + b"\n"
         except TypeError:
             pass
     return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def _default(value: Any) -> Any:
+    """What json wrote for a value orjson does not write itself: a float subclass (numpy's ``float64``,
+    e.g. a timeout taken from a pandas table) as a number, anything else as ``str(value)``."""
+    return float(value) if isinstance(value, float) else str(value)
 
 
 def _finite(data: Any) -> bool:
