@@ -320,42 +320,59 @@ class WorkflowEngine:
         gateway: Gateway,
         run_id: str,
     ) -> PendingGate | None:
-        """Run ready steps until all are done; returns the gate the run now waits at, if any."""
+        """Run ready steps until all are done; returns the gate the run now waits at, if any.
+
+        Steps that can run together each get a task; a step that is the only one able to run (nothing
+        else runs, nothing else is ready: nothing can start before it ends) runs in the run's own task,
+        without the task, its context copy and the wait around it. It still yields to the event loop
+        first, so that runs sharing the loop take turns between steps even with a backend that never
+        waits (simulated)."""
         running: dict[asyncio.Task[None], str] = {}
         failure: BaseException | None = None
         waiting: PendingGate | None = None
+
+        def ended(agent: str, exc: BaseException | None) -> None:
+            nonlocal failure, waiting
+            if exc is not None:
+                steps[agent] = "failed"
+                self.events.emit(
+                    Event("agent_failed", run_id, agent, {"type": type(exc).__name__, "message": str(exc)})
+                )
+                failure = failure or exc
+            else:
+                waiting = (
+                    after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
+                    or waiting
+                )
+                save_checkpoint(folder, "running", steps, state)
+
         try:
             while True:
+                ready = []
                 if failure is None and waiting is None:  # at a human gate: finish what runs, start nothing
                     for agent in self.workflow.order():
                         deps = self.workflow.steps[agent].after
                         if steps[agent] == "pending" and all(steps[d] == "done" for d in deps):
                             steps[agent] = "running"
-                            coro = self._run_step(agent, folder, state, steps, task, gateway, run_id)
-                            running[asyncio.create_task(coro)] = agent
+                            ready.append(agent)
+                if len(ready) == 1 and not running:
+                    await asyncio.sleep(0)  # other runs in this loop go on, as when a task starts
+                    try:
+                        await self._run_step(ready[0], folder, state, steps, task, gateway, run_id)
+                    except Exception as exc:  # noqa: BLE001 - kept as a task keeps it: the run stops after it
+                        ended(ready[0], exc)
+                    else:
+                        ended(ready[0], None)
+                    continue
+                for agent in ready:
+                    coro = self._run_step(agent, folder, state, steps, task, gateway, run_id)
+                    running[asyncio.create_task(coro)] = agent
                 if not running:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for t in done:
                     agent = running.pop(t)
-                    exc = t.exception()
-                    if exc is not None:
-                        steps[agent] = "failed"
-                        self.events.emit(
-                            Event(
-                                "agent_failed",
-                                run_id,
-                                agent,
-                                {"type": type(exc).__name__, "message": str(exc)},
-                            )
-                        )
-                        failure = failure or exc
-                    else:
-                        waiting = (
-                            after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
-                            or waiting
-                        )
-                        save_checkpoint(folder, "running", steps, state)
+                    ended(agent, t.exception())
         except BaseException:
             for t in running:
                 t.cancel()

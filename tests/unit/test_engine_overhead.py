@@ -3,6 +3,8 @@ what the slower path gave."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from orchestrator_kit.engine import engine as engine_module
 from orchestrator_kit.engine.budget import Budget, BudgetTracker
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.estimate import _MEMO, estimate_run
+from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.tokens import estimate_tokens, text_counts, tokens_from_counts
 from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
 from orchestrator_kit.store import run_folder
@@ -130,3 +133,38 @@ def test_a_prompt_is_estimated_once_for_the_run_budget_and_the_sweep_budget(
     assert sweep.reserved_tokens == real(request.prompt_text()) + 50  # the parent held the same worst case
     run.release(request)
     assert sweep.reserved_tokens == 0 and run.reserved_tokens == 0
+
+
+def test_only_steps_that_can_run_together_get_a_task_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasked: list[str] = []
+    real = asyncio.create_task
+
+    def counting(coro: Any, **kwargs: Any) -> Any:
+        if getattr(coro, "__name__", "") == "_run_step":
+            tasked.append(coro.cr_frame.f_locals["agent_id"])
+        return real(coro, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_task", counting)
+    result = WorkflowEngine(mode="simulated", output_dir=tmp_path).run(REQUEST)
+    assert result.ok and len(result.project_state.completed_agents) == 8
+    assert sorted(tasked) == ["documentarian", "qa"]  # the one fork of the default workflow
+
+
+def test_a_step_failing_alone_stops_the_run_like_a_step_failing_in_a_task(tmp_path: Path) -> None:
+    class Broken(SimulatedBackend):
+        async def complete(self, request: LLMRequest, *, on_delta: Any = None) -> Any:
+            if request.labels.agent == "data":
+                raise ValueError("the data agent's model is down")
+            return await super().complete(request)
+
+    engine = WorkflowEngine(backend=Broken(), output_dir=tmp_path / "runs")
+    events: list[Any] = []
+    engine.subscribe(events.append, types=["agent_failed", "run_failed"])
+    with pytest.raises(Exception, match="the data agent's model is down"):
+        engine.run(REQUEST)
+    assert [(e.type, e.agent) for e in events] == [("agent_failed", "data"), ("run_failed", None)]
+    state = json.loads((next((tmp_path / "runs").iterdir()) / "state.json").read_text())
+    assert state["status"] == "failed" and state["steps"]["architect"] == "done"
+    assert state["steps"]["data"] == "failed" and state["steps"]["consensus"] == "pending"
