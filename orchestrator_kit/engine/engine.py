@@ -320,13 +320,9 @@ class WorkflowEngine:
         gateway: Gateway,
         run_id: str,
     ) -> PendingGate | None:
-        """Run ready steps until all are done; returns the gate the run now waits at, if any.
-
-        Steps that can run together each get a task; a step that is the only one able to run (nothing
-        else runs, nothing else is ready: nothing can start before it ends) runs in the run's own task,
-        without the task, its context copy and the wait around it. It still yields to the event loop
-        first, so that runs sharing the loop take turns between steps even with a backend that never
-        waits (simulated)."""
+        """Run ready steps until all are done; returns the gate the run now waits at, if any. Steps that
+        can run together get a task each; the only step able to run (nothing can start before it ends)
+        runs in this task, after a yield so that runs sharing the loop still take turns."""
         running: dict[asyncio.Task[None], str] = {}
         failure: BaseException | None = None
         waiting: PendingGate | None = None
