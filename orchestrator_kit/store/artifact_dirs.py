@@ -1,21 +1,17 @@
-"""The folders under one run's ``artifacts/``, made or checked once per writer.
+"""The folders under one run's ``artifacts/``: checked at every write with one ``lstat`` each.
 
-Writing an artifact used to resolve its whole path (an ``lstat`` per component) and ``mkdir`` its
-folder every time. A writer (one ``RunFolder`` object) now remembers each folder it made (``mkdir``
-succeeded: a real folder of its own) or found already there and checked: a real folder, or a symbolic
-link that stays inside ``artifacts/`` (one leading out is refused, as before). Names are checked
-lexically before they get here (``artifact_paths.check_relpath``: no ``..``, no absolute paths), so a
-symbolic link is the only way out, and it is looked for on the first use of each folder.
-
-A link planted later, while the writer is running, is not looked for again: a run folder is its
-owner's only (0700), and a new writer (``resume``, another process) checks afresh. A run folder given
-by a relative path is looked up again when the working directory changes (paths stay relative, as the
-ledger's are).
+Writing an artifact used to resolve its whole path (an ``lstat`` per component of the absolute path)
+and ``mkdir`` its folder every time. Names are checked lexically before they get here
+(``artifact_paths.check_relpath``: no ``..``, no absolute paths), so a symbolic link is the only way out
+of ``artifacts/``; each folder from ``artifacts/`` down to the file's is now looked at with one ``lstat``
+(made 0700 when missing): a real folder is used, a symbolic link is followed only if it stays inside
+``artifacts/`` (one leading out is refused, as before), even when it was planted after earlier writes.
+``artifacts/`` itself may be a link (as before), but not one that changes target during the writer's life.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import os
 import stat
 
@@ -25,51 +21,60 @@ __all__ = ["ArtifactDirs"]
 
 
 class ArtifactDirs:
-    """Paths (``str``) of the folders under ``artifacts/`` (``root``), made 0700 when missing."""
+    """Paths (``str``) of the folders under ``artifacts/`` (``root``), made with ``mode`` when missing."""
 
     def __init__(self, root: str, mode: int) -> None:
         self.root = root
         self._mode = mode
-        self._known: dict[str, str] = {}  # folder relative to root ("" for root) -> its path
-        self._cwd = None if os.path.isabs(root) else os.getcwd()
+        self._seen = False  # artifacts/ looked at once
+        self._root_link: str | None = None  # where artifacts/ pointed when first seen, if it was a link
 
     def folder(self, rel: str) -> str:
-        """The path of ``root/rel`` (``rel`` a checked relative POSIX path, "" for root itself), made
-        if missing. ConfigError if it is, or is below, a symbolic link leading out of ``root``."""
-        if self._cwd is not None and os.getcwd() != self._cwd:
-            self._known.clear()
-            self._cwd = os.getcwd()
-        path = self._known.get(rel)
-        if path is None:
-            path = self._make(rel)
-            self._known[rel] = path
+        """The path of ``root/rel`` (``rel`` a checked relative POSIX path, "" for root itself), its
+        folders made if missing. ConfigError if one is a symbolic link leading out of ``root``."""
+        self._check_root()
+        path = self.root
+        if rel:
+            for name in rel.split("/"):
+                path = f"{path}/{name}"
+                self._check(path, rel)
         return path
 
-    def forget(self) -> None:
-        """Forget every folder made or checked (one was removed: each is made or checked again)."""
-        self._known.clear()
-
-    def _make(self, rel: str) -> str:
-        if not rel:
-            with contextlib.suppress(FileExistsError):  # else as the run folder has it (a folder or a link)
-                os.mkdir(self.root, self._mode)
-            return self.root
-        parent, _, name = rel.rpartition("/")
-        path = f"{self.folder(parent)}/{name}"
-        try:
-            os.mkdir(path, self._mode)
-        except FileExistsError:
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                self._check_link(path, rel)
-            elif not stat.S_ISDIR(mode):
-                raise
-        return path
-
-    def _check_link(self, path: str, rel: str) -> None:
-        real, base = os.path.realpath(path), os.path.realpath(self.root)
-        if not real.startswith(base + os.sep):
+    def _check_root(self) -> None:
+        mode = self._lstat_or_make(self.root)
+        if not stat.S_ISLNK(mode):
+            self._seen = True
+            return
+        real = os.path.realpath(self.root)
+        if not self._seen:
+            self._seen, self._root_link = True, real
+        elif real != self._root_link:
             raise ConfigError(
-                f"artifact folder {rel!r} is a symbolic link to {real!r}: the artifact path escapes the "
+                f"the artifacts folder {self.root!r} became a symbolic link to {real!r}: the artifact path "
+                "escapes the run folder; remove the link"
+            )
+
+    def _check(self, path: str, rel: str) -> None:
+        mode = self._lstat_or_make(path)
+        if stat.S_ISDIR(mode):
+            return
+        if stat.S_ISLNK(mode):
+            real, base = os.path.realpath(path), os.path.realpath(self.root)
+            if real.startswith(base + os.sep):
+                return  # a link that stays inside artifacts/ is followed (as before)
+            raise ConfigError(
+                f"artifact folder {rel!r} holds a symbolic link to {real!r}: the artifact path escapes the "
                 "run folder; remove the link"
             )
+        raise FileExistsError(errno.EEXIST, "a file is where a folder is needed", path)
+
+    def _lstat_or_make(self, path: str) -> int:
+        try:
+            return os.lstat(path).st_mode
+        except FileNotFoundError:
+            pass
+        try:
+            os.mkdir(path, self._mode)
+            return stat.S_IFDIR
+        except FileExistsError:  # made by another writer in between
+            return os.lstat(path).st_mode

@@ -163,7 +163,7 @@ class RunFolder:
         folder = cls(root / rid)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
-        folder._dirs.folder("")  # artifacts/, made (and known to this writer)
+        folder._dirs.folder("")  # artifacts/, made
         folder._write_manifest({**manifest, "run_id": rid})
         return folder
 
@@ -338,7 +338,7 @@ class RunFolder:
         place (one create, no rename: the checkpoint naming it comes after, so a file torn by a kill is
         never named done, and resume writes it again); an existing one (a step revised or resumed) is
         replaced atomically, so it is never half old, half new. Names are checked as by
-        :meth:`artifact_path`; folders once per writer (``artifact_dirs``)."""
+        :meth:`artifact_path`; folders with one ``lstat`` each (``artifact_dirs``)."""
         if agent not in self._agents:  # agent names are few: each is checked once per writer
             self._check_agent(agent)
             self._agents.add(agent)
@@ -348,7 +348,7 @@ class RunFolder:
         folder, _, name = rel.rpartition("/")
         target, fd = self._create(folder, name)
         if fd is None:
-            write_bytes_atomic(Path(target), data, private=True)
+            write_bytes_atomic(target, data, private=True)
         else:
             try:
                 view = memoryview(data)
@@ -364,15 +364,14 @@ class RunFolder:
     def _create(self, folder: str, name: str) -> tuple[str, int | None]:
         """(the artifact's path, a descriptor of the file created new, or None when it exists)."""
         for again in (True, False):
-            target = f"{self._dirs.folder(folder)}/{name}"
+            target = f"{self._dirs.folder(folder)}/{name}"  # its folders checked (made if missing)
             try:
                 return target, os.open(target, _NEW_FILE, PRIVATE_FILE)
             except FileExistsError:
                 return target, None
-            except FileNotFoundError:  # its folder was removed since this writer made it: made again
+            except FileNotFoundError:  # a folder removed between its check and the create: once more
                 if not again:
                     raise
-                self._dirs.forget()
         raise AssertionError("unreachable")
 
     def artifact_files(self) -> list[Path]:

@@ -232,9 +232,7 @@ def test_symlink_out_of_the_folder_is_refused(tmp_path: Path, folder: RunFolder)
     assert list(outside.iterdir()) == []
 
 
-def test_each_artifact_folder_is_made_once_per_writer(
-    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_each_artifact_folder_is_made_once(folder: RunFolder, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
     real_mkdir = os.mkdir
 
@@ -273,6 +271,35 @@ def test_a_new_writer_checks_the_folders_again(tmp_path: Path, folder: RunFolder
     with pytest.raises(ConfigError, match="escapes"):
         RunFolder.open(folder.path).write_artifact("developer", "main.py", "pwned")  # e.g. resume
     assert (outside / "main.py").read_text() == "v1"
+
+
+@pytest.mark.parametrize("removed", ["artifacts/qa", "artifacts"])
+def test_a_folder_removed_behind_the_writer_is_made_again(folder: RunFolder, removed: str) -> None:
+    folder.write_artifact("qa", "one.md", "1")
+    shutil.rmtree(folder.path / removed)
+    assert folder.write_artifact("qa", "two.md", "2") == "artifacts/qa/two.md"
+    assert (folder.path / "artifacts" / "qa" / "two.md").read_text() == "2"
+
+
+def test_a_symlink_planted_where_a_removed_folder_was_is_refused(tmp_path: Path, folder: RunFolder) -> None:
+    folder.write_artifact("qa", "one.md", "1")
+    shutil.rmtree(folder.path / "artifacts" / "qa")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder.path / "artifacts" / "qa").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ConfigError, match="escapes"):
+        folder.write_artifact("qa", "two.md", "pwned")
+    assert list(outside.iterdir()) == []
+
+
+def test_an_artifacts_folder_swapped_for_a_link_is_refused(tmp_path: Path, folder: RunFolder) -> None:
+    folder.write_artifact("qa", "one.md", "1")
+    outside = tmp_path / "outside"
+    shutil.move(folder.path / "artifacts", outside)
+    (folder.path / "artifacts").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ConfigError, match="escapes"):
+        folder.write_artifact("qa", "two.md", "pwned")
+    assert sorted(p.name for p in (outside / "qa").iterdir()) == ["one.md"]
 
 
 def test_a_symlink_inside_the_artifacts_folder_is_followed(folder: RunFolder) -> None:
