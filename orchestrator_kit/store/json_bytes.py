@@ -5,7 +5,8 @@ orjson is ~15x faster on a run's lines. It differs from ``json.dumps(..., ensure
 default=str)`` in ways handled here:
 
 - ints beyond 64 bits, lone surrogates, non-string dict keys and nesting over 254 levels make it raise
-  (a ``TypeError``): those values are encoded by the json module instead, exactly as before;
+  (a ``TypeError``): those values are encoded by the json module instead, exactly as before (a line
+  holding a lone surrogate, which UTF-8 cannot hold, as its ``\\udXXX`` escape: it parses back the same);
 - ``datetime``/``date``/``time`` and dataclasses, which it would encode itself, are passed to
   ``default=str`` as json did (``str(datetime)``, not its ISO form);
 - floats may be spelled differently (``1e-05`` as ``1e-5``) but parse to the same value;
@@ -37,7 +38,11 @@ def line(data: Any) -> bytes:
     try:
         return orjson.dumps(data, default=_default, option=_OPTS)
     except TypeError:
-        return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a model's "\ud800" escape): written as that escape
+        return json.dumps(data, default=str, separators=(",", ":")).encode("ascii")
 
 
 def compact_document(data: Any) -> bytes:
