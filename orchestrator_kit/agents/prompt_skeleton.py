@@ -98,6 +98,8 @@ def fillable(parse: Callable[[str], jinja2.nodes.Template], name: str) -> bool:
         for ref in refs:
             if not isinstance(ref.template, nodes.Const) or not isinstance(ref.template.value, str):
                 return False
+            if getattr(ref, "ignore_missing", False):  # ``ignore missing``: rendered in full, as it may be
+                return False
             todo.append(ref.template.value)
         trees.append(tree)
     loops: dict[str, str] = {}

@@ -87,3 +87,16 @@ def test_a_section_name_that_recurs_takes_its_last_text_on_every_call(prompts_di
     first, _ = _plan(builder, project_name="alpha")
     second, _ = _plan(builder, project_name="beta")
     assert first.startswith("TEAM OF alpha") and second.startswith("TEAM OF beta")
+
+
+def test_an_include_that_may_be_missing_is_rendered_in_full(prompts_dir: Path) -> None:
+    base = prompts_dir / "_base.j2"
+    include = '{% include "_team.j2" %}'
+    base.write_text(base.read_text().replace(include, include + '\n{% include "_local.j2" ignore missing %}'))
+    builder = PromptBuilder("qa")
+    text, full = _plan(builder)  # the build raised TemplateNotFound
+    assert text == full["team"] + full["project"]
+    (prompts_dir / "_local.j2").write_text("LOCAL NOTE {{ request }}")
+    prompt_builder._forget_templates()  # the next process
+    text, full = _plan(PromptBuilder("qa"))
+    assert "LOCAL NOTE make <it> so" in text and text == full["team"] + full["project"]
