@@ -165,13 +165,13 @@ def estimate_run(
         for a, s in (agent_settings or {}).items()
     }
     wf = workflow or DEFAULT_WORKFLOW
-    wf = wf.subset(
-        [
-            a
-            for a in (list(agents) if agents is not None else list(wf.steps))
-            if settings.get(a, AgentSettings()).enabled
-        ]
-    )
+    chosen = [
+        a
+        for a in (list(agents) if agents is not None else list(wf.steps))
+        if settings.get(a, AgentSettings()).enabled
+    ]
+    if agents is not None or len(chosen) != len(wf.steps):  # an engine's workflow is already its subset
+        wf = wf.subset(chosen)
     key = json.dumps(
         [
             request,

@@ -61,6 +61,8 @@ class EventBus:
 
     def wants(self, event_type: str) -> bool:
         """Whether anyone listens to ``event_type`` (e.g. partial text: streaming costs CPU)."""
+        if not self._subscribers:
+            return False
         return any(types is None or event_type in types for _, types in self._subscribers)
 
     def emit(self, event: Event) -> None:

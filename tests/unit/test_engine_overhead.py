@@ -17,6 +17,7 @@ from orchestrator_kit.engine import engine as engine_module
 from orchestrator_kit.engine.budget import Budget, BudgetTracker
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.estimate import _MEMO, estimate_run
+from orchestrator_kit.engine.workflow import Workflow
 from orchestrator_kit.llm.simulated import SimulatedBackend
 from orchestrator_kit.llm.tokens import estimate_tokens, text_counts, tokens_from_counts
 from orchestrator_kit.llm.types import LLMRequest, Message, SystemBlock
@@ -168,3 +169,23 @@ def test_a_step_failing_alone_stops_the_run_like_a_step_failing_in_a_task(tmp_pa
     state = json.loads((next((tmp_path / "runs").iterdir()) / "state.json").read_text())
     assert state["status"] == "failed" and state["steps"]["architect"] == "done"
     assert state["steps"]["data"] == "failed" and state["steps"]["consensus"] == "pending"
+
+
+def test_a_runs_manifest_estimates_the_engines_workflow_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = WorkflowEngine(mode="simulated", output_dir=tmp_path, agents=["architect", "developer", "qa"])
+    subsets: list[Any] = []
+    real = Workflow.subset
+
+    def counting(self: Workflow, *args: Any, **kwargs: Any) -> Workflow:
+        subsets.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workflow, "subset", counting)
+    estimate = engine.manifest(REQUEST, "p")["estimate"]
+    assert subsets == []  # the engine's workflow is already the subset it runs
+    assert [r["agent"] for r in estimate["agents"]] == ["architect", "developer", "qa"]
+    assert (
+        estimate_run(REQUEST, agents=["architect", "developer", "qa"], project_name="p").to_dict() == estimate
+    )
