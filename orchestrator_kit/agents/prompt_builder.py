@@ -103,7 +103,10 @@ def _environment() -> jinja2.Environment:
 
     def load(name: str) -> str | None:
         found = _sources().get(name)
-        return None if found is None else found[0]
+        if found is not None:
+            return found[0]
+        entry = _root().joinpath(name)  # e.g. a part in a subfolder that a template includes (loaded once)
+        return entry.read_text(encoding="utf-8") if entry.is_file() else None
 
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(load),

@@ -100,3 +100,23 @@ def test_an_include_that_may_be_missing_is_rendered_in_full(prompts_dir: Path) -
     prompt_builder._forget_templates()  # the next process
     text, full = _plan(PromptBuilder("qa"))
     assert "LOCAL NOTE make <it> so" in text and text == full["team"] + full["project"]
+
+
+def test_a_template_may_include_a_part_from_a_subfolder(prompts_dir: Path) -> None:
+    (prompts_dir / "partials").mkdir()
+    (prompts_dir / "partials" / "style.j2").write_text("Write in plain English.")
+    qa = prompts_dir / "qa.j2"
+    qa.write_text(
+        qa.read_text().replace("{% block role %}", '{% block role %}{% include "partials/style.j2" %} ')
+    )
+    builder = PromptBuilder("qa")
+    request = builder.build(
+        "plan",
+        model="claude-sonnet-5-5",
+        max_tokens=10,
+        labels=RequestLabels(),
+        project_name="p",
+        request="r",
+        inputs=[],
+    )  # TemplateNotFound: only the top folder's templates were read
+    assert "Write in plain English." in request.system[-1].text
