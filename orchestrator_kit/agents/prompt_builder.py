@@ -172,6 +172,10 @@ class PromptBuilder:
         self.role = get_role(role) if isinstance(role, str) else role
         self.cache_ttl = cache_ttl
         self._template = _template(f"{self.role.id}.j2")
+        try:  # skeletons are kept per role: one with lists where tuples are typed is rendered in full
+            self._keyed = hash(self.role) is not None
+        except TypeError:
+            self._keyed = False
 
     def render_sections(self, variables: dict[str, Any]) -> dict[str, str]:
         """Render once; the base template starts each section with a ``<NUL>section:NAME>>>`` line.
@@ -213,7 +217,7 @@ class PromptBuilder:
         return self._filled(values)[0]
 
     def _filled(self, values: dict[str, Any]) -> tuple[dict[str, str], prompt_skeleton.Skeleton | None]:
-        shaped = prompt_skeleton.shape_of(values)
+        shaped = prompt_skeleton.shape_of(values) if self._keyed else None
         if shaped is not None:
             texts, shape = shaped
             skeleton = _skeleton(self.role, shape)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -13,6 +14,7 @@ import pytest
 
 from orchestrator_kit.agents import prompt_builder, prompt_skeleton
 from orchestrator_kit.agents.prompt_builder import PromptBuilder
+from orchestrator_kit.agents.roles import get_role
 from orchestrator_kit.engine.state_models import Artifact
 from orchestrator_kit.llm.types import RequestLabels
 
@@ -120,3 +122,19 @@ def test_a_template_may_include_a_part_from_a_subfolder(prompts_dir: Path) -> No
         inputs=[],
     )  # TemplateNotFound: only the top folder's templates were read
     assert "Write in plain English." in request.system[-1].text
+
+
+def test_a_role_with_lists_is_rendered_in_full() -> None:
+    role = replace(get_role("qa"), consumes=["developer"], produces=["qa_report.md"])  # type: ignore[arg-type]
+    builder = PromptBuilder(role)
+    request = builder.build(
+        "plan",
+        model="claude-sonnet-5-5",
+        max_tokens=10,
+        labels=RequestLabels(),
+        project_name="p",
+        request="r",
+        inputs=[],
+    )  # TypeError: unhashable type: 'list' (skeletons are kept per role)
+    full = builder.render_sections(builder.variables(project_name="p", request="r", inputs=[]))
+    assert request.system[-1].text == full["instructions"]
