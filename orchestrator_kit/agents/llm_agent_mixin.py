@@ -22,6 +22,7 @@ from ..records import (
     ProjectState,
     TaskDefinition,
 )
+from .json_extract import _SURROGATES
 from .prompt_builder import PromptBuilder, Step
 from .response_parser import parse_act, parse_plan
 
@@ -136,11 +137,14 @@ class LlmAgentMixin:
         if value is not _TRUNCATED:
             return value, False
         prefix = completion.text
+        turn = prefix.rstrip() or "{"
+        if not turn.isascii():  # a lone surrogate (a "\ud800" escape) has no UTF-8, so no request hash
+            turn = _SURROGATES.sub("\ufffd", turn)
         cont = request.model_copy(
             update={
                 "messages": (
                     *request.messages,
-                    Message(role="assistant", content=prefix.rstrip() or "{"),
+                    Message(role="assistant", content=turn),
                     Message(role="user", content=CONTINUE_NOTE),
                 ),
                 "labels": request.labels.model_copy(update={"step": "continue"}),

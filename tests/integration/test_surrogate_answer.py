@@ -11,7 +11,7 @@ from typing import Any
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.store import json_bytes
-from orchestrator_kit.testing import FakeAnthropicServer
+from orchestrator_kit.testing import FakeAnthropicServer, Fault
 from orchestrator_kit.testing.responders import simulated_responder
 
 KEY = "sk-ant-test-fake"
@@ -43,3 +43,17 @@ def test_an_answer_with_a_lone_surrogate_is_recorded_and_the_run_completes(tmp_p
             responses.parent, backend=AnthropicBackend(KEY, base_url=srv.base_url)
         ).resume(responses.parent)
         assert resumed.status == "completed" and srv.count() == calls  # nothing asked again
+
+
+def test_a_cut_off_answer_with_a_lone_surrogate_is_continued(tmp_path: Path) -> None:
+    with FakeAnthropicServer(responder=simulated_responder(), require_key=KEY) as srv:
+        srv.script(Fault.truncate('{"summary": "half \ud800 done", "steps": ["a"'))
+        engine = WorkflowEngine(
+            backend=AnthropicBackend(KEY, base_url=srv.base_url), agents=["architect"], output_dir=tmp_path
+        )
+        result = engine.run(
+            "Convert CSV to JSON"
+        )  # the continuation's request hash raised UnicodeEncodeError
+        assert result.status == "completed"
+        continued = srv.requests[1].body["messages"][1]
+        assert continued["role"] == "assistant" and "half \ufffd done" in str(continued["content"])
