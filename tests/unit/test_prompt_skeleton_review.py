@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator_kit.agents import prompt_builder, prompt_skeleton
 from orchestrator_kit.agents.prompt_builder import PromptBuilder
@@ -138,3 +140,86 @@ def test_a_role_with_lists_is_rendered_in_full() -> None:
     )  # TypeError: unhashable type: 'list' (skeletons are kept per role)
     full = builder.render_sections(builder.variables(project_name="p", request="r", inputs=[]))
     assert request.system[-1].text == full["instructions"]
+
+
+# -- any template built of these pieces: filled in only where that gives the full rendering's bytes ---------
+
+_PIECES = [
+    "{{ request }}",
+    "{{ project_name }}",
+    "{{ extra_instructions }}",
+    "{% if request %}R{% endif %}",
+    "{% if feedback %}F{% else %}noF{% endif %}",
+    "{% for r in feedback %}- {{ r }} {{ loop.index }}/{{ loop.length }}\n{% endfor %}",
+    "{% for a in inputs %}<{{ a.agent }}|{{ a.filename }}|{{ a.kind }}>{{ a.content }}"
+    "{% if a.truncated %}(cut){% endif %}{% if not loop.last %},{% endif %}\n{% endfor %}",
+    "{% for a in inputs %}{% if a.content %}{{ a.content }}{% elif a.kind %}{{ a.kind }}{% endif %}{% endfor %}",
+    "{{ request | upper }}",
+    "{% filter trim %}{{ request }}{% endfilter %}",
+    "{{ feedback }}",
+    "{% set x = request %}{{ x }}",
+    "{{ round }}{{ role.id }}{% if round > 1 %}again{% endif %}",
+    "{{ '{' }}{{ '}' }}{% raw %}{{ request }}{% endraw %}",
+    "\n",
+    " text {0} ",
+    "{{ section_mark }}s_a>>>",
+    "{{ section_mark }}s_{{ round }}>>>",
+    "{% for a in inputs %}{{ section_mark }}in_{{ loop.index }}>>>{{ a.content }}{% endfor %}",
+    "{% if extra_instructions %}{{ section_mark }}x>>>{{ extra_instructions }}{% endif %}",
+    "{{ request ~ '!' }}{% if request and feedback %}both{% endif %}",
+    "{% macro m(v) %}[{{ v }}]{% endmacro %}{{ m(request) }}",
+    "{% with v = request %}{{ v }}{% endwith %}",
+    "{% for a in inputs %}{{ loop.previtem }}{% endfor %}",
+    "{% autoescape true %}{{ request }}{% endautoescape %}",
+    "{% for r in feedback %}{{ r }}{% else %}none{% endfor %}",
+]
+_VALUE = st.sampled_from(
+    ["", " ", "x", "\n a \n", "{0}", "{", "}}", ">>>", "<b>&", "é🎉", "ab\ncd", "{{ request }}"]
+)
+_ARTIFACT = st.builds(
+    Artifact, filename=_VALUE, content=_VALUE, kind=_VALUE, agent=_VALUE, truncated=st.booleans()
+)
+
+
+def _sections(text: str) -> dict[str, str]:
+    out = {}
+    for chunk in text.split(prompt_builder.SECTION_MARK)[1:]:
+        name, _, body = chunk.partition(">>>")
+        out[name.strip()] = body.strip()
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6),
+    texts=st.fixed_dictionaries(dict.fromkeys(prompt_skeleton.SCALARS, _VALUE)),
+    feedback=st.lists(_VALUE, max_size=2),
+    inputs=st.lists(_ARTIFACT, max_size=2),
+    round=st.integers(1, 2),
+)
+def test_any_template_filled_in_gives_the_full_rendering(
+    pieces: list[str], texts: dict[str, str], feedback: list[str], inputs: list[Artifact], round: int
+) -> None:
+    source = "{{ section_mark }}head>>>" + "".join(pieces)
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({"t.j2": source}),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    if not prompt_skeleton.fillable(lambda name: env.parse(env.loader.get_source(env, name)[0]), "t.j2"):  # type: ignore[union-attr]
+        return
+    template, role = env.get_template("t.j2"), get_role("qa")
+    values = {**texts, "feedback": feedback, "inputs": inputs, "round": round, "role": role}
+    mark = prompt_builder.SECTION_MARK
+    full = _sections(template.render(**values, section_mark=mark))
+    shaped = prompt_skeleton.shape_of(values)
+    assert shaped is not None
+    holes, shape = shaped
+    try:
+        skeleton = prompt_skeleton.Skeleton(
+            template.render(**prompt_skeleton.placeholders(shape, role), section_mark=mark), mark
+        )
+    except ValueError:  # refused: rendered in full by the builder
+        return
+    assert skeleton.fill(holes) == full
