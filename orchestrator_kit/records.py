@@ -81,6 +81,33 @@ class AgentSettings(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
 
 
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or sent as it is, or None: a lone surrogate (for instance from a
+    JSON "\\ud800" escape with no pair) is not valid Unicode, and no file, hash or API takes it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds a lone surrogate (U+{ord(text[exc.start]):04X}) at character {exc.start}, which is not "
+            "valid Unicode text (an unpaired JSON \\uD8xx escape, or bytes that are not UTF-8); remove it "
+            "or fix the text's encoding"
+        )
+    return None
+
+
+def request_problem(request: object, project_name: object = "Untitled project") -> str | None:
+    """Why a run cannot start from this project request and name, or None."""
+    if not isinstance(request, str) or not request.strip():
+        return (
+            "the project request is empty; describe what the team should build, "
+            "e.g. 'a CLI that converts CSV to JSON'"
+        )
+    for what, text in (("project request", request), ("project name", project_name)):
+        if isinstance(text, str) and (problem := text_problem(text)):
+            return f"the {what} {problem}"
+    return None
+
+
 class ProjectState(BaseModel):
     project_id: str = "project-001"
     project_name: str = "Untitled project"
@@ -95,9 +122,16 @@ class ProjectState(BaseModel):
     @field_validator("request")
     @classmethod
     def _request_not_blank(cls, v: str) -> str:
-        if not v or not v.strip():
-            raise ValueError("the project request is empty; describe what the team should build")
+        if problem := request_problem(v):
+            raise ValueError(problem)
         return v.strip()
+
+    @field_validator("project_name")
+    @classmethod
+    def _name_is_text(cls, v: str) -> str:
+        if problem := text_problem(v):
+            raise ValueError(f"the project name {problem}")
+        return v
 
     def artifacts_of(self, agents: list[str] | tuple[str, ...]) -> list[Artifact]:
         return [a for agent in agents for a in self.artifacts.get(agent, [])]

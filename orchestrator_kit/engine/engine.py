@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Unpack
 
+from .. import records
 from .._sync import run_sync
 from ..agents import Agent, create_agent, get_role
 from ..errors import BudgetExceeded, ConfigError, RunFailed
@@ -185,11 +186,8 @@ class WorkflowEngine:
     async def arun(
         self, request: str, *, project_name: str = "Untitled project", run_id: str | None = None
     ) -> RunResult:
-        if not isinstance(request, str) or not request.strip():
-            raise ConfigError(
-                "the project request is empty; describe what the team should build, "
-                "e.g. 'a CLI that converts CSV to JSON'"
-            )
+        if problem := records.request_problem(request, project_name):  # empty, or not valid text
+            raise ConfigError(problem)
         state = ProjectState(project_name=project_name, request=request)
         folder = RunFolder.create(self.output_dir, self.manifest(state.request, project_name), run_id)
         steps = dict.fromkeys(self.workflow.order(), "pending")

@@ -17,13 +17,14 @@ from typing import Any
 
 from ..agents.prompt_builder import PromptBuilder
 from ..agents.roles import get_role
+from ..errors import ConfigError
 from ..llm.anthropic_backend import build_params
 from ..llm.pricing import DEFAULT_MODEL, cost_of, min_cache_tokens
 from ..llm.prompt_cache import PromptCache
 from ..llm.tokens import text_counts, tokens_from_counts
 from ..llm.types import LLMRequest, RequestLabels, Usage
 from ..money import format_usd
-from ..records import AgentPlan, AgentSettings, Artifact
+from ..records import AgentPlan, AgentSettings, Artifact, request_problem
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
 # Typical output tokens per act call (the original guide's table, extended to all eight roles).
@@ -160,6 +161,8 @@ def estimate_run(
     agent_settings: Mapping[str, AgentSettings | Mapping[str, Any]] | None = None,
     cache_ttl: str | None = "5m",
 ) -> Estimate:
+    if problem := request_problem(request, project_name):
+        raise ConfigError(problem)
     settings = {
         a: s if isinstance(s, AgentSettings) else AgentSettings(**s)
         for a, s in (agent_settings or {}).items()
