@@ -20,13 +20,14 @@ from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.llm.pricing import DEFAULT_MODEL, get_price
+from orchestrator_kit.records import RunTotals
 from orchestrator_kit.testing import FakeAnthropicServer, simulated_responder
 
 KEY = "sk-ant-api03-FAKE-KEY-FOR-BENCH-ONLY-0000"
 REQUEST = "Build a CLI that converts CSV files to JSON, with validation and a summary report"
 
 
-def run_once(srv: FakeAnthropicServer, root: Path, **kw) -> tuple[float, dict]:
+def run_once(srv: FakeAnthropicServer, root: Path, **kw) -> tuple[float, RunTotals]:
     backend = AnthropicBackend(KEY, base_url=srv.base_url)
     t = time.perf_counter()
     result = WorkflowEngine(backend=backend, output_dir=root, **kw).run(REQUEST)
@@ -57,13 +58,13 @@ def bench_caching(root: Path) -> None:
     with FakeAnthropicServer(responder=simulated_responder()) as srv:
         _, plain = run_once(srv, root, cache_ttl=None)
 
-    def input_cost(t: dict) -> Decimal:
+    def input_cost(t: RunTotals) -> Decimal:
         per = Decimal(1_000_000)
         return (
-            t["input_tokens"] * price.input
-            + t["cache_write_5m_tokens"] * price.cache_write_5m
-            + t["cache_write_1h_tokens"] * price.cache_write_1h
-            + t["cache_read_tokens"] * price.cache_read
+            t.input_tokens * price.input
+            + t.cache_write_5m_tokens * price.cache_write_5m
+            + t.cache_write_1h_tokens * price.cache_write_1h
+            + t.cache_read_tokens * price.cache_read
         ) / per
 
     a, b = input_cost(cached), input_cost(plain)
@@ -71,18 +72,18 @@ def bench_caching(root: Path) -> None:
         f"[caching] full workflow input cost at {DEFAULT_MODEL} prices "
         f"(${price.input}/MTok input, writes ${price.cache_write_5m}, reads ${price.cache_read}):"
     )
-    print(f"  without caching: ${b:.5f} ({plain['input_tokens']:,} input tokens)")
+    print(f"  without caching: ${b:.5f} ({plain.input_tokens:,} input tokens)")
     print(
-        f"  with caching:    ${a:.5f} ({cached['input_tokens']:,} uncached, {cached['cache_write_5m_tokens']:,} "
-        f"written, {cached['cache_read_tokens']:,} read)  -> {1 - a / b:.1%} less; "
-        f"ledger's cache_savings_usd {cached['cache_savings_usd']}"
+        f"  with caching:    ${a:.5f} ({cached.input_tokens:,} uncached, {cached.cache_write_5m_tokens:,} "
+        f"written, {cached.cache_read_tokens:,} read)  -> {1 - a / b:.1%} less; "
+        f"ledger's cache_savings_usd {cached.cache_savings_usd}"
     )
     print(
         f"  input cost with caching / without: {a / b:.3f}  (aim <= 0.5; the fake server applies "
         f"{DEFAULT_MODEL}'s minimum cacheable length, {price.min_cache_tokens:,} tokens)"
     )
     print(
-        f"  total run cost: ${Decimal(cached['cost_usd']):.5f} cached vs ${Decimal(plain['cost_usd']):.5f} plain"
+        f"  total run cost: ${Decimal(cached.cost_usd or 0):.5f} cached vs ${Decimal(plain.cost_usd or 0):.5f} plain"
     )
 
 
