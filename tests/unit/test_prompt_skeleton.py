@@ -5,8 +5,6 @@ templates are read once per process; one role's skeleton never serves another.""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -141,18 +139,6 @@ def test_any_other_use_of_a_value_is_rendered_in_full(body: str) -> None:
 
 
 # -- templates on disk ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the shipped templates read in place of them (as a fresh process would read them)."""
-    root = tmp_path / "prompts"
-    shutil.copytree(Path(str(prompt_builder._root())), root, ignore=shutil.ignore_patterns("simulated"))
-    monkeypatch.setattr(prompt_builder, "_root", lambda: root)
-    prompt_builder._forget_templates()
-    yield root
-    monkeypatch.undo()
-    prompt_builder._forget_templates()
 
 
 def _act(role: Any = "qa", **changes: Any) -> Any:

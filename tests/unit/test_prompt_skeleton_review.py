@@ -4,8 +4,6 @@ section name that recurs."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,17 +40,6 @@ def test_a_template_that_changes_what_it_prints_is_rendered_in_full(body: str) -
 def test_a_hole_changed_by_the_template_is_refused() -> None:
     with pytest.raises(ValueError, match="changed"):
         prompt_skeleton.Skeleton("\x00section:a>>>" + prompt_skeleton.hole(0).upper(), "\x00section:")
-
-
-@pytest.fixture
-def prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "prompts"
-    shutil.copytree(Path(str(prompt_builder._root())), root, ignore=shutil.ignore_patterns("simulated"))
-    monkeypatch.setattr(prompt_builder, "_root", lambda: root)
-    prompt_builder._forget_templates()
-    yield root
-    monkeypatch.undo()
-    prompt_builder._forget_templates()
 
 
 def _plan(builder: PromptBuilder, **values: object) -> tuple[str, dict[str, str]]:

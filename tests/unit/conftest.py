@@ -1,0 +1,23 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator_kit.agents import prompt_builder
+
+
+@pytest.fixture
+def prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the shipped templates read in place of them (as a fresh process would read them)."""
+    root = tmp_path / "prompts"
+    shutil.copytree(Path(str(prompt_builder._root())), root, ignore=shutil.ignore_patterns("simulated"))
+    monkeypatch.setattr(prompt_builder, "_root", lambda: root)
+    prompt_builder._forget_templates()
+    yield root
+    monkeypatch.undo()
+    prompt_builder._forget_templates()
