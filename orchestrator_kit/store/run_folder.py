@@ -268,7 +268,7 @@ class RunFolder:
         """Append a ledger line; returns the record as written (the same one unless redacted)."""
         try:
             raw = record.to_json_bytes()
-        except ValueError:  # text pydantic cannot encode (a lone surrogate): json's error, as before
+        except ValueError:  # text pydantic cannot encode (a lone surrogate): json_bytes writes its escape
             raw = json_bytes.line(record.to_json())
         line, before, after = self._append_line(CALLS, raw)
         if b"[redacted-key]" in line:
