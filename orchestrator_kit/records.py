@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import (
     BaseModel,
@@ -17,6 +17,8 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     computed_field,
     field_validator,
 )
@@ -153,6 +155,16 @@ class CallGateway(Protocol):
     ) -> tuple[Completion, T | None]: ...
 
 
+def _gateway_check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """``isinstance(value, CallGateway)`` without its cost on Python 3.11 (it collects the Protocol's
+    members anew at every check, and the engine builds a context per agent): a value with a
+    ``complete`` that is not None passes, exactly the test that check makes; anything else is left to
+    pydantic's own check (and its error)."""
+    if getattr(value, "complete", None) is not None:
+        return value
+    return handler(value)
+
+
 class AgentContext(BaseModel):
     """What an agent needs for one task: the project, the task, and who pays.
 
@@ -173,7 +185,9 @@ class AgentContext(BaseModel):
     mode: str = "auto"  # auto | simulated | real | replay
     run_id: str = ""
     cache_ttl: CacheTtl | None = "5m"  # prompt caching of the stable prefix; None: off
-    gateway: CallGateway | None = Field(default=None, exclude=True, repr=False)
+    gateway: Annotated[CallGateway | None, WrapValidator(_gateway_check)] = Field(
+        default=None, exclude=True, repr=False
+    )
 
 
 class AgentPlan(BaseModel):

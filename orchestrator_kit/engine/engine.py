@@ -37,6 +37,8 @@ from .result import RunResult
 from .summary import RunEnding
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
+_DEFAULT_SETTINGS = AgentSettings()  # an agent's settings when none are given (never changed)
+
 
 @functools.cache
 def shared_limiter(max_concurrency: int) -> ConcurrencyLimiter:
@@ -165,7 +167,7 @@ class WorkflowEngine:
     def _build_agent_context(
         self, agent_id: str, state: ProjectState, task: TaskDefinition, gateway: Gateway, run_id: str
     ) -> AgentContext:
-        s = self.settings.get(agent_id, AgentSettings())
+        s = self.settings.get(agent_id) or _DEFAULT_SETTINGS  # (a model is always true)
         return AgentContext(
             project_state=state,
             task=task,

@@ -4,7 +4,8 @@ Writing an artifact used to resolve its whole path (an ``lstat`` per component o
 and ``mkdir`` its folder every time. Names are checked lexically before they get here
 (``artifact_paths.check_relpath``: no ``..``, no absolute paths), so a symbolic link is the only way out
 of ``artifacts/``; each folder from ``artifacts/`` down to the file's is now looked at with one ``lstat``
-(made 0700 when missing): a real folder is used, a symbolic link is followed only if it stays inside
+(made 0700 when missing; a folder new to the writer is made first, and looked at only if it exists):
+a real folder is used, a symbolic link is followed only if it stays inside
 ``artifacts/`` (one leading out is refused, as before), even when it was planted after earlier writes.
 ``artifacts/`` itself may be a link (as before), but not one that changes target during the writer's life.
 """
@@ -28,6 +29,7 @@ class ArtifactDirs:
         self._mode = mode
         self._seen = False  # artifacts/ looked at once
         self._root_link: str | None = None  # where artifacts/ pointed when first seen, if it was a link
+        self._tried: set[str] = set()  # folders this writer has tried to make first (see _lstat_or_make)
 
     def folder(self, rel: str) -> str:
         """The path of ``root/rel`` (``rel`` a checked relative POSIX path, "" for root itself), its
@@ -69,6 +71,13 @@ class ArtifactDirs:
         raise FileExistsError(errno.EEXIST, "a file is where a folder is needed", path)
 
     def _lstat_or_make(self, path: str) -> int:
+        if path not in self._tried:  # a folder new to this writer is most often missing (a new run):
+            self._tried.add(path)  # made at once, one call; one that exists is looked at as below
+            try:
+                os.mkdir(path, self._mode)
+                return stat.S_IFDIR
+            except FileExistsError:
+                pass
         try:
             return os.lstat(path).st_mode
         except FileNotFoundError:

@@ -248,6 +248,24 @@ def test_each_artifact_folder_is_made_once(folder: RunFolder, monkeypatch: pytes
     assert stat.S_IMODE((folder.path / "artifacts/developer/src").stat().st_mode) == 0o700
 
 
+@pytest.mark.parametrize("kind", ["file", "dangling link"])
+def test_a_folder_name_taken_before_the_first_write_is_not_written_through(
+    tmp_path: Path, folder: RunFolder, kind: str
+) -> None:
+    """A folder new to the writer is made first and looked at only when it exists: what exists there
+    (a file, a link to nowhere outside) is refused as before."""
+    taken = folder.path / "artifacts" / "qa"
+    if kind == "file":
+        taken.write_text("keep")
+    else:
+        taken.symlink_to(tmp_path / "nowhere", target_is_directory=True)
+    with pytest.raises((FileExistsError, ConfigError)):
+        folder.write_artifact("qa", "report.md", "pwned")
+    assert not (tmp_path / "nowhere").exists()
+    if kind == "file":
+        assert taken.read_text() == "keep"
+
+
 @pytest.mark.parametrize("where", ["evil", "developer/pkg"])
 def test_a_symlinked_folder_is_refused_after_other_folders_were_made(
     tmp_path: Path, folder: RunFolder, where: str
