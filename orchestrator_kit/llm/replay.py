@@ -1,7 +1,9 @@
 """Record and replay completions, keyed by the request's canonical hash.
 
-A recording is JSONL: ``{"hash", "request", "completion"}`` per line. Every run folder keeps one
-(``responses.jsonl``), so any finished run can be replayed: ``ReplayBackend("runs/<id>")``.
+A recording is JSONL: ``{"layout", "hash", "request", "completion"}`` per line. Every run folder keeps
+one (``responses.jsonl``), so any finished run can be replayed: ``ReplayBackend("runs/<id>")``. A run
+folder writes each long text of its lines once and refers to it afterwards (store/response_texts.py);
+:class:`RecordingBackend` writes every line in full. Both are read back as full records.
 A miss is an error that shows how the request differs from the nearest recorded one.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ReplayMiss
+from ..store.run_folder import read_responses
 from .backend import Backend, DeltaCallback
 from .types import Completion, LLMRequest, Usage
 
@@ -76,10 +79,7 @@ class ReplayBackend:
         self.source = _recording_path(source)
         self._by_hash: dict[str, deque[Completion]] = defaultdict(deque)
         self._requests: dict[str, dict[str, Any]] = {}
-        for line in self.source.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            rec = json.loads(line)
+        for rec in read_responses(self.source):  # full records; a torn last line is skipped
             if rec.get("layout", 1) != RECORDING_LAYOUT:
                 raise ConfigError(
                     f"the recording {str(self.source)!r} was made with prompt layout {rec.get('layout', 1)}; "

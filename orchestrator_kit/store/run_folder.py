@@ -5,7 +5,9 @@ runs/<run_id>/
   checkpoints.jsonl    while the run is in flight: one line per checkpoint (see store/state_log.py)
   state.json           the last checkpoint once the run stopped (the log compacted: temp file + rename)
   calls.jsonl          one line per model call attempt (the ledger)
-  responses.jsonl      every completion received, keyed by request hash (resume / replay)
+  responses.jsonl      every completion received, keyed by request hash (resume / replay); a long text
+                       (system block, turn, answer) is written once per writer, then referred to
+                       (store/response_texts.py; read back in full by ``responses()``)
   artifacts/<agent>/<file>
   summary.json         totals, written when the run ends (finished or failed)
 
@@ -32,6 +34,7 @@ from .append_files import APPENDS
 from .artifact_dirs import ArtifactDirs
 from .artifact_paths import check_relpath
 from .atomic import write_bytes_atomic
+from .response_texts import TextWriter, expand
 
 MANIFEST, STATE, STATE_LOG, CALLS, RESPONSES, SUMMARY, ARTIFACTS = (
     "manifest.json",
@@ -83,9 +86,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return _jsonl_lines(path.read_text(encoding="utf-8", errors="replace"))
 
 
+def read_responses(path: Path) -> list[dict[str, Any]]:
+    """A ``responses.jsonl`` (or recording file) as full records: see store/response_texts.py."""
+    return expand(read_jsonl(path), str(path))
+
+
 def _jsonl_lines(text: str) -> list[dict[str, Any]]:
     out = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): U+0085 and U+2028 in a text are not line ends
         if line.strip():
             try:
                 out.append(json.loads(line))
@@ -129,6 +137,7 @@ class RunFolder:
         self._ledger_size = -1
         self._manifest: dict[str, Any] | None = None  # manifest.json as this object last wrote it
         self._logs = {n: str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)}  # append pool keys
+        self._texts: TextWriter | None = None  # long texts this object wrote to responses.jsonl
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -281,7 +290,15 @@ class RunFolder:
         return record
 
     def append_response(self, record: dict[str, Any]) -> None:
-        self._append(RESPONSES, record)
+        """Append a completion's record (``recording_record``); long texts this object already wrote
+        are referred to, not repeated (store/response_texts.py). Do not change ``record`` afterwards."""
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = TextWriter()
+        line, fresh = texts.compact(record)
+        self._append(RESPONSES, line)
+        if fresh:
+            texts.written(fresh)  # only now: a failed append leaves nothing to refer to
 
     def calls(self) -> list[CallRecord]:
         """The ledger, oldest first (lines of older versions read too; a torn last line is skipped).
@@ -302,7 +319,8 @@ class RunFolder:
         return list(self._ledger)
 
     def responses(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.path / RESPONSES)
+        """Every completion record, in full (references to earlier texts resolved; torn lines skipped)."""
+        return read_responses(self.path / RESPONSES)
 
     # -- artifacts ---------------------------------------------------------------------------
     def artifact_path(self, agent: str, filename: str) -> Path:

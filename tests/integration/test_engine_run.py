@@ -20,6 +20,7 @@ from orchestrator_kit.engine.state_models import AgentContext, ProjectState
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
 from orchestrator_kit.errors import ConfigError
 from orchestrator_kit.records import TOKEN_KINDS
+from orchestrator_kit.store.run_folder import read_responses
 
 REQUEST = "Build a CLI that converts CSV to JSON"
 AGENTS = DEFAULT_WORKFLOW.order()
@@ -227,7 +228,7 @@ def test_agent_settings_disable_and_instruct(tmp_path: Path) -> None:
     assert "documentarian" not in {ln.agent for ln in result.calls}
     qa_prompts = [
         r["request"]["messages"][0]["content"]  # the plan turn, which the act call continues
-        for r in read_jsonl(result.run_dir / "responses.jsonl")
+        for r in read_responses(result.run_dir / "responses.jsonl")
         if "<role>qa</role>" in r["request"]["system"][-1]["text"]
     ]
     assert len(qa_prompts) == 2 and all("Focus on malformed rows" in p for p in qa_prompts)

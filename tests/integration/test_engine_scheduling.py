@@ -15,6 +15,7 @@ from orchestrator_kit.engine.events import Event
 from orchestrator_kit.errors import ConfigError, RunFailed
 from orchestrator_kit.llm.gateway import ConcurrencyLimiter
 from orchestrator_kit.llm.simulated import SimulatedBackend
+from orchestrator_kit.store.run_folder import read_responses
 
 REQUEST = "Build a CLI that converts CSV to JSON"
 
@@ -88,7 +89,7 @@ def test_consensus_rejection_runs_a_second_design_round(tmp_path: Path) -> None:
         "developer",
     ]
 
-    responses = read_jsonl(result.run_dir / "responses.jsonl")
+    responses = read_responses(result.run_dir / "responses.jsonl")
 
     def of(agent: str, step: str, round_: int) -> list[dict[str, Any]]:
         return [

@@ -11,6 +11,7 @@ from typing import Any
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.llm.anthropic_backend import AnthropicBackend
 from orchestrator_kit.store import json_bytes
+from orchestrator_kit.store.run_folder import read_responses
 from orchestrator_kit.testing import FakeAnthropicServer, Fault
 from orchestrator_kit.testing.responders import simulated_responder
 
@@ -36,7 +37,7 @@ def test_an_answer_with_a_lone_surrogate_is_recorded_and_the_run_completes(tmp_p
         result = engine.run("Convert CSV to JSON")
         assert result.status == "completed"
         (responses,) = tmp_path.glob("*/responses.jsonl")
-        texts = [json.loads(line)["completion"]["text"] for line in responses.read_text().splitlines()]
+        texts = [r["completion"]["text"] for r in read_responses(responses)]
         assert len(texts) == 2 and all("\ud800" in t for t in texts)
         calls = srv.count()
         resumed = WorkflowEngine.for_resume(

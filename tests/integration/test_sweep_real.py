@@ -19,7 +19,7 @@ from subprocesses import clean_env
 
 from orchestrator_kit import run_sweep
 from orchestrator_kit.llm.retry import RetryConfig
-from orchestrator_kit.store.run_folder import read_jsonl
+from orchestrator_kit.store.run_folder import read_jsonl, read_responses
 from orchestrator_kit.testing import FakeAnthropicServer, simulated_responder
 
 KEY = "sk-ant-test-fake"
@@ -97,7 +97,7 @@ def _body_key(body: dict[str, Any]) -> str:
 def _answered(sweep: Path) -> Counter[str]:
     out: Counter[str] = Counter()
     for f in sweep.glob("runs/*/responses.jsonl"):
-        for rec in read_jsonl(f):
+        for rec in read_responses(f):
             r = rec["request"]
             out[
                 _key(

@@ -1,0 +1,153 @@
+"""Long texts of ``responses.jsonl`` written once per writer and file, referred to afterwards.
+
+A record is ``{"layout", "hash", "request", "completion"}`` (llm/replay.py). Most of a request repeats
+earlier ones: the charter system block is in every call, an act call repeats its plan call's turns and
+answer. So a writer (one :class:`~orchestrator_kit.store.run_folder.RunFolder` object) writes a long text
+(a system block's ``text``, a message's ``content``, the completion's ``text``: at least
+:data:`MIN_CHARS` characters) in full where it first occurs, and names it in the line's ``text_ids``
+(``{"s0": id, "m2": id, "c": id}``: system block 0, message 2, the completion); later lines hold
+``{"ref": id}`` in place of that string.
+
+- Unambiguous: those fields are strings in every record, so an object there is a reference, never text;
+  ``text_ids`` is no field of a record (the prompt ``layout`` field is unrelated to this encoding).
+- Ids are the writer's random prefix and a counter: two writers (a resume in a new process, or two at
+  once) never share one. A new writer knows nothing and writes texts in full again.
+- Backward only, to whole lines: a text is registered once the append of its line returned, so no line
+  refers forward, into a torn line (kill -9 mid-write) or into a line whose append failed.
+- A reader gets the text as it is stored: redacted where the line was (:func:`redact_bytes` runs on the
+  whole line, definition included), lone surrogates as json_bytes wrote them.
+
+Lines without ``text_ids`` or references (older folders, recording files) are read unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import DamagedRun
+
+MIN_CHARS = 128  # shorter texts are written in place: a reference would save little
+MAX_HELD_CHARS = 8_000_000  # the writer forgets all texts past this many (they are written again)
+FIELD = "text_ids"
+_PLACES = (("s", "system", "text"), ("m", "messages", "content"))
+
+
+class TextWriter:
+    """One writer's texts already in the file (text -> id). Not locked: a text two threads define at
+    once is written twice under two ids, and either id is registered only after its line is whole."""
+
+    __slots__ = ("_held", "_ids", "_next", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(6) + "."
+        self._next = itertools.count(1).__next__  # atomic under the GIL
+        self._ids: dict[str, str] = {}
+        self._held = 0
+
+    def compact(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
+        """The record to write (``record`` itself when nothing changes; it is never mutated) and the
+        texts it defines (text -> id), for :meth:`written` once its line is appended."""
+        request = record.get("request")
+        if type(request) is not dict:
+            return record, None
+        ids = self._ids
+        fresh: dict[str, str] = {}  # text -> id, first written by this line
+        where: dict[str, str] = {}  # place -> id
+        out_request = request
+        for tag, key, field in _PLACES:
+            items = request.get(key)
+            if type(items) is not list:
+                continue
+            changed = None
+            for i, item in enumerate(items):
+                text = item.get(field) if type(item) is dict else None
+                if type(text) is not str or len(text) < MIN_CHARS:
+                    continue
+                ref = ids.get(text)
+                if ref is None:
+                    where[f"{tag}{i}"] = fresh.get(text) or fresh.setdefault(text, self._new_id())
+                    continue
+                if changed is None:
+                    changed = list(items)
+                changed[i] = {**item, field: {"ref": ref}}
+            if changed is not None:
+                if out_request is request:
+                    out_request = dict(request)
+                out_request[key] = changed
+        out = record if out_request is request else {**record, "request": out_request}
+        completion = record.get("completion")
+        if type(completion) is dict:
+            text = completion.get("text")
+            if type(text) is str and len(text) >= MIN_CHARS:
+                ref = ids.get(text)
+                if ref is None:
+                    where["c"] = fresh.get(text) or fresh.setdefault(text, self._new_id())
+                else:
+                    out = {**out, "completion": {**completion, "text": {"ref": ref}}}
+        if where:
+            out = {**out, FIELD: where}
+        return out, fresh or None
+
+    def written(self, fresh: dict[str, str]) -> None:
+        """The line defining ``fresh`` is in the file, whole: later lines may refer to its texts."""
+        self._held += sum(map(len, fresh))
+        if self._held > MAX_HELD_CHARS:  # bounded memory: start afresh (texts are written again)
+            self._ids.clear()
+            self._held = sum(map(len, fresh))
+        self._ids.update(fresh)
+
+    def _new_id(self) -> str:
+        return f"{self._prefix}{self._next()}"
+
+
+def expand(records: Iterable[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+    """The full records of parsed lines (in file order; changed in place): references replaced by their
+    texts, ``text_ids`` removed. A reference no earlier line defines raises :class:`DamagedRun`."""
+    texts: dict[str, str] = {}
+    out = []
+    for n, rec in enumerate(records, 1):
+        where = rec.pop(FIELD, None)
+        request = rec.get("request")
+        if type(request) is dict:
+            for _, key, field in _PLACES:
+                items = request.get(key)
+                if type(items) is list:
+                    for item in items:
+                        if type(item) is dict and type(item.get(field)) is dict:
+                            item[field] = _text(texts, item[field], n, source)
+        completion = rec.get("completion")
+        if type(completion) is dict and type(completion.get("text")) is dict:
+            completion["text"] = _text(texts, completion["text"], n, source)
+        if where:
+            for place, text_id in where.items():
+                texts[text_id] = _at(rec, place, n, source)
+        out.append(rec)
+    return out
+
+
+def _text(texts: dict[str, str], ref: dict[str, Any], n: int, source: str) -> str:
+    text = texts.get(ref.get("ref"))  # type: ignore[arg-type]
+    if text is None:
+        raise DamagedRun(
+            f"{source}: record {n} refers to text {ref.get('ref')!r}, which no earlier line holds "
+            "(the file was edited or damaged); restore it or start a new run"
+        )
+    return text
+
+
+def _at(rec: dict[str, Any], place: str, n: int, source: str) -> str:
+    try:
+        if place == "c":
+            value = rec["completion"]["text"]
+        else:
+            tag, i = place[0], int(place[1:])
+            key, field = {"s": ("system", "text"), "m": ("messages", "content")}[tag]
+            value = rec["request"][key][i][field]
+    except (KeyError, IndexError, ValueError, TypeError):
+        value = None
+    if type(value) is not str:
+        raise DamagedRun(f"{source}: record {n} names {place!r} in {FIELD}, which holds no text")
+    return value
