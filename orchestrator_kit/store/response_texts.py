@@ -36,27 +36,28 @@ _PLACES = (("s", "system", "text"), ("m", "messages", "content"))
 
 
 class TextWriter:
-    """One writer's texts already in the file (text -> id). Not locked: a text two threads define at
-    once is written twice under two ids, and either id is registered only after its line is whole."""
+    """One writer's texts already in the file. Texts are found by length, then compared (``==`` is a
+    memory compare, cheaper than hashing a new 10 KB string). Not locked: a text two threads define at
+    once is written twice under two ids, and either is registered only after its line is whole."""
 
-    __slots__ = ("_held", "_ids", "_next", "_prefix")
+    __slots__ = ("_by_len", "_held", "_next", "_prefix")
 
     def __init__(self) -> None:
         self._prefix = secrets.token_hex(6) + "."
         self._next = itertools.count(1).__next__  # atomic under the GIL
-        self._ids: dict[str, str] = {}
+        self._by_len: dict[int, list[tuple[str, dict[str, str]]]] = {}  # length -> (text, {"ref": id})
         self._held = 0
 
-    def compact(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
+    def compact(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """The record to write (``record`` itself when nothing changes; it is never mutated) and the
-        texts it defines (text -> id), for :meth:`written` once its line is appended."""
+        texts it defines (text, id), for :meth:`written` once its line is appended."""
         request = record.get("request")
         if type(request) is not dict:
             return record, None
-        ids = self._ids
-        fresh: dict[str, str] = {}  # text -> id, first written by this line
+        by_len = self._by_len
+        fresh: list[tuple[str, str]] = []  # (text, id) first written by this line
         where: dict[str, str] = {}  # place -> id
-        out_request = request
+        out_request = None
         for tag, key, field in _PLACES:
             items = request.get(key)
             if type(items) is not list:
@@ -64,43 +65,67 @@ class TextWriter:
             changed = None
             for i, item in enumerate(items):
                 text = item.get(field) if type(item) is dict else None
-                if type(text) is not str or len(text) < MIN_CHARS:
+                if type(text) is not str or (n := len(text)) < MIN_CHARS:
                     continue
-                ref = ids.get(text)
-                if ref is None:
-                    where[f"{tag}{i}"] = fresh.get(text) or fresh.setdefault(text, self._new_id())
-                    continue
-                if changed is None:
-                    changed = list(items)
-                changed[i] = {**item, field: {"ref": ref}}
+                ref = None
+                for known, known_ref in by_len.get(n, ()):  # _ref, inlined (the hot loop)
+                    if known == text:
+                        ref = known_ref
+                        break
+                if ref is not None:
+                    if changed is None:
+                        changed = list(items)
+                    changed[i] = {**item, field: ref}
+                else:
+                    where[f"{tag}{i}"] = self._define(text, fresh)
             if changed is not None:
-                if out_request is request:
+                if out_request is None:
                     out_request = dict(request)
                 out_request[key] = changed
-        out = record if out_request is request else {**record, "request": out_request}
+        out = None
         completion = record.get("completion")
         if type(completion) is dict:
             text = completion.get("text")
             if type(text) is str and len(text) >= MIN_CHARS:
-                ref = ids.get(text)
-                if ref is None:
-                    where["c"] = fresh.get(text) or fresh.setdefault(text, self._new_id())
+                ref = self._ref(text)
+                if ref is not None:
+                    out = dict(record)
+                    out["completion"] = {**completion, "text": ref}
                 else:
-                    out = {**out, "completion": {**completion, "text": {"ref": ref}}}
-        if where:
-            out = {**out, FIELD: where}
-        return out, fresh or None
+                    where["c"] = self._define(text, fresh)
+        if out_request is not None or where:
+            if out is None:
+                out = dict(record)
+            if out_request is not None:
+                out["request"] = out_request
+            if where:
+                out[FIELD] = where
+        return out or record, fresh or None
 
-    def written(self, fresh: dict[str, str]) -> None:
+    def written(self, fresh: list[tuple[str, str]]) -> None:
         """The line defining ``fresh`` is in the file, whole: later lines may refer to its texts."""
-        self._held += sum(map(len, fresh))
+        added = sum(len(text) for text, _ in fresh)
+        self._held += added
         if self._held > MAX_HELD_CHARS:  # bounded memory: start afresh (texts are written again)
-            self._ids.clear()
-            self._held = sum(map(len, fresh))
-        self._ids.update(fresh)
+            self._by_len.clear()
+            self._held = added
+        by_len = self._by_len
+        for text, text_id in fresh:
+            by_len.setdefault(len(text), []).append((text, {"ref": text_id}))
 
-    def _new_id(self) -> str:
-        return f"{self._prefix}{self._next()}"
+    def _ref(self, text: str) -> dict[str, str] | None:
+        for known, ref in self._by_len.get(len(text), ()):
+            if known == text:
+                return ref
+        return None
+
+    def _define(self, text: str, fresh: list[tuple[str, str]]) -> str:
+        for known, text_id in fresh:  # the same text twice in one line: one id
+            if known == text:
+                return text_id
+        text_id = f"{self._prefix}{self._next()}"
+        fresh.append((text, text_id))
+        return text_id
 
 
 def expand(records: Iterable[dict[str, Any]], source: str) -> list[dict[str, Any]]:
