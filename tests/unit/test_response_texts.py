@@ -242,3 +242,14 @@ def test_a_line_ends_at_a_newline_only(folder: RunFolder) -> None:
     folder.append_call(CallRecord(attempt=1, error=odd))
     assert folder.responses() == [_as_before(r) for r in records]
     assert [c.error for c in RunFolder(folder.path).calls()] == [odd]
+
+
+def test_a_writer_past_its_memory_bound_writes_texts_again(
+    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(response_texts, "MAX_HELD_CHARS", 2 * len(CHARTER))
+    records = []
+    for n in range(4):
+        records += _plan_and_act(folder, f"Task number {n}, long enough to be shared. " * 4)
+    assert (folder.path / RESPONSES).read_text().count(CHARTER) > 1  # forgotten, so written again
+    assert folder.responses() == [_as_before(r) for r in records]
