@@ -13,7 +13,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
+
+import orjson
 
 from ..agents.prompt_builder import PromptBuilder
 from ..agents.roles import get_role
@@ -77,15 +80,24 @@ class Estimate:
         return self._sum("cost_high")
 
     def to_dict(self) -> dict[str, Any]:
+        """The estimate as JSON-ready data (a new dict each time; every run's manifest holds one)."""
+        rows, totals = self._as_dict
+        return {"agents": [dict(r) for r in rows], **totals}
+
+    @cached_property
+    def _as_dict(self) -> tuple[tuple[dict[str, Any], ...], dict[str, str | None]]:
+        """to_dict's rows and totals, worked out once (the estimate is frozen; a memoised one is
+        written into the manifest of every run of the same request)."""
+
         def s(v: Decimal | None) -> str | None:
             return None if v is None else str(v)
 
-        return {
-            "agents": [r.as_row() for r in self.rows],
+        totals = {
             "total_low": s(self.total_low),
             "total_expected": s(self.total_expected),
             "total_high": s(self.total_high),
         }
+        return tuple(r.as_row() for r in self.rows), totals
 
     def table(self) -> str:
         head = f"{'agent':<14}{'model':<28}{'in tok':>9}{'out tok':>9}{'low':>10}{'expected':>10}{'high':>10}"
@@ -171,21 +183,19 @@ def estimate_run(
     chosen = [
         a
         for a in (list(agents) if agents is not None else list(wf.steps))
-        if settings.get(a, AgentSettings()).enabled
+        if (s := settings.get(a)) is None or s.enabled
     ]
     if agents is not None or len(chosen) != len(wf.steps):  # an engine's workflow is already its subset
         wf = wf.subset(chosen)
-    key = json.dumps(
+    key = _memo_key(
         [
             request,
             project_name,
             model,
             cache_ttl,
             wf.to_dict(),
-            {a: v.model_dump() for a, v in settings.items()},
-        ],
-        sort_keys=True,
-        default=str,
+            {a: v.__dict__ for a, v in settings.items()},  # field -> value (JSON scalars): cheap
+        ]
     )
     if (cached := _MEMO.get(key)) is not None:  # a sweep or a loop estimates the same run again and again
         return cached
@@ -198,7 +208,18 @@ def estimate_run(
     return estimate
 
 
-_MEMO: dict[str, Estimate] = {}
+_MEMO: dict[bytes, Estimate] = {}
+
+
+def _memo_key(parts: list[Any]) -> bytes:
+    """The memo's key: the estimate's inputs as canonical JSON (orjson; the json module where orjson
+    refuses, e.g. a lone surrogate or an int beyond 64 bits)."""
+    try:
+        return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:
+        return json.dumps(parts, sort_keys=True, default=str).encode("utf-8", "surrogatepass")
+
+
 _MEMO_SIZE = 64
 
 

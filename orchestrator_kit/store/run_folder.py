@@ -171,7 +171,8 @@ class RunFolder:
                 root, checked = check_output_root(root), True
         folder = cls(root / rid)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
-        APPENDS.close_under(str(folder.path))  # a handle left on a deleted folder of the same name
+        if run_id:  # a handle left on a deleted folder of the same name (a new random id has none)
+            APPENDS.close_under(str(folder.path))
         folder._dirs.folder("")  # artifacts/, made
         folder._write_manifest({**manifest, "run_id": rid})
         return folder

@@ -189,3 +189,31 @@ def test_a_runs_manifest_estimates_the_engines_workflow_as_it_is(
     assert (
         estimate_run(REQUEST, agents=["architect", "developer", "qa"], project_name="p").to_dict() == estimate
     )
+
+
+def test_the_estimate_memo_tells_every_input_apart() -> None:
+    """The memo (per request text and settings) never serves one run's estimate to another."""
+    from orchestrator_kit.records import AgentSettings
+
+    _MEMO.clear()
+    base = estimate_run(REQUEST).to_dict()
+    variants: list[dict[str, Any]] = [
+        {"agent_settings": {"qa": AgentSettings(max_tokens=900)}},
+        {"agent_settings": {"qa": AgentSettings(model="claude-haiku-4-5")}},
+        {"agent_settings": {"qa": AgentSettings(enabled=False)}},
+        {"agents": ["architect", "developer"]},
+        {"model": "claude-haiku-4-5"},
+        {"cache_ttl": None},
+        {"project_name": "Other"},
+    ]
+    for kw in variants:
+        fresh = estimate_run(REQUEST, **kw).to_dict()
+        _MEMO.clear()
+        assert estimate_run(REQUEST, **kw).to_dict() == fresh  # the memo's answer is the computed one
+        assert estimate_run(REQUEST).to_dict() == base
+        assert fresh != base, kw
+    # the same settings in new objects hit the memo; to_dict gives each caller its own dicts
+    one = estimate_run(REQUEST, agent_settings={"qa": AgentSettings(max_tokens=900)})
+    assert estimate_run(REQUEST, agent_settings={"qa": {"max_tokens": 900}}) is one
+    assert one.to_dict()["agents"][0] is not one.to_dict()["agents"][0]
+    _MEMO.clear()

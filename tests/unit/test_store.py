@@ -493,3 +493,12 @@ def test_secret_shaped_strings_are_redacted_everywhere(tmp_path: Path) -> None:
         text = p.read_text(encoding="utf-8")
         assert KEY not in text and "FAKE-KEY-FOR-TESTS" not in text, p
         assert "[redacted-key]" in text, p
+
+
+def test_a_run_id_used_again_after_its_folder_was_deleted_writes_the_new_folder(tmp_path: Path) -> None:
+    first = RunFolder.create(tmp_path, {}, run_id="fixed")
+    first.append_response({"hash": "h1"})  # its append handle stays open in the process-wide pool
+    shutil.rmtree(first.path)
+    again = RunFolder.create(tmp_path, {}, run_id="fixed")
+    again.append_response({"hash": "h2"})
+    assert [r["hash"] for r in again.responses()] == ["h2"]
