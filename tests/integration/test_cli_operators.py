@@ -175,7 +175,10 @@ def test_timeout_flag_against_a_hung_server_fails_resumably(tmp_path):
 
 
 def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp_path):
-    with FakeAnthropicServer(responder=simulated_responder(), latency=0.4) as srv:
+    with FakeAnthropicServer(responder=simulated_responder()) as srv:
+        # the first call answers at once; the second waits (until the server stops), so the run is
+        # certainly interrupted with it in flight, however slowly this test gets scheduled
+        srv.script(Fault.delay(0.0), *[Fault.delay(120.0) for _ in range(3)])
         env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         proc = subprocess.Popen(
             [sys.executable, "-m", "orchestrator_kit", "run", REQUEST, "--mode", "real", "-o", "runs",
@@ -193,7 +196,7 @@ def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp
         lines = [json.loads(x) for x in (run / "calls.jsonl").read_text().splitlines() if x.strip()]
         paid_before = sum(1 for ln in lines if ln["status"] == "ok")
         assert 1 <= paid_before < 4
-        srv.latency = 0
+        srv.reset()  # the delays not taken
         resumed = cli("resume", str(run), cwd=tmp_path, env=env)
         assert resumed.returncode == 0, resumed.stderr
         assert f"reused {paid_before} call" in resumed.stderr
