@@ -174,6 +174,15 @@ def test_timeout_flag_against_a_hung_server_fails_resumably(tmp_path):
         assert srv.count() == 5
 
 
+# `python -m orchestrator_kit` with Ctrl-C handled as in a terminal: a command started in the background
+# by a shell without job control (e.g. `bash .ci/run &`) inherits SIGINT ignored, and Python then
+# installs no handler for it, so the signal this test sends would do nothing.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'orchestrator-kit'; runpy.run_module('orchestrator_kit', run_name='__main__')"
+)
+
+
 def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp_path):
     with FakeAnthropicServer(responder=simulated_responder()) as srv:
         # the first call answers at once; the second waits (until the server stops), so the run is
@@ -181,7 +190,7 @@ def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp
         srv.script(Fault.delay(0.0), *[Fault.delay(120.0) for _ in range(3)])
         env = clean_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=srv.base_url)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator_kit", "run", REQUEST, "--mode", "real", "-o", "runs",
+            [sys.executable, "-c", WITH_CTRL_C, "run", REQUEST, "--mode", "real", "-o", "runs",
              "--agents", "architect,developer", "--max-concurrency", "1"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -189,7 +198,12 @@ def test_ctrl_c_names_the_run_folder_and_resume_counts_reused_and_paid_calls(tmp
         while srv.count() < 2 and time.monotonic() < deadline:  # the second call is in flight
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no child left behind to warn in a later test
+            proc.communicate()
+            raise AssertionError("the run went on after Ctrl-C") from None
         assert proc.returncode == 130, err
         (run,) = list((tmp_path / "runs").iterdir())
         assert f"orchestrator-kit resume runs/{run.name}" in err and "resume DIR" not in err
