@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator_kit.agents import prompt_builder
+from orchestrator_kit.store.run_folder import RunFolder
 
 
 @pytest.fixture
@@ -21,3 +22,9 @@ def prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     yield root
     monkeypatch.undo()
     prompt_builder._forget_templates()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> RunFolder:
+    """A new, empty run folder (its artifacts/ made, its manifest written)."""
+    return RunFolder.create(tmp_path / "runs", {"request": "r", "mode": "simulated"})

@@ -29,11 +29,6 @@ from orchestrator_kit.store.run_folder import CALLS, STATE, STATE_LOG, RunFolder
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "runs_v0" / "20260101T000000000000Z-v0fmt"
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> RunFolder:
-    return RunFolder.create(tmp_path / "runs", {"request": "r", "mode": "simulated"})
-
-
 def _doc(n: int, status: str = "running") -> dict[str, Any]:
     return {
         "status": status,

@@ -61,11 +61,6 @@ def _plan_and_act(folder: RunFolder, task: str) -> list[dict[str, Any]]:
     return [plan, act]
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> RunFolder:
-    return RunFolder.create(tmp_path / "runs", {"request": "r", "mode": "simulated"})
-
-
 def test_a_long_text_is_written_once_per_writer(folder: RunFolder) -> None:
     records = _plan_and_act(folder, "Write the CSV converter's tests. " * 5)
     raw = (folder.path / RESPONSES).read_text()
