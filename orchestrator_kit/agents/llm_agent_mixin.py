@@ -58,6 +58,7 @@ def _validator(parse: Callable[[str], Any], prefix: str = "") -> Callable[[Compl
 class LlmAgentMixin:
     role: Role
     _gateway: Gateway | None = None
+    _builder: PromptBuilder | None = None  # the last one used (stateless: the same for every call)
 
     # -- plumbing ------------------------------------------------------------------------
     def _gateway_for(self, context: AgentContext) -> CallGateway:
@@ -99,7 +100,10 @@ class LlmAgentMixin:
         labels = RequestLabels(
             run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
         )
-        return PromptBuilder(self.role, cache_ttl=context.cache_ttl).build(
+        builder = self._builder
+        if builder is None or builder.role is not self.role or builder.cache_ttl != context.cache_ttl:
+            builder = self._builder = PromptBuilder(self.role, cache_ttl=context.cache_ttl)
+        return builder.build(
             step,
             model=self._model(context),
             max_tokens=self._max_tokens(context),

@@ -165,13 +165,51 @@ def _skeleton(role: Role, shape: tuple[Any, ...]) -> prompt_skeleton.Skeleton | 
         return None
 
 
+# Blocks whose text is filled in per call (the project, each upstream artifact) recur: an agent's act
+# call repeats its plan call's system prompt, and an artifact is an input block of each role that reads
+# it. Blocks are frozen, so one object serves every request with the same text and cache marking. Found by
+# (length, marking), then compared (a memory compare, cheaper than hashing a new string); bounded.
+_MAX_SHARED_CHARS = 256_000
+
+
+class _SharedBlocks:
+    __slots__ = ("by_key", "chars")
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, str | None], list[SystemBlock]] = {}
+        self.chars = 0
+
+    def get(self, text: str, ttl: Literal["5m", "1h"] | None) -> SystemBlock:
+        key = (len(text), ttl)
+        found = self.by_key.get(key)
+        if found is not None:
+            for b in found:
+                if b.text == text:
+                    return b
+        block = SystemBlock(text=text, cache_ttl=ttl)
+        self.chars += len(text)
+        if self.chars > _MAX_SHARED_CHARS:  # start afresh: blocks are made again
+            self.by_key.clear()
+            self.chars = len(text)
+            found = None
+        if found is None:
+            self.by_key[key] = [block]
+        else:
+            found.append(block)
+        return block
+
+
+_shared_block = _SharedBlocks().get
+
+
 class PromptBuilder:
     """Renders a role's template into an LLMRequest for the plan or act step."""
 
     def __init__(self, role: Role | str, *, cache_ttl: Literal["5m", "1h"] | None = "5m") -> None:
         self.role = get_role(role) if isinstance(role, str) else role
         self.cache_ttl = cache_ttl
-        self._template = _template(f"{self.role.id}.j2")
+        self._name = f"{self.role.id}.j2"
+        _template(self._name)  # a role without a template fails here, not at its first call
         try:  # skeletons are kept per role: one with lists where tuples are typed is rendered in full
             self._keyed = hash(self.role) is not None
         except TypeError:
@@ -180,7 +218,7 @@ class PromptBuilder:
     def render_sections(self, variables: dict[str, Any]) -> dict[str, str]:
         """Render once; the base template starts each section with a ``<NUL>section:NAME>>>`` line.
         NUL characters are stripped from every input first, so no request can forge a section."""
-        text = self._template.render(**variables, section_mark=SECTION_MARK)
+        text = _template(self._name).render(**variables, section_mark=SECTION_MARK)
         sections = {}
         for chunk in text.split(SECTION_MARK)[1:]:
             name, _, body = chunk.partition(">>>")
@@ -250,10 +288,10 @@ class PromptBuilder:
 
         def block(name: str, ttl: Literal["5m", "1h"] | None = None) -> SystemBlock:
             if name not in fixed:
-                return SystemBlock(text=s[name], cache_ttl=ttl)
+                return _shared_block(s[name], ttl)
             found = made.get((name, ttl))  # the same text on every call: one frozen block serves all
             if found is None:
-                found = made[name, ttl] = SystemBlock(text=s[name], cache_ttl=ttl)
+                found = made[name, ttl] = _shared_block(s[name], ttl)
             return found
 
         def user_turn(name: str, ttl: Literal["5m", "1h"] | None = None) -> Message:

@@ -20,6 +20,9 @@ class Role:
     needs_decision: bool = False
     needs_score: bool = False
 
+    def __hash__(self) -> int:  # equal roles have equal ids: cheaper than hashing every field per call
+        return hash(self.id)
+
 
 ROLES: dict[str, Role] = {
     r.id: r

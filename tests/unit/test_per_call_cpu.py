@@ -106,3 +106,19 @@ def test_the_hash_is_of_the_canonical_json_and_the_request_keeps_no_copy_of_it()
     assert req.request_hash() == hashlib.sha256(text.encode("utf-8")).hexdigest()
     # a request in flight (1,000 workflows: thousands of them) holds no second copy of its prompt as JSON
     assert not any(isinstance(v, str) and len(v) > 1000 for v in vars(req).values())
+
+
+def test_a_block_whose_text_recurs_is_one_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An act call's system prompt is its plan call's: the same frozen blocks, not copies; a block of
+    other text is another block; past the memo's bound, blocks are made again, equal to the first."""
+    plan = _build("plan", **_variables())
+    act = _build("act", **_variables(plan=_plan()))
+    assert len(plan.system) == len(act.system) >= 3
+    assert all(p is a for p, a in zip(plan.system, act.system, strict=True))
+    other = _build("plan", **_variables(request=REQUEST + " and YAML"))
+    assert other.system[1] is not plan.system[1] and other.system[1].text != plan.system[1].text
+    monkeypatch.setattr(prompt_builder, "_MAX_SHARED_CHARS", 1)
+    _build("plan", **_variables(request=REQUEST + " and TOML"))  # a new block: the memo starts afresh
+    again = _build("plan", **_variables())
+    assert again.system == plan.system and again.system[1] is not plan.system[1]
+    assert again.request_hash() == plan.request_hash()
