@@ -298,9 +298,10 @@ class CostBreakdown:
 
 _PARTS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 _ONE = Decimal(1)
-# per (long context, batch): the rates of the five parts (None: unknown), the batch factor, and the
-# differences to the input rate that the savings use; None when input or output is unknown
-_RateSet = tuple[tuple[Decimal | None, ...], Decimal, Decimal, Decimal, Decimal]
+# per (long context, batch): the rates of the five parts (None: unknown), the batch factor, the
+# differences to the input rate that the savings use, and each part's cost of no tokens (the very Decimal
+# the arithmetic gives, exponent included); None when input or output is unknown
+_RateSet = tuple[tuple[Decimal | None, ...], Decimal, Decimal, Decimal, Decimal, tuple[Decimal, ...]]
 
 
 def _rate_sets(price: ModelPrice) -> dict[tuple[bool, bool], _RateSet | None]:
@@ -318,7 +319,8 @@ def _rate_sets(price: ModelPrice) -> dict[tuple[bool, bool], _RateSet | None]:
                 continue
             base = rates[0]
             r5, r1, rr = (_ZERO if r is None else r for r in rates[2:])
-            out[long_ctx, batch] = (rates, factor, base - rr, r5 - base, r1 - base)
+            nothing = tuple(_ZERO * (_ZERO if r is None else r) * factor / _MILLION for r in rates)
+            out[long_ctx, batch] = (rates, factor, base - rr, r5 - base, r1 - base, nothing)
     return out
 
 
@@ -332,7 +334,7 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
     rate_set = price._rates[long_ctx, bool(batch)]
     if rate_set is None:  # the input or output price is unknown
         return None
-    rates, factor, read_saving, write_5m_extra, write_1h_extra = rate_set
+    rates, factor, read_saving, write_5m_extra, write_1h_extra, nothing = rate_set
     counts = (
         usage.input_tokens,
         usage.output_tokens,
@@ -340,20 +342,24 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
         usage.cache_write_1h_tokens,
         usage.cache_read_tokens,
     )
-    parts = []
-    for tokens, known in zip(counts, rates, strict=True):
-        if known is None and tokens > 0:  # tokens of a kind whose price is unknown
-            return None
-        parts.append(Decimal(tokens) * (_ZERO if known is None else known) * factor / _MILLION)
-    savings = (
-        (
-            Decimal(counts[4]) * read_saving
-            - Decimal(counts[2]) * write_5m_extra
-            - Decimal(counts[3]) * write_1h_extra
-        )
-        * factor
-        / _MILLION
+    scaled = factor is not _ONE  # x * 1 is x itself (coefficient and exponent): skipped
+    parts = list(nothing)
+    for i, tokens in enumerate(counts):
+        if not tokens:  # worked out once: the same Decimal as Decimal(0) * rate * factor / 1e6
+            continue
+        known = rates[i]
+        if known is None:
+            if tokens > 0:  # tokens of a kind whose price is unknown
+                return None
+            known = _ZERO
+        part = Decimal(tokens) * known
+        parts[i] = (part * factor if scaled else part) / _MILLION
+    saved = (
+        Decimal(counts[4]) * read_saving
+        - Decimal(counts[2]) * write_5m_extra
+        - Decimal(counts[3]) * write_1h_extra
     )
+    savings = (saved * factor if scaled else saved) / _MILLION
     input_, output, write_5m, write_1h, read = parts
     return CostBreakdown(
         input_,
