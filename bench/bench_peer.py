@@ -41,6 +41,13 @@ EDGES = [
     ("reviewer", "steward"),
 ]
 CALLS_PER_RUN = 2 * len(AGENTS)
+BENCH_NOTE = (
+    "note: ours' system time is mostly the run folder's file creation (24 files and folders per run). On\n"
+    "ext4 without a journal (fs/ext4/ialloc.c: recently_deleted), creating a file steps over every inode\n"
+    "freed in its block group in the last minute or more, so it costs about 10x more after anything was\n"
+    "deleted nearby (a test suite, an earlier bench). Compare runs with the same history, or put the run\n"
+    "folders on tmpfs (--root /dev/shm) to see the engine alone."
+)
 
 
 def _merge(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
@@ -159,21 +166,21 @@ class Peer:
             self.saver_cm.__exit__(None, None, None)
 
 
-def measure(runs: int, reps: int, label: str) -> None:
-    """Each side timed ``reps`` times, interleaved (load changes hit all sides alike); medians."""
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        same, new = Ours(root / "same", new_request=False), Ours(root / "new", new_request=True)
-        bare, durable = Peer(root, durable=False), Peer(root, durable=True)
-        figures: dict[str, list[Any]] = {"same": [], "new": [], "bare": [], "durable": []}
-        try:
-            for _ in range(reps):
-                figures["same"].append(same.time(runs))
-                figures["new"].append(new.time(runs))
-                figures["bare"].append(bare.time(runs))
-                figures["durable"].append(durable.time(runs))
-        finally:
-            durable.close()
+def measure(root: Path, runs: int, reps: int, label: str) -> None:
+    """Each side timed ``reps`` times, interleaved (load changes hit all sides alike); medians. Run
+    folders go under ``root``, which the caller removes when the whole bench is done."""
+    root.mkdir()
+    same, new = Ours(root / "same", new_request=False), Ours(root / "new", new_request=True)
+    bare, durable = Peer(root, durable=False), Peer(root, durable=True)
+    figures: dict[str, list[Any]] = {"same": [], "new": [], "bare": [], "durable": []}
+    try:
+        for _ in range(reps):
+            figures["same"].append(same.time(runs))
+            figures["new"].append(new.time(runs))
+            figures["bare"].append(bare.time(runs))
+            figures["durable"].append(durable.time(runs))
+    finally:
+        durable.close()
     med = statistics.median
     a, a_new = med(f[0] for f in figures["same"]), med(f[0] for f in figures["new"])
     user, system = med(f[1] for f in figures["same"]), med(f[2] for f in figures["same"])
@@ -194,6 +201,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=10, help="runs per timing")
     p.add_argument("--reps", type=int, default=5, help="timings per side (medians are printed)")
+    p.add_argument("--root", default=None, help="where run folders go (default: a temp folder)")
     args = p.parse_args()
     try:
         import langchain_core  # noqa: F401
@@ -203,13 +211,22 @@ def main() -> None:
         sys.exit(
             "bench_peer needs LangGraph: pip install -e '.[bench]' (langgraph, langgraph-checkpoint-sqlite)"
         )
-    measure(args.runs, args.reps, "quiet machine")
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # occupies one core
-    try:
-        measure(args.runs, args.reps, "machine under load (a busy loop on the other core)")
-    finally:
-        os.kill(busy.pid, signal.SIGKILL)
-        busy.wait()
+    # One folder for the whole bench, removed at the end: removing the first phase's run folders before
+    # the second would slow the second's file creation on some file systems (see BENCH_NOTE)
+    with tempfile.TemporaryDirectory(dir=args.root) as tmp:
+        measure(Path(tmp) / "quiet", args.runs, args.reps, "quiet machine")
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # occupies one core
+        try:
+            measure(
+                Path(tmp) / "loaded",
+                args.runs,
+                args.reps,
+                "machine under load (a busy loop on the other core)",
+            )
+        finally:
+            os.kill(busy.pid, signal.SIGKILL)
+            busy.wait()
+    print(BENCH_NOTE)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_peer import CALLS_PER_RUN, REQUEST, MemoBackend, State, fake_model, langgraph_graph
+from bench_peer import BENCH_NOTE, CALLS_PER_RUN, REQUEST, MemoBackend, State, fake_model, langgraph_graph
 
 from orchestrator_kit.engine.engine import WorkflowEngine
 from orchestrator_kit.engine.workflow import DEFAULT_WORKFLOW
@@ -107,14 +107,14 @@ class Timed:
         return {"wall": self.wall, "cpu": self.cpu, "gc": self.gc}
 
 
-def side(name: str, n: int, delay: float) -> None:
+def side(name: str, n: int, delay: float, root: str) -> None:
     """One side in this (fresh) process; prints JSON: wall, CPU and GC time of the timed part, and peak
-    RSS growth. A single workflow is timed 5 times (the median by wall time): one is too noisy."""
+    RSS growth. A single workflow is timed 5 times (the median by wall time): one is too noisy. Run
+    folders go to a new folder under ``root``, left for the caller to remove when the bench ends."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    timings = []
-    for _ in range(5 if n == 1 else 1):
-        with tempfile.TemporaryDirectory() as tmp:
-            timings.append(asyncio.run(ours(n, delay, Path(tmp)) if name == "ours" else peer(n, delay)))
+    timings, tmp = [], Path(tempfile.mkdtemp(prefix=f"{name}-{n}-", dir=root))
+    for i in range(5 if n == 1 else 1):
+        timings.append(asyncio.run(ours(n, delay, tmp / str(i)) if name == "ours" else peer(n, delay)))
     figures = sorted(timings, key=lambda f: f["wall"])[len(timings) // 2]
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({**figures, "rss_kb": after, "rss_growth_kb": after - before}))
@@ -130,8 +130,19 @@ async def sleeps_alone(delay: float) -> float:
     return time.perf_counter() - t
 
 
-def run_side(name: str, n: int, delay: float) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--side", name, "--workflows", str(n), "--delay", str(delay)]
+def run_side(name: str, n: int, delay: float, root: str) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--side",
+        name,
+        "--workflows",
+        str(n),
+        "--delay",
+        str(delay),
+        "--root",
+        root,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -141,13 +152,23 @@ def main() -> None:
     p.add_argument("--workflows", type=int, default=1000)
     p.add_argument("--delay", type=float, default=None)
     p.add_argument("--side", choices=["ours", "langgraph"], default=None)
+    p.add_argument("--root", default=None, help="where run folders go (default: a temp folder)")
     a = p.parse_args()
     if a.side:
-        side(a.side, a.workflows, a.delay)
+        with tempfile.TemporaryDirectory(dir=a.root) as root:  # the caller's --root outlives this process
+            side(a.side, a.workflows, a.delay, a.root or root)
         return
-    for n, delay in ((1, 0.1), (a.workflows, 0.5)):
+    # One folder for the whole bench, removed at the end, so that removing one phase's run folders does
+    # not slow the next phase's file creation (bench_peer.BENCH_NOTE)
+    with tempfile.TemporaryDirectory(dir=a.root) as root:
+        compare(a.workflows, root)
+    print(BENCH_NOTE)
+
+
+def compare(workflows: int, root: str) -> None:
+    for n, delay in ((1, 0.1), (workflows, 0.5)):
         cp = critical_path(delay)
-        mine, theirs = run_side("ours", n, delay), run_side("langgraph", n, delay)
+        mine, theirs = run_side("ours", n, delay, root), run_side("langgraph", n, delay, root)
         aim = "1.01" if n == 1 else "1.25"
         print(f"[{n} workflow(s), {delay} s per call] critical path {cp:.2f} s")
         if n == 1:
