@@ -18,6 +18,7 @@ import asyncio
 import gc
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,26 @@ async def sleeps_alone(delay: float) -> float:
     return time.perf_counter() - t
 
 
+def cold_cpu_factor(delay: float, reps: int = 15) -> float:
+    """How much more CPU the same small piece of work (about 0.7 ms) takes right after sleeping ``delay``
+    than right after other work: the machine's cold start (caches, clock, a virtual CPU rescheduled).
+    Every gap between two calls of a workflow starts cold like this, on both sides."""
+
+    def work() -> float:
+        t = time.thread_time()
+        d = {str(i): i for i in range(2000)}
+        sum(d[str(i)] for i in range(2000))
+        json.dumps(d)
+        return time.thread_time() - t
+
+    warm, cold = [], []
+    for _ in range(reps):
+        warm.append(work())
+        time.sleep(delay)
+        cold.append(work())
+    return statistics.median(cold) / statistics.median(warm)
+
+
 def run_side(name: str, n: int, delay: float, root: str) -> dict[str, float]:
     cmd = [
         sys.executable,
@@ -174,7 +195,8 @@ def compare(workflows: int, root: str) -> None:
         if n == 1:
             floor = asyncio.run(sleeps_alone(delay))
             print(
-                f"  the sleeps alone, in sequence: {floor:.3f} s -> {floor / cp:.3f} (the event loop's floor)"
+                f"  the sleeps alone, in sequence: {floor:.3f} s -> {floor / cp:.3f} (the event loop's floor); "
+                f"work after a {delay} s sleep takes {cold_cpu_factor(delay):.1f}x the CPU it takes warm here"
             )
         print(
             f"  ours {mine['wall']:.3f} s -> {mine['wall'] / cp:.3f} (aim <= {aim}); "
