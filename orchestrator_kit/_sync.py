@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None  # the main thread's loop, between calls
 _loop_pid = 0  # the process that made it (a forked child makes its own)
+_FORKED_WHILE_RUNNING: list[asyncio.AbstractEventLoop] = []
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -43,9 +44,13 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def _main_loop() -> asyncio.AbstractEventLoop:
     global _loop, _loop_pid
-    if _loop is not None and _loop_pid != os.getpid() and not _loop.is_closed():
-        _loop.close()  # the parent's, inherited by fork: closes this process's copies of its files
-    if _loop is None or _loop.is_closed() or _loop_pid != os.getpid():
+    if _loop is not None and _loop_pid != os.getpid():  # the parent's, inherited by fork
+        stale, _loop = _loop, None
+        if stale.is_running():  # forked from inside a call: it cannot be closed here, so it is kept
+            _FORKED_WHILE_RUNNING.append(stale)  # (never collected: collecting warns of an open loop)
+        elif not stale.is_closed():
+            stale.close()  # closes this process's copies of its files only
+    if _loop is None or _loop.is_closed():
         _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
     return _loop
 

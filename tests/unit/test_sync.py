@@ -136,6 +136,29 @@ def test_a_forked_child_runs_on_a_loop_of_its_own() -> None:
     assert run_sync(_loop_id()) == parent  # the parent's loop is untouched
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_inside_a_call_can_make_calls_of_its_own() -> None:
+    """As a process pool does when it starts its workers from inside a running sweep (fork)."""
+
+    async def fork_here() -> tuple[int, bytes]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(w, b"ok" if run_sync(asyncio.sleep(0.01, result=True)) else b"no")
+            except BaseException as exc:
+                os.write(w, repr(exc).encode()[:200])
+            finally:
+                os._exit(0)
+        os.close(w)
+        _, status = os.waitpid(pid, 0)  # noqa: ASYNC222 - blocking on purpose: nothing else runs
+        with os.fdopen(r, "rb") as f:
+            return status, f.read()
+
+    status, out = run_sync(fork_here())
+    assert (status, out) == (0, b"ok")
+
+
 def test_inside_a_running_loop_the_call_runs_in_a_worker_thread() -> None:
     async def outer() -> tuple[str, str]:
         async def inner() -> str:
