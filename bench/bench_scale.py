@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,9 @@ def main() -> None:
     p.add_argument("--root", default=None, help="where run folders go (default: a temp folder)")
     a = p.parse_args()
     if a.side:
-        with tempfile.TemporaryDirectory(dir=a.root) as root:  # the caller's --root outlives this process
-            side(a.side, a.workflows, a.delay, a.root or root)
+        # the caller's --root outlives this process; without one, a temp folder is removed at the end
+        with nullcontext(a.root) if a.root else tempfile.TemporaryDirectory() as root:
+            side(a.side, a.workflows, a.delay, root)
         return
     # One folder for the whole bench, removed at the end, so that removing one phase's run folders does
     # not slow the next phase's file creation (bench_peer.BENCH_NOTE)

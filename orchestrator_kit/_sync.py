@@ -76,7 +76,7 @@ def _run_on_main_loop(coro: Coroutine[Any, Any, T]) -> T:
             signal.signal(signal.SIGINT, on_sigint)
             handler = on_sigint
         except ValueError:  # an embedded interpreter without signals
-            handler = None
+            pass
     asyncio.set_event_loop(loop)  # as asyncio.run: the current loop while the call runs, none after
     try:
         return loop.run_until_complete(task)

@@ -26,3 +26,27 @@ def test_our_side_reports_wall_cpu_and_gc_time_of_the_timed_part() -> None:
     assert set(figures) == {"wall", "cpu", "gc", "rss_kb", "rss_growth_kb"}
     assert figures["wall"] > 0 and figures["cpu"] > 0
     assert 0 <= figures["gc"] <= figures["cpu"]
+
+
+@pytest.mark.slow
+def test_our_side_leaves_its_run_folders_under_the_given_root(tmp_path: Path) -> None:
+    """--root (README: put run folders on tmpfs): the folders go there and outlive the side process,
+    which the whole bench removes at its end, so one phase's cleanup cannot slow the next."""
+    subprocess.run(
+        [sys.executable, str(BENCH), "--side", "ours", "--workflows", "2", "--delay", "0.01", "--root", str(tmp_path)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    (side,) = tmp_path.glob("ours-*")
+    runs = list(side.rglob("manifest.json"))
+    assert side.name.startswith("ours-2-") and len(runs) == 3  # the warm-up and the 2 timed workflows
+
+
+@pytest.mark.slow
+def test_the_instruction_benchs_child_runs_our_loop_without_valgrind(tmp_path: Path) -> None:
+    """bench_instructions.py's child (what valgrind counts) runs our side: a warm-up, then --runs runs."""
+    bench = BENCH.parent / "bench_instructions.py"
+    subprocess.run(
+        [sys.executable, str(bench), "--child", "ours", "--runs", "2", "--root", str(tmp_path / "ours")],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert len(list((tmp_path / "ours").glob("*/manifest.json"))) == 3
