@@ -5,7 +5,9 @@
 
 1. One workflow with an ``asyncio.sleep(0.1)`` model per call: wall time / critical path, ours and LangGraph.
 2. N concurrent workflows in one process at 0.5 s per call: wall time / critical path, ours and LangGraph,
-   and the peak RSS per workflow (each side runs in its own fresh process, so its RSS is its own).
+   and the peak RSS per workflow (each side runs in its own fresh process, so its RSS is its own). The
+   host's speed drifts by 20% from minute to minute on a shared machine, so this phase runs ``--reps``
+   times (default 3), the two sides interleaved, and prints the median with the range.
 Both sides run the same 8-agent DAG with two calls per agent; the critical path is 7 agents deep.
 Each side also prints its CPU time per model call and the share of it spent in the garbage collector
 (measured over the timed part only; the GC runs with Python's default settings on both sides).
@@ -175,6 +177,9 @@ def main() -> None:
     p.add_argument("--delay", type=float, default=None)
     p.add_argument("--side", choices=["ours", "langgraph"], default=None)
     p.add_argument("--root", default=None, help="where run folders go (default: a temp folder)")
+    p.add_argument(
+        "--reps", type=int, default=3, help="repetitions of the N-workflow phase (medians printed)"
+    )
     a = p.parse_args()
     if a.side:
         # the caller's --root outlives this process; without one, a temp folder is removed at the end
@@ -184,16 +189,35 @@ def main() -> None:
     # One folder for the whole bench, removed at the end, so that removing one phase's run folders does
     # not slow the next phase's file creation (bench_peer.BENCH_NOTE)
     with tempfile.TemporaryDirectory(dir=a.root) as root:
-        compare(a.workflows, root)
+        compare(a.workflows, root, max(1, a.reps))
     print(BENCH_NOTE)
 
 
-def compare(workflows: int, root: str) -> None:
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median wall time, with the range of wall times as ``wall_min``/``wall_max``."""
+    walls = sorted(r["wall"] for r in runs)
+    mid = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+    return {**mid, "wall_min": walls[0], "wall_max": walls[-1]}
+
+
+def spread(figures: dict[str, float], cp: float) -> str:
+    if figures["wall_min"] == figures["wall_max"]:
+        return ""
+    return f" (range {figures['wall_min'] / cp:.3f}-{figures['wall_max'] / cp:.3f})"
+
+
+def compare(workflows: int, root: str, reps: int) -> None:
     for n, delay in ((1, 0.1), (workflows, 0.5)):
         cp = critical_path(delay)
-        mine, theirs = run_side("ours", n, delay, root), run_side("langgraph", n, delay, root)
+        mine_runs: list[dict[str, float]] = []
+        theirs_runs: list[dict[str, float]] = []
+        for _ in range(1 if n == 1 else reps):  # a single workflow is already a median of 5 (side())
+            mine_runs.append(run_side("ours", n, delay, root))
+            theirs_runs.append(run_side("langgraph", n, delay, root))
+        mine, theirs = median_run(mine_runs), median_run(theirs_runs)
         aim = "1.01" if n == 1 else "1.25"
-        print(f"[{n} workflow(s), {delay} s per call] critical path {cp:.2f} s")
+        reps_note = f", median of {len(mine_runs)} interleaved runs per side" if len(mine_runs) > 1 else ""
+        print(f"[{n} workflow(s), {delay} s per call] critical path {cp:.2f} s{reps_note}")
         if n == 1:
             floor = asyncio.run(sleeps_alone(delay))
             print(
@@ -201,8 +225,8 @@ def compare(workflows: int, root: str) -> None:
                 f"work after a {delay} s sleep takes {cold_cpu_factor(delay):.1f}x the CPU it takes warm here"
             )
         print(
-            f"  ours {mine['wall']:.3f} s -> {mine['wall'] / cp:.3f} (aim <= {aim}); "
-            f"LangGraph {theirs['wall']:.3f} s -> {theirs['wall'] / cp:.3f}"
+            f"  ours {mine['wall']:.3f} s -> {mine['wall'] / cp:.3f}{spread(mine, cp)} (aim <= {aim}); "
+            f"LangGraph {theirs['wall']:.3f} s -> {theirs['wall'] / cp:.3f}{spread(theirs, cp)}"
         )
         calls = n * CALLS_PER_RUN
         print(

@@ -50,3 +50,18 @@ def test_the_instruction_benchs_child_runs_our_loop_without_valgrind(tmp_path: P
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     assert len(list((tmp_path / "ours").glob("*/manifest.json"))) == 3
+
+
+@pytest.mark.slow
+def test_the_many_workflow_phase_reports_a_median_of_interleaved_runs_with_its_range() -> None:
+    """--reps: the N-workflow phase runs each side that many times and prints the median with its range."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        from bench_scale import median_run, spread
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    runs = [{"wall": w, "cpu": w / 2, "gc": 0.0} for w in (9.0, 8.0, 10.0)]
+    mid = median_run(runs)
+    assert (mid["wall"], mid["cpu"], mid["wall_min"], mid["wall_max"]) == (9.0, 4.5, 8.0, 10.0)
+    assert spread(mid, 8.0) == " (range 1.000-1.250)"
+    assert spread(median_run(runs[:1]), 8.0) == ""
