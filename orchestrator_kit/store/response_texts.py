@@ -40,15 +40,20 @@ _PLACES = (("s", "system", "text"), ("m", "messages", "content"))
 
 class TextWriter:
     """One writer's texts already in the file. Texts are found by length, then compared (``==`` is a
-    memory compare, cheaper than hashing a new 10 KB string). Not locked: a text two threads define at
-    once is written twice under two ids, and either is registered only after its line is whole."""
+    memory compare, cheaper than hashing a new 10 KB string); a text whose length an earlier one has is
+    found by hash (rare). Only strings are held, in dicts of strings (ints to strings, strings to
+    strings): the garbage collector never scans them (a list or tuple per text made about 34 tracked
+    objects per run in flight). Not locked: a text two threads define at once is written twice under
+    two ids, and either is registered only after its line is whole."""
 
-    __slots__ = ("_by_len", "_held", "_next", "_prefix")
+    __slots__ = ("_held", "_id_at", "_next", "_other", "_prefix", "_text_at")
 
     def __init__(self) -> None:
         self._prefix = secrets.token_hex(6) + "."
         self._next = itertools.count(1).__next__  # atomic under the GIL
-        self._by_len: dict[int, list[tuple[str, dict[str, str]]]] = {}  # length -> (text, {"ref": id})
+        self._text_at: dict[int, str] = {}  # length -> the first text of that length held
+        self._id_at: dict[int, str] = {}  # length -> that text's id
+        self._other: dict[str, str] = {}  # text -> id, for a text whose length another has
         self._held = 0
 
     def compact(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -57,7 +62,7 @@ class TextWriter:
         request = record.get("request")
         if type(request) is not dict:
             return record, None
-        by_len = self._by_len
+        text_at = self._text_at
         fresh: list[tuple[str, str]] = []  # (text, id) first written by this line
         where: dict[str, str] = {}  # place -> id
         out_request = None
@@ -70,15 +75,17 @@ class TextWriter:
                 text = item.get(field) if type(item) is dict else None
                 if type(text) is not str or (n := len(text)) < MIN_CHARS:
                     continue
-                ref = None
-                for known, known_ref in by_len.get(n, ()):  # _ref, inlined (the hot loop)
-                    if known == text:
-                        ref = known_ref
-                        break
+                known = text_at.get(n)  # _ref_id, inlined (the hot loop)
+                if known is None:
+                    ref = None
+                elif known == text:
+                    ref = self._id_at[n]
+                else:
+                    ref = self._other.get(text)
                 if ref is not None:
                     if changed is None:
                         changed = list(items)
-                    changed[i] = {**item, field: ref}
+                    changed[i] = {**item, field: {"ref": ref}}
                 else:
                     where[f"{tag}{i}"] = self._define(text, fresh)
             if changed is not None:
@@ -90,10 +97,10 @@ class TextWriter:
         if type(completion) is dict:
             text = completion.get("text")
             if type(text) is str and len(text) >= MIN_CHARS:
-                ref = self._ref(text)
+                ref = self._ref_id(text)
                 if ref is not None:
                     out = dict(record)
-                    out["completion"] = {**completion, "text": ref}
+                    out["completion"] = {**completion, "text": {"ref": ref}}
                 else:
                     where["c"] = self._define(text, fresh)
         if out_request is not None or where:
@@ -110,17 +117,28 @@ class TextWriter:
         added = sum(len(text) for text, _ in fresh)
         self._held += added
         if self._held > MAX_HELD_CHARS:  # bounded memory: start afresh (texts are written again)
-            self._by_len.clear()
+            self._text_at.clear()
+            self._id_at.clear()
+            self._other.clear()
             self._held = added
-        by_len = self._by_len
+        text_at = self._text_at
         for text, text_id in fresh:
-            by_len.setdefault(len(text), []).append((text, {"ref": text_id}))
+            n = len(text)
+            known = text_at.get(n)
+            if known is None:
+                text_at[n] = text
+                self._id_at[n] = text_id
+            elif known != text:
+                self._other.setdefault(text, text_id)
 
-    def _ref(self, text: str) -> dict[str, str] | None:
-        for known, ref in self._by_len.get(len(text), ()):
-            if known == text:
-                return ref
-        return None
+    def _ref_id(self, text: str) -> str | None:
+        n = len(text)
+        known = self._text_at.get(n)
+        if known is None:
+            return None
+        if known == text:
+            return self._id_at[n]
+        return self._other.get(text)
 
     def _define(self, text: str, fresh: list[tuple[str, str]]) -> str:
         for known, text_id in fresh:  # the same text twice in one line: one id

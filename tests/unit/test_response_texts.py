@@ -4,6 +4,7 @@ the full records back, as the lines held them before (store/response_texts.py)."
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import tempfile
 from pathlib import Path
@@ -248,3 +249,23 @@ def test_a_writer_past_its_memory_bound_writes_texts_again(
         records += _plan_and_act(folder, f"Task number {n}, long enough to be shared. " * 4)
     assert (folder.path / RESPONSES).read_text().count(CHARTER) > 1  # forgotten, so written again
     assert folder.responses() == [_as_before(r) for r in records]
+
+
+def test_texts_of_the_same_length_are_each_referred_to(folder: RunFolder) -> None:
+    a, b, c, d = ("A" * 200, "B" * 200, "C" * 200, "D" * 200)  # one length: found by length, then hash
+    records = [
+        recording_record(_request([a, b], [c]), _completion(d)),
+        recording_record(_request([c, a], [d]), _completion(b)),
+    ]
+    for rec in records:
+        folder.append_response(rec)
+    raw = (folder.path / RESPONSES).read_text()
+    assert [raw.count(t) for t in (a, b, c, d)] == [1, 1, 1, 1]
+    assert folder.responses() == [_as_before(r) for r in records]
+
+
+def test_the_texts_a_writer_holds_are_not_scanned_by_the_garbage_collector(folder: RunFolder) -> None:
+    """Thousands of runs in flight each hold a writer: its texts add nothing to what a collection scans."""
+    _plan_and_act(folder, "Write the CSV converter's tests. " * 5)
+    held = [r for r in gc.get_referents(folder._texts) if isinstance(r, dict)]
+    assert held and not any(gc.is_tracked(d) for d in held)
