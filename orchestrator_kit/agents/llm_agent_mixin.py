@@ -6,6 +6,7 @@ local repair, at most one re-ask of malformed output (counted as wasted spend), 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,16 @@ def _validator(parse: Callable[[str], Any], prefix: str = "") -> Callable[[Compl
         return parse(prefix + c.text)
 
     return validate
+
+
+# The act parser of each kind of role, and the validator of every parser the agent's own calls use, made
+# once: a closure made per call holds cells that thousands of calls in flight keep for the collector.
+_ACT_PARSERS: dict[tuple[bool, bool], Callable[[str], Any]] = {
+    (d, s): functools.partial(parse_act, require_decision=d, require_score=s)
+    for d in (False, True)
+    for s in (False, True)
+}
+_VALIDATORS = {p: _validator(p) for p in (parse_plan, *_ACT_PARSERS.values())}
 
 
 class LlmAgentMixin:
@@ -132,7 +143,8 @@ class LlmAgentMixin:
     async def _ask_once(
         self, gw: CallGateway, request: LLMRequest, parse: Callable[[str], Any]
     ) -> tuple[Any, bool]:
-        completion, value = await gw.complete(request, validate=_validator(parse), status_of=_status)
+        validate = _VALIDATORS.get(parse) or _validator(parse)
+        completion, value = await gw.complete(request, validate=validate, status_of=_status)
         if value is _REFUSED:
             raise RefusalError(
                 f"{self.role.id} refused the task: {completion.text.strip()[:300] or '(no reason)'}",
@@ -190,18 +202,18 @@ class LlmAgentMixin:
     ) -> AgentOutput:
         gw = self._gateway_for(context)
         role = self.role
-
-        def parse(text: str) -> Any:
-            return parse_act(text, require_decision=role.needs_decision, require_score=role.needs_score)
-
+        parse = _ACT_PARSERS[bool(role.needs_decision), bool(role.needs_score)]
         request = self._request("act", project_state, context, plan=plan)
         parsed, truncated = await self._ask(gw, request, parse)
         data = parsed.data
         truncated = truncated or any(r.startswith("truncated") for r in parsed.repairs)
-        artifacts = [
-            Artifact(filename=a.filename, content=a.content, kind=a.kind, agent=role.id, truncated=truncated)
-            for a in data.artifacts
-        ]
+        artifacts = []  # a loop: a comprehension would make ``role`` and ``truncated`` cells for the call
+        for a in data.artifacts:
+            artifacts.append(
+                Artifact(
+                    filename=a.filename, content=a.content, kind=a.kind, agent=role.id, truncated=truncated
+                )
+            )
         return AgentOutput(
             agent=role.id,
             phase=plan.phase,

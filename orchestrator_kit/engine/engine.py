@@ -24,14 +24,13 @@ from ..errors import BudgetExceeded, ConfigError, RunFailed
 from ..llm.gateway import ConcurrencyLimiter, Gateway
 from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.selection import BackendChoice, BackendOptions, check_keywords, select_backend
-from ..llm.types import Completion, LLMRequest
 from ..records import AgentContext, AgentSettings, CacheTtl, CallRecord, ProjectState, TaskDefinition
 from ..store.run_folder import RunFolder
 from .budget import Budget, BudgetTracker
 from .checkpoint import load_project_state, save_checkpoint
 from .events import Event, EventBus
 from .gates import PendingGate, after_step, budget_gate, record_decision, refuse_if_waiting
-from .manifest import check_resumable_layout, engine_options, run_manifest
+from .manifest import check_resumable_layout, engine_options, expected_usd, run_manifest
 from .recorder import RunRecorder
 from .result import RunResult
 from .summary import RunEnding
@@ -191,9 +190,12 @@ class WorkflowEngine:
         if problem := records.request_problem(request, project_name):  # empty, or not valid text
             raise ConfigError(problem)
         state = ProjectState(project_name=project_name, request=request)
-        folder = RunFolder.create(self.output_dir, self.manifest(state.request, project_name), run_id)
+        manifest = self.manifest(state.request, project_name)
+        folder = RunFolder.create(self.output_dir, manifest, run_id)
+        estimate_usd = expected_usd(manifest)
+        del manifest  # not held while the run goes on
         steps = dict.fromkeys(self.workflow.order(), "pending")
-        return await self._execute(folder, state, steps, paid=[], spent=[])
+        return await self._execute(folder, state, steps, estimate_usd=estimate_usd)
 
     def run(self, request: str, **kw: Any) -> RunResult:
         return run_sync(self.arun(request, **kw))
@@ -215,7 +217,11 @@ class WorkflowEngine:
         steps = {
             a: ("done" if doc.get("steps", {}).get(a) == "done" else "pending") for a in self.workflow.order()
         }
-        return await self._execute(folder, state, steps, paid=folder.responses(), spent=folder.calls())
+        estimate_usd = expected_usd(manifest)
+        del manifest, doc  # not held while the run goes on
+        return await self._execute(
+            folder, state, steps, estimate_usd=estimate_usd, paid=folder.responses(), spent=folder.calls()
+        )
 
     def resume(self, run_dir: str | Path) -> RunResult:
         return run_sync(self.aresume(run_dir))
@@ -227,12 +233,15 @@ class WorkflowEngine:
         state: ProjectState,
         steps: dict[str, str],
         *,
-        paid: list[dict[str, Any]],
-        spent: list[CallRecord],
+        estimate_usd: str | None,
+        paid: list[dict[str, Any]] | None = None,
+        spent: list[CallRecord] | None = None,
     ) -> RunResult:
         self._active_runs += 1
         try:
-            return await self._execute_run(folder, state, steps, paid=paid, spent=spent)
+            return await self._execute_run(
+                folder, state, steps, estimate_usd=estimate_usd, paid=paid, spent=spent
+            )
         finally:
             self._active_runs -= 1
             aclose = getattr(self.choice.backend, "aclose", None)
@@ -245,8 +254,9 @@ class WorkflowEngine:
         state: ProjectState,
         steps: dict[str, str],
         *,
-        paid: list[dict[str, Any]],
-        spent: list[CallRecord],
+        estimate_usd: str | None,
+        paid: list[dict[str, Any]] | None,
+        spent: list[CallRecord] | None,
     ) -> RunResult:
         tracker = BudgetTracker(
             self.budget,
@@ -254,27 +264,16 @@ class WorkflowEngine:
             parent=self.shared_budget,
             batch=bool(getattr(self.choice.backend, "billed_as_batch", False)),
         )
-        for line in spent:  # a resumed run has already spent this
+        for line in spent or ():  # a resumed run has already spent this
             tracker.add(line.cost_usd, line.total_tokens)
         recorder = RunRecorder(folder, self.events, tracker, self.mode, prior_lines=spent)
         run_id = folder.run_id
-
-        def reuse_rejected(request: LLMRequest, completion: Completion, reason: str) -> None:
-            self.events.emit(
-                Event(
-                    "reuse_rejected",
-                    run_id,
-                    request.labels.agent,
-                    {"step": request.labels.step, "reason": reason, "request_id": completion.request_id},
-                )
-            )
-
         gateway = Gateway(
             self.choice.backend,
             observer=recorder,
             limiter=self.limiter,
             paid=paid,
-            on_reuse_rejected=reuse_rejected,
+            on_reuse_rejected=recorder.reuse_rejected,
             counter=(  # simulated and replay bill the local estimate / nothing: their estimate is exact
                 self.choice.token_counter() if self.exact_budget and not self.budget.unlimited else None
             ),
@@ -283,20 +282,14 @@ class WorkflowEngine:
         started = time.time()
         save_checkpoint(folder, "running", steps, state)
         if self.events.wants("run_started"):  # no event is built that nobody hears
-            self.events.emit(
-                Event(
-                    "run_started",
-                    run_id,
-                    None,
-                    {
-                        "mode": self.mode,
-                        "model": self.model,
-                        "agents": list(steps),
-                        "run_dir": str(folder.path),
-                    },
-                )
-            )
-        end = RunEnding(self.mode, self.model, self.workflow.order(), self.budget, self.events)
+            data = {
+                "mode": self.mode,
+                "model": self.model,
+                "agents": list(steps),
+                "run_dir": str(folder.path),
+            }
+            self.events.emit(Event("run_started", run_id, None, data))
+        end = RunEnding(self.mode, self.model, self.workflow.order(), self.budget, self.events, estimate_usd)
         try:
             waiting = await self._schedule(folder, state, steps, task, gateway, run_id)
         except BudgetExceeded as exc:
@@ -327,38 +320,23 @@ class WorkflowEngine:
         failure: BaseException | None = None
         waiting: PendingGate | None = None
 
-        def ended(agent: str, exc: BaseException | None) -> None:
-            nonlocal failure, waiting
-            if exc is not None:
-                steps[agent] = "failed"
-                self.events.emit(
-                    Event("agent_failed", run_id, agent, {"type": type(exc).__name__, "message": str(exc)})
-                )
-                failure = failure or exc
-            else:
-                waiting = (
-                    after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
-                    or waiting
-                )
-                save_checkpoint(folder, "running", steps, state)
-
         try:
             while True:
                 ready = []
                 if failure is None and waiting is None:  # at a human gate: finish what runs, start nothing
                     for agent in self.workflow.order():
-                        deps = self.workflow.steps[agent].after
-                        if steps[agent] == "pending" and all(steps[d] == "done" for d in deps):
+                        if self.workflow.can_start(agent, steps):
                             steps[agent] = "running"
                             ready.append(agent)
                 if len(ready) == 1 and not running:
                     await asyncio.sleep(0)  # other runs in this loop go on, as when a task starts
+                    error: BaseException | None = None
                     try:
                         await self._run_step(ready[0], folder, state, steps, task, gateway, run_id)
                     except Exception as exc:  # noqa: BLE001 - kept as a task keeps it: the run stops after it
-                        ended(ready[0], exc)
-                    else:
-                        ended(ready[0], None)
+                        error = exc
+                    waiting = self._ended(ready[0], error, folder, state, steps, run_id) or waiting
+                    failure = failure or error
                     continue
                 for agent in ready:
                     coro = self._run_step(agent, folder, state, steps, task, gateway, run_id)
@@ -367,8 +345,9 @@ class WorkflowEngine:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for t in done:
-                    agent = running.pop(t)
-                    ended(agent, t.exception())
+                    error = t.exception()
+                    waiting = self._ended(running.pop(t), error, folder, state, steps, run_id) or waiting
+                    failure = failure or error
         except BaseException:
             for t in running:
                 t.cancel()
@@ -381,6 +360,27 @@ class WorkflowEngine:
         if any(s != "done" for s in steps.values()):  # pragma: no cover - scheduler invariant
             raise RunFailed(f"steps left unfinished: {steps}", run_dir=str(folder.path))
         return None
+
+    def _ended(
+        self,
+        agent: str,
+        exc: BaseException | None,
+        folder: RunFolder,
+        state: ProjectState,
+        steps: dict[str, str],
+        run_id: str,
+    ) -> PendingGate | None:
+        """A step ended: failed with ``exc`` (marked, told; the run stops after what runs), or done (the
+        run checkpointed; returns the gate it now waits at, if any). Not a closure: no cells per run."""
+        if exc is not None:
+            steps[agent] = "failed"
+            self.events.emit(
+                Event("agent_failed", run_id, agent, {"type": type(exc).__name__, "message": str(exc)})
+            )
+            return None
+        waiting = after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
+        save_checkpoint(folder, "running", steps, state)
+        return waiting
 
     async def _run_step(
         self,

@@ -8,6 +8,7 @@ pay again for calls made with another prompt layout.
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from .estimate import estimate_run
 if TYPE_CHECKING:
     from .engine import WorkflowEngine
 
-__all__ = ["check_resumable_layout", "engine_options", "run_manifest"]
+__all__ = ["check_resumable_layout", "engine_options", "expected_usd", "run_manifest"]
 
 
 def run_manifest(engine: WorkflowEngine, request: str, project_name: str) -> dict[str, Any]:
@@ -61,6 +62,13 @@ def run_manifest(engine: WorkflowEngine, request: str, project_name: str) -> dic
             cache_ttl=engine.cache_ttl,
         ).to_dict(),
     }
+
+
+def expected_usd(manifest: Mapping[str, Any]) -> str | None:
+    """The run's expected cost as its manifest's estimate holds it (what ``summary.json`` names): the
+    engine keeps this of the manifest while the run goes on, not the manifest."""
+    expected: str | None = (manifest.get("estimate") or {}).get("total_expected")
+    return expected
 
 
 def engine_options(run_dir: str | Path, **overrides: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -40,8 +39,12 @@ class RunRecorder:
         self.budget = budget
         self.mode = mode
         self.run_id = folder.run_id
-        # Calls paid in an earlier process that already have their ledger line (resume).
-        self._ledgered = Counter(ln.request_hash for ln in prior_lines or [] if not ln.failed)
+        # Calls paid in an earlier process that already have their ledger line (resume): request hash ->
+        # how many. A plain dict of str -> int: the garbage collector does not track it.
+        self._ledgered: dict[str, int] = {}
+        for ln in prior_lines or ():
+            if not ln.failed:
+                self._ledgered[ln.request_hash] = self._ledgered.get(ln.request_hash, 0) + 1
 
     # -- CallObserver ------------------------------------------------------------------------
     def before_call(self, request: LLMRequest, *, input_tokens: int | None = None) -> None:
@@ -82,7 +85,7 @@ class RunRecorder:
         self.budget.release(request)
         self.budget.calibrate(request, completion.usage)
         h = request.request_hash()
-        if reused and self._ledgered[h] > 0:  # paid in an earlier process, already in the ledger
+        if reused and self._ledgered.get(h, 0) > 0:  # paid in an earlier process, already in the ledger
             self._ledgered[h] -= 1
             self.bus.emit(
                 Event(
@@ -136,6 +139,17 @@ class RunRecorder:
                     "spent_usd": str(self.budget.spent_usd),
                     "spent_tokens": self.budget.spent_tokens,
                 },
+            )
+        )
+
+    def reuse_rejected(self, request: LLMRequest, completion: Completion, reason: str) -> None:
+        """A completion paid in an earlier process failed validation: it is asked again, live."""
+        self.bus.emit(
+            Event(
+                "reuse_rejected",
+                self.run_id,
+                request.labels.agent,
+                {"step": request.labels.step, "reason": reason, "request_id": completion.request_id},
             )
         )
 

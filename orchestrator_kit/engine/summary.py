@@ -26,13 +26,15 @@ __all__ = ["RunEnding"]
 
 @dataclass(frozen=True)
 class RunEnding:
-    """What a run's ending needs of its engine: what the summary names, and the bus that tells of it."""
+    """What a run's ending needs of its engine and manifest: what the summary names, and the bus that
+    tells of it."""
 
     mode: str
     model: str
     order: list[str]  # the workflow's steps, in order (per-agent totals follow it)
     budget: Budget
     events: EventBus
+    estimate_usd: str | None = None  # the expected total of the run's estimate (its manifest holds it)
 
     def complete(
         self, folder: RunFolder, state: ProjectState, steps: dict[str, str], started: float
@@ -141,7 +143,7 @@ class RunEnding:
             budget=self.budget.to_dict(),
             **decision_stats(folder.path),
             error=error,
-            estimate_usd=(folder.manifest(cached=True).get("estimate") or {}).get("total_expected"),
+            estimate_usd=self.estimate_usd,
         )
         folder.write_summary(summary)
         return summary

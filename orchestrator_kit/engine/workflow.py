@@ -139,6 +139,10 @@ class Workflow:
         return out
 
     # -- queries ---------------------------------------------------------------------------
+    def can_start(self, agent: str, steps: Mapping[str, str]) -> bool:
+        """Whether ``agent`` is pending and every step it waits for is done (``steps``: agent -> status)."""
+        return steps[agent] == "pending" and all(steps[d] == "done" for d in self.steps[agent].after)
+
     def order(self) -> list[str]:
         """A topological order (stable: insertion order among ready steps)."""
         cached = self.__dict__.get("_order")

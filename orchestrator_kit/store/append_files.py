@@ -38,37 +38,41 @@ class AppendFiles:
     def __init__(self, max_open: int | None = None) -> None:
         self._max_open = max_open
         self._lock = threading.Lock()
-        self._open: OrderedDict[str, list[int]] = OrderedDict()  # path -> [fd, size we left it at]
+        # path -> fd, and path -> the size we left the file at. Ints in dicts, not an [fd, size] list per
+        # file: a thousand runs in flight hold three files each, which the garbage collector would scan.
+        self._open: OrderedDict[str, int] = OrderedDict()
+        self._size: dict[str, int] = {}
 
     def append(self, path: str, data: bytes) -> tuple[int, int]:
         """Append ``data`` (whole lines) to ``path``, after a newline if a torn line ends the file.
         Returns the file's size before and after (as this write saw it)."""
         with self._lock:
-            entry = self._open.get(path)
-            if entry is None:
-                entry = [os.open(path, _FLAGS, _MODE), -1]
-                self._open[path] = entry
+            fd = self._open.get(path)
+            if fd is None:
+                fd = self._open[path] = os.open(path, _FLAGS, _MODE)
+                self._size[path] = -1
                 if self._max_open is None:
                     self._max_open = _default_max_open()
                 while len(self._open) > self._max_open:
-                    _, (old_fd, _) = self._open.popitem(last=False)
+                    old, old_fd = self._open.popitem(last=False)
+                    del self._size[old]
                     os.close(old_fd)
             else:
                 self._open.move_to_end(path)
-            fd = entry[0]
             try:
                 size = os.fstat(fd).st_size
-                if size != entry[1] and size and os.pread(fd, 1, size - 1) != b"\n":
+                if size != self._size[path] and size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data
                 written = os.write(fd, data)
                 if written < len(data):  # rare (a signal, a full disk): write the rest
                     view = memoryview(data)[written:]
                     while view:
                         view = view[os.write(fd, view) :]
-                entry[1] = after = size + len(data)
+                self._size[path] = after = size + len(data)
                 return size, after
             except BaseException:
                 self._open.pop(path, None)  # the next append reopens and looks at the tail again
+                self._size.pop(path, None)
                 os.close(fd)
                 raise
 
@@ -76,23 +80,26 @@ class AppendFiles:
         """Close the handles of ``paths`` (a run that ended); appending later simply reopens."""
         with self._lock:
             for p in paths:
-                entry = self._open.pop(p, None)
-                if entry is not None:
-                    os.close(entry[0])
+                fd = self._open.pop(p, None)
+                if fd is not None:
+                    del self._size[p]
+                    os.close(fd)
 
     def close_under(self, folder: str) -> None:
         """Close every handle of a file inside ``folder`` (e.g. a folder being created afresh)."""
         prefix = folder.rstrip(os.sep) + os.sep
         with self._lock:
             for p in [p for p in self._open if p.startswith(prefix)]:
-                os.close(self._open.pop(p)[0])
+                del self._size[p]
+                os.close(self._open.pop(p))
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh lock (the parent's may have been held) and none of its handles."""
         self._lock = threading.Lock()
-        for fd, _ in self._open.values():
+        for fd in self._open.values():
             os.close(fd)
         self._open.clear()
+        self._size.clear()
 
 
 APPENDS = AppendFiles()

@@ -24,12 +24,16 @@ __all__ = ["ArtifactDirs"]
 class ArtifactDirs:
     """Paths (``str``) of the folders under ``artifacts/`` (``root``), made with ``mode`` when missing."""
 
+    __slots__ = ("_mode", "_root_link", "_seen", "_tried", "root")
+
     def __init__(self, root: str, mode: int) -> None:
         self.root = root
         self._mode = mode
         self._seen = False  # artifacts/ looked at once
         self._root_link: str | None = None  # where artifacts/ pointed when first seen, if it was a link
-        self._tried: set[str] = set()  # folders this writer has tried to make first (see _lstat_or_make)
+        # folders this writer has tried to make first (see _lstat_or_make); a dict of str (the garbage
+        # collector does not track it), a set would be scanned at every collection
+        self._tried: dict[str, None] = {}
 
     def folder(self, rel: str) -> str:
         """The path of ``root/rel`` (``rel`` a checked relative POSIX path, "" for root itself), its
@@ -72,7 +76,7 @@ class ArtifactDirs:
 
     def _lstat_or_make(self, path: str) -> int:
         if path not in self._tried:  # a folder new to this writer is most often missing (a new run):
-            self._tried.add(path)  # made at once, one call; one that exists is looked at as below
+            self._tried[path] = None  # made at once, one call; one that exists is looked at as below
             try:
                 os.mkdir(path, self._mode)
                 return stat.S_IFDIR

@@ -123,6 +123,20 @@ class RunFolder:
     """One run's folder. Each appended line is written to the OS at once (no buffer), so a killed
     process loses at most the line it was writing. One writer per run folder at a time."""
 
+    __slots__ = (
+        "_agents",
+        "_base",
+        "_dirs",
+        "_last_state",
+        "_ledger",
+        "_ledger_size",
+        "_lock",
+        "_log_n",
+        "_logs",
+        "_texts",
+        "path",
+    )
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -130,12 +144,11 @@ class RunFolder:
         self._log_n = 0
         self._base: Path | None = None  # artifacts/, resolved once (readers: artifact_path)
         self._dirs = ArtifactDirs(str(self.path / ARTIFACTS), PRIVATE_DIR)  # folders written to
-        self._agents: set[str] = set()  # agent folder names checked by write_artifact
+        self._agents: dict[str, None] = {}  # agent folder names checked by write_artifact (untracked by gc)
         # The ledger as this object last read or wrote it, and the file size it had then: ``calls()``
         # returns it without reading the file again unless the file changed since (another writer).
         self._ledger: list[CallRecord] | None = None
         self._ledger_size = -1
-        self._manifest: dict[str, Any] | None = None  # manifest.json as this object last wrote it
         self._logs = {n: str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)}  # append pool keys
         self._texts: TextWriter | None = None  # long texts this object wrote to responses.jsonl
 
@@ -190,11 +203,10 @@ class RunFolder:
         return cls(p)
 
     # -- json documents --------------------------------------------------------------------
-    def manifest(self, *, cached: bool = False) -> dict[str, Any]:
-        """``manifest.json``. ``cached=True``: as this object last wrote it, if it did (for fields fixed
-        when the run is created, such as the estimate; do not change the dict)."""
-        if cached and self._manifest is not None:
-            return self._manifest
+    def manifest(self) -> dict[str, Any]:
+        """``manifest.json``, read from the file (a new dict each time). A run's engine keeps what it
+        needs of it; a folder object holds none (a thousand runs in flight would each hold the nested
+        dicts and lists of one, for the garbage collector to scan)."""
         manifest: dict[str, Any] = _read_json(self.path / MANIFEST)  # written by this package: an object
         return manifest
 
@@ -203,7 +215,6 @@ class RunFolder:
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json_atomic(self.path / MANIFEST, manifest)
-        self._manifest = manifest
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Checkpoint ``state`` (do not change it afterwards). In flight (status ``running``) it is one
@@ -360,7 +371,7 @@ class RunFolder:
         :meth:`artifact_path`; folders with one ``lstat`` each (``artifact_dirs``)."""
         if agent not in self._agents:  # agent names are few: each is checked once per writer
             self._check_agent(agent)
-            self._agents.add(agent)
+            self._agents[agent] = None
         check_relpath(filename)
         data = redact(content).encode("utf-8")  # fails (e.g. a lone surrogate) before anything is written
         rel = f"{agent}/{filename}"

@@ -165,13 +165,12 @@ def test_create_makes_a_missing_output_folder_and_refuses_a_file(tmp_path: Path)
         RunFolder.create(tmp_path / "file", {"n": 2})
 
 
-def test_the_cached_manifest_is_what_this_writer_wrote(folder: RunFolder) -> None:
-    assert folder.manifest(cached=True) == folder.manifest() == {**folder.manifest(), "run_id": folder.run_id}
-    folder.update_manifest(note="x")
-    assert folder.manifest(cached=True)["note"] == "x"
-    opened = RunFolder.open(folder.path)  # wrote nothing: reads the file
+def test_the_manifest_is_read_from_the_file(folder: RunFolder) -> None:
+    opened = RunFolder.open(folder.path)
     folder.update_manifest(note="y")
-    assert opened.manifest(cached=True)["note"] == "y"
+    assert opened.manifest()["note"] == "y" and opened.manifest()["run_id"] == folder.run_id
+    opened.manifest()["note"] = "changed"  # a new dict each time: changing it changes nothing held
+    assert folder.manifest()["note"] == opened.manifest()["note"] == "y"
 
 
 # -- JSONL -----------------------------------------------------------------------------------------
