@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property
 from typing import Any, Literal
 
 import orjson
@@ -26,14 +25,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SystemBlock(_Frozen):
+_PART_MEMOS = ("_plain", "_canon")
+
+
+class _Part(_Frozen):
+    """A system block or message: its JSON data and canonical JSON are worked out once (it is frozen,
+    and the prompt builder shares one object among the requests that hold the same text). Memoised in
+    the instance dict by plain methods (functools.cached_property takes a lock on each first use)."""
+
+    def model_copy(self, *, update: Any = None, deep: bool = False) -> Any:
+        """A copy; the memoised JSON is dropped (``update`` may change it)."""
+        copy = super().model_copy(update=update, deep=deep)
+        for memo in _PART_MEMOS:
+            copy.__dict__.pop(memo, None)
+        return copy
+
+    def _plain_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``: the fields (str or None) in field order. Shared: never changed."""
+        d = self.__dict__
+        plain = d.get("_plain")
+        if plain is None:
+            plain = d["_plain"] = {name: d[name] for name in type(self).model_fields}
+        return plain
+
+    def _canon_json(self) -> bytes:
+        """``orjson.dumps(self._plain_json(), option=OPT_SORT_KEYS)``; TypeError where orjson refuses (see
+        LLMRequest.canonical_json)."""
+        d = self.__dict__
+        canon = d.get("_canon")
+        if canon is None:
+            canon = d["_canon"] = orjson.dumps(self._plain_json(), option=orjson.OPT_SORT_KEYS)
+        return canon
+
+
+class SystemBlock(_Part):
     """One block of the system prompt. Stable blocks come first and may be cached."""
 
     text: str
     cache_ttl: Literal["5m", "1h"] | None = None  # None: not marked for caching
 
 
-class Message(_Frozen):
+class Message(_Part):
     role: Literal["user", "assistant"]
     content: str
     cache_ttl: Literal["5m", "1h"] | None = None  # a cache breakpoint at the end of this turn
@@ -63,17 +95,38 @@ class LLMRequest(_Frozen):
             copy.__dict__.pop(memo, None)
         return copy
 
-    @cached_property
-    def _data(self) -> dict[str, Any]:  # computed once: the request is frozen
-        return self.model_dump(mode="json", exclude={"labels"})
+    def _json_data(self) -> dict[str, Any]:
+        """``model_dump(mode="json", exclude={"labels"})``, made of the parts' own data (computed once:
+        the request is frozen; shared, never changed)."""
+        d = self.__dict__
+        data = d.get("_data")
+        if data is None:
+            data = d["_data"] = {
+                "model": self.model,
+                "system": [b._plain_json() for b in self.system],
+                "messages": [m._plain_json() for m in self.messages],
+                "max_tokens": self.max_tokens,
+                "stop_sequences": list(self.stop_sequences),
+            }
+        return data
 
-    @cached_property
-    def _hash(self) -> str:  # the canonical JSON itself is not kept: requests in flight stay small
-        try:
-            raw = orjson.dumps(self._data, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # see canonical_json (a lone surrogate raises here, as it always did)
-            raw = self._json_module_canonical().encode("utf-8")
-        return hashlib.sha256(raw).hexdigest()
+    def _orjson_pieces(self) -> tuple[bytes, ...]:
+        """``orjson.dumps(self._json_data(), option=OPT_SORT_KEYS)`` in pieces, joined from the parts'
+        canonical JSON (each worked out once; keys in sorted order: max_tokens, messages, model,
+        stop_sequences, system). Raises TypeError where orjson refuses (see canonical_json)."""
+        return (
+            b'{"max_tokens":',
+            orjson.dumps(self.max_tokens),
+            b',"messages":[',
+            b",".join([m._canon_json() for m in self.messages]),
+            b'],"model":',
+            orjson.dumps(self.model),
+            b',"stop_sequences":',
+            orjson.dumps(self.stop_sequences),
+            b',"system":[',
+            b",".join([b._canon_json() for b in self.system]),
+            b"]}",
+        )
 
     def canonical_json(self) -> str:
         """Everything that decides the answer, as canonical JSON (labels left out): what
@@ -82,21 +135,32 @@ class LLMRequest(_Frozen):
         with str keys: no float field, see tests/unit/test_json_bytes.py); what it refuses (ints
         beyond 64 bits, lone surrogates) is left to the json module."""
         try:
-            return orjson.dumps(self._data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+            return b"".join(self._orjson_pieces()).decode("utf-8")
         except TypeError:
             return self._json_module_canonical()
 
     def _json_module_canonical(self) -> str:
-        return json.dumps(self._data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(self._json_data(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def canonical_data(self) -> dict[str, Any]:
         """What ``canonical_json`` encodes, as JSON-ready data (computed once per request: do not
         change it; copy it first)."""
-        return self._data
+        return self._json_data()
 
     def request_hash(self) -> str:
-        """The recording key: sha256 of the canonical JSON (computed once per request)."""
-        return self._hash
+        """The recording key: sha256 of the canonical JSON (computed once per request; the canonical
+        JSON itself is not kept: requests in flight stay small)."""
+        h: str | None = self.__dict__.get("_hash")
+        if h is None:
+            try:
+                pieces = self._orjson_pieces()
+            except TypeError:  # see canonical_json (a lone surrogate raises here, as it always did)
+                pieces = (self._json_module_canonical().encode("utf-8"),)
+            sha = hashlib.sha256()
+            for piece in pieces:  # hashed piece by piece: the system blocks are not copied again
+                sha.update(piece)
+            h = self.__dict__["_hash"] = sha.hexdigest()
+        return h
 
     def prompt_text(self) -> str:
         """All prompt text, for token estimates."""
