@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from string import ascii_letters
 from typing import Any
@@ -32,6 +33,8 @@ _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _CLOSER = {"{": "}", "[": "]"}
 _DECODER = json.JSONDecoder()
+# json.loads' scanner (C): (value, end) of the value at an index; StopIteration where none starts
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _type(value: Any) -> str:
@@ -215,11 +218,13 @@ def scan_json(raw: str | bytes) -> Scan:
     """Every JSON object, array of objects or array of strings in ``raw``, repaired where safe."""
     notes: list[str] = []
     text = to_text(raw, notes)
-    try:  # the common case: the whole answer is the value
-        whole = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        pass
-    else:
+    # The common case: the whole answer is the value. What json.loads does, without its wrappers: the
+    # text is stripped, so a value that ends before the text does is followed by other text (an error).
+    try:
+        whole, end = _SCAN_ONCE(text, 0)
+    except (StopIteration, json.JSONDecodeError, RecursionError):
+        whole, end = None, -1
+    if end == len(text):
         if isinstance(whole, str) and whole.strip()[:1] in ("{", "["):  # JSON encoded twice
             inner = scan_json(whole)
             return Scan(

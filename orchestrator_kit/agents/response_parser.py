@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from ..errors import ConfigError, ParseError
 from ..records import Decision, Score
 from ..store.artifact_paths import ArtifactNamer, artifact_relpath
-from . import shapes
+from . import canonical_reply, shapes
 from .json_extract import MAX_RESPONSE_CHARS, Found, Scan, extract_json, preview, scan_json
 
 __all__ = [
@@ -117,6 +117,7 @@ _KIND_ALIASES = {
     "ts": "typescript",
 }
 _GENERIC_KINDS = frozenset({"file", "code", "document", "source", "artifact"})
+_UNUSUAL_KINDS = frozenset(_KIND_ALIASES) | _GENERIC_KINDS  # read as another kind, or inferred anew
 
 
 def sanitize_filename(name: str) -> str:
@@ -368,6 +369,13 @@ def parse_plan(text: str | bytes) -> Parsed[PlanData]:
     or any shape listed in ``shapes`` that carries steps (also a plain numbered or bulleted list)."""
     scan = scan_json(text)
     notes = list(scan.notes)
+    if len(scan.found) == 1:  # the canonical shape: read in one pass (canonical_reply), no note to add
+        fast = canonical_reply.plan(scan.found[0].value, _UNUSUAL_KINDS)
+        if fast is not None:
+            summary, steps, planned = fast
+            artifacts = [PlannedArtifact(filename=f, kind=k, purpose=p) for f, k, p in planned]
+            data = PlanData(summary=summary, steps=steps, artifacts=artifacts)
+            return Parsed(data, (*notes, *scan.found[0].notes))
     best = _best(scan, shapes.plan_shape)
     if best is not None:
         found, shaped, shape_notes = best
@@ -391,6 +399,14 @@ def parse_act(
     or any shape listed in ``shapes`` that carries artifacts (also files as named fenced code blocks)."""
     scan = scan_json(text)
     notes = list(scan.notes)
+    if len(scan.found) == 1:  # the canonical shape: read in one pass (canonical_reply), no note to add
+        obj = scan.found[0].value
+        fast = canonical_reply.act(obj, _UNUSUAL_KINDS, MAX_ARTIFACT_CHARS)
+        if fast is not None:
+            notes += scan.found[0].notes
+            summary, files = fast
+            specs = [ArtifactSpec(filename=f, kind=k, content=c) for f, k, c in files]
+            return _act_data(obj, summary, specs, notes, require_decision, require_score)
     best = _best(scan, shapes.act_shape)
     if best is not None:
         found, obj, shape_notes = best
@@ -417,6 +433,18 @@ def parse_act(
         if unique != name:
             notes.append(f"{where}.filename: duplicate {name!r} renamed to {unique!r}")
         artifacts.append(ArtifactSpec(filename=unique, kind=kind, content=content))
+    return _act_data(obj, summary, artifacts, notes, require_decision, require_score)
+
+
+def _act_data(
+    obj: dict[str, Any],
+    summary: str,
+    artifacts: list[ArtifactSpec],
+    notes: list[str],
+    require_decision: bool,
+    require_score: bool,
+) -> Parsed[ActData]:
+    """The act with its decision and score read from ``obj`` (the answer's object)."""
     raw_decision = _decision_value(obj, notes)
     decision = None if raw_decision is None else _decision(raw_decision, notes)
     if decision is None and require_decision:
