@@ -44,8 +44,9 @@ def _strip_nul(text: str) -> str:
 def _clean_artifact(a: Artifact) -> Artifact:
     """``a`` with NULs stripped from every text field (the file name and kind too: a model's answer
     may hold a NUL in any of them, and none may forge a section)."""
-    if "\x00" in "".join(_artifact_texts(a)):
-        return a.model_copy(update={f: _strip_nul(getattr(a, f)) for f in prompt_skeleton.TEXT_FIELDS})
+    for text in _artifact_texts(a):  # each field searched in place (joining them would copy the content)
+        if "\x00" in text:
+            return a.model_copy(update={f: _strip_nul(getattr(a, f)) for f in prompt_skeleton.TEXT_FIELDS})
     return a
 
 
@@ -200,6 +201,32 @@ class _SharedBlocks:
 
 
 _shared_block = _SharedBlocks().get
+_Made = dict[tuple[str, str | None], Any]
+_INPUT_NAMES = ("\x00inputs", None)  # in a skeleton's ``made``: its input sections' names (no name has a NUL)
+
+
+def _block(
+    s: dict[str, str], fixed: frozenset[str], made: _Made, name: str, ttl: Literal["5m", "1h"] | None
+) -> SystemBlock:
+    """Section ``name`` as a system block: one frozen block per text (a section without holes: the
+    same text on every call of its skeleton, so the skeleton keeps its block)."""
+    if name not in fixed:
+        return _shared_block(s[name], ttl)
+    found: SystemBlock | None = made.get((name, ttl))
+    if found is None:
+        found = made[name, ttl] = _shared_block(s[name], ttl)
+    return found
+
+
+def _user_turn(
+    s: dict[str, str], fixed: frozenset[str], made: _Made, name: str, ttl: Literal["5m", "1h"] | None
+) -> Message:
+    if name not in fixed:
+        return Message(role="user", content=s[name], cache_ttl=ttl)
+    found: Message | None = made.get(("user:" + name, ttl))
+    if found is None:
+        found = made["user:" + name, ttl] = Message(role="user", content=s[name], cache_ttl=ttl)
+    return found
 
 
 class PromptBuilder:
@@ -283,42 +310,33 @@ class PromptBuilder:
         values = self.variables(**variables)
         s, skeleton = self._filled(values)
         s["plan_json"] = values["plan_json"]
-        fixed = skeleton.fixed if skeleton is not None else frozenset()
-        made = skeleton.made if skeleton is not None else {}
-
-        def block(name: str, ttl: Literal["5m", "1h"] | None = None) -> SystemBlock:
-            if name not in fixed:
-                return _shared_block(s[name], ttl)
-            found = made.get((name, ttl))  # the same text on every call: one frozen block serves all
-            if found is None:
-                found = made[name, ttl] = _shared_block(s[name], ttl)
-            return found
-
-        def user_turn(name: str, ttl: Literal["5m", "1h"] | None = None) -> Message:
-            if name not in fixed:
-                return Message(role="user", content=s[name], cache_ttl=ttl)
-            found = made.get(("user:" + name, ttl))
-            if found is None:
-                found = made["user:" + name, ttl] = Message(role="user", content=s[name], cache_ttl=ttl)
-            return found
-
+        if skeleton is not None:
+            fixed, made = skeleton.fixed, skeleton.made
+            inputs = made.get(_INPUT_NAMES)
+            if inputs is None:  # the same section names on every call of a shape
+                inputs = made[_INPUT_NAMES] = [name for name in s if name.startswith("input_")]
+        else:
+            fixed, made = frozenset(), {}
+            inputs = [name for name in s if name.startswith("input_")]
         ttl = self.cache_ttl
         short: Literal["5m"] | None = "5m" if ttl else None
-        inputs = [name for name in s if name.startswith("input_")]
         last = len(inputs) - 1
         system = (
-            block("team"),
-            block("project", ttl),
-            *(block(name, short if i in (0, last) else None) for i, name in enumerate(inputs)),
-            block("instructions"),
+            _block(s, fixed, made, "team", None),
+            _block(s, fixed, made, "project", ttl),
+            *[
+                _block(s, fixed, made, name, short if i in (0, last) else None)
+                for i, name in enumerate(inputs)
+            ],
+            _block(s, fixed, made, "instructions", None),
         )
-        plan_turn = user_turn("plan_request", short)
+        plan_turn = _user_turn(s, fixed, made, "plan_request", short)
         if step == "plan":
             messages: tuple[Message, ...] = (plan_turn,)
         else:
             messages = (
                 plan_turn,
                 Message(role="assistant", content=s["plan_json"]),
-                user_turn("act_request"),
+                _user_turn(s, fixed, made, "act_request", None),
             )
         return LLMRequest(model=model, system=system, messages=messages, max_tokens=max_tokens, labels=labels)
