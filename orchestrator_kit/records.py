@@ -15,7 +15,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SecretStr,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -197,8 +196,6 @@ class AgentPlan(BaseModel):
     steps: list[str]
     planned_artifacts: list[dict[str, str]] = []
     raw: str = Field(default="", repr=False)
-    # The plan call's rendered prompt, for the act call that continues it (never serialised).
-    _prompt: Any = PrivateAttr(default=None)
 
 
 class AgentOutput(BaseModel):
