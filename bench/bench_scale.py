@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,12 @@ class SleepBackend(MemoBackend):
 
     async def complete(self, request: LLMRequest, *, on_delta: Any = None) -> Completion:
         c = await super().complete(request)
+        if self.first_call is None:
+            self.first_call = time.perf_counter()
         await asyncio.sleep(self.delay)
         return c
+
+    first_call: float | None = None
 
 
 def critical_path(delay: float) -> float:
@@ -59,18 +64,22 @@ async def ours(n: int, delay: float, root: Path) -> dict[str, float]:
     engine = WorkflowEngine(backend=backend, output_dir=root, max_concurrency=10 * n + 10)
     backend.delay = 0.0
     await engine.arun(REQUEST)  # warm-up: fills the memo
-    backend.delay = delay
+    backend.delay, backend.first_call = delay, None
     with Timed() as t:
-        await asyncio.gather(*(engine.arun(REQUEST) for _ in range(n)))
-    return t.figures()
+        await asyncio.gather(*(t.ended(engine.arun(REQUEST)) for _ in range(n)))
+    return t.figures(backend.first_call)
 
 
 async def peer(n: int, delay: float) -> dict[str, float]:
     model = fake_model()
 
+    first_call: list[float] = []
+
     def node(agent: str) -> Any:
         async def run(state: State) -> dict[str, Any]:
             plan = await model.ainvoke(f"{agent} plan: {state['request']}")
+            if not first_call:
+                first_call.append(time.perf_counter())
             await asyncio.sleep(delay)
             out = await model.ainvoke(f"{agent} act: {plan.content}")
             await asyncio.sleep(delay)
@@ -80,17 +89,24 @@ async def peer(n: int, delay: float) -> dict[str, float]:
 
     graph = langgraph_graph(node=node)
     with Timed() as t:
-        await asyncio.gather(*(graph.ainvoke({"request": REQUEST, "artifacts": {}}) for _ in range(n)))
-    return t.figures()
+        await asyncio.gather(
+            *(t.ended(graph.ainvoke({"request": REQUEST, "artifacts": {}})) for _ in range(n))
+        )
+    return t.figures(first_call[0] if first_call else None)
 
 
 class Timed:
     """Wall time, process CPU time and CPU time inside garbage collections (Python's default GC
-    settings, untouched) of the ``with`` block."""
+    settings, untouched) of the ``with`` block, and when the workflows passed to ``ended`` ended."""
 
     def __init__(self) -> None:
         self.gc = 0.0
         self._gc_start = 0.0
+        self.ends: list[float] = []
+
+    async def ended(self, run: Awaitable[Any]) -> None:
+        await run
+        self.ends.append(time.perf_counter())
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -101,14 +117,25 @@ class Timed:
     def __enter__(self) -> Timed:
         gc.callbacks.append(self._callback)
         self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.start = self.wall
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
         gc.callbacks.remove(self._callback)
 
-    def figures(self) -> dict[str, float]:
-        return {"wall": self.wall, "cpu": self.cpu, "gc": self.gc}
+    def figures(self, first_call: float | None) -> dict[str, float]:
+        """Seconds: wall, CPU and GC time; the first model call's start and the first and last
+        workflow's end, counted from the start (``nan`` where not known)."""
+        nan = float("nan")
+        return {
+            "wall": self.wall,
+            "cpu": self.cpu,
+            "gc": self.gc,
+            "first_call": nan if first_call is None else first_call - self.start,
+            "first_end": min(self.ends, default=self.start + nan) - self.start,
+            "last_end": max(self.ends, default=self.start + nan) - self.start,
+        }
 
 
 def side(name: str, n: int, delay: float, root: str) -> None:
@@ -234,6 +261,11 @@ def compare(workflows: int, root: str, reps: int) -> None:
             f"LangGraph {theirs['cpu'] / calls * 1e3:.3f} ms ({theirs['gc'] / theirs['cpu']:.0%} in GC)"
         )
         if n > 1:
+            print(
+                f"  the first model call started after: ours {mine['first_call']:.3f} s, LangGraph "
+                f"{theirs['first_call']:.3f} s; workflows ended from/to: ours {mine['first_end']:.2f}-"
+                f"{mine['last_end']:.2f} s, LangGraph {theirs['first_end']:.2f}-{theirs['last_end']:.2f} s"
+            )
             print(
                 f"  peak RSS: ours {mine['rss_kb'] / 1024:.0f} MB, growth {mine['rss_growth_kb'] / n:.0f} KB per "
                 f"workflow (aim < 200); LangGraph {theirs['rss_kb'] / 1024:.0f} MB, growth "

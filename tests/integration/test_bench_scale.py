@@ -23,9 +23,13 @@ def test_our_side_reports_wall_cpu_and_gc_time_of_the_timed_part() -> None:
         timeout=120,
     ).stdout
     figures = json.loads(out.strip().splitlines()[-1])
-    assert set(figures) == {"wall", "cpu", "gc", "rss_kb", "rss_growth_kb"}
+    timing = {"first_call", "first_end", "last_end"}
+    assert set(figures) == {"wall", "cpu", "gc", "rss_kb", "rss_growth_kb", *timing}
     assert figures["wall"] > 0 and figures["cpu"] > 0
     assert 0 <= figures["gc"] <= figures["cpu"]
+    # when the first model call started and the 3 workflows ended, from the start of the timed part
+    assert 0 <= figures["first_call"] < figures["first_end"] <= figures["last_end"] <= figures["wall"]
+    assert figures["first_end"] >= 7 * 2 * 0.01  # no workflow ends before its critical path
 
 
 @pytest.mark.slow
