@@ -289,7 +289,8 @@ class WorkflowEngine:
                 "run_dir": str(folder.path),
             }
             self.events.emit(Event("run_started", run_id, None, data))
-        end = RunEnding(self.mode, self.model, self.workflow.order(), self.budget, self.events, estimate_usd)
+        order, decided = self.workflow.order(), spent is not None  # only a resumed run has decisions
+        end = RunEnding(self.mode, self.model, order, self.budget, self.events, estimate_usd, decided)
         try:
             waiting = await self._schedule(folder, state, steps, task, gateway, run_id)
         except BudgetExceeded as exc:
@@ -370,8 +371,8 @@ class WorkflowEngine:
         steps: dict[str, str],
         run_id: str,
     ) -> PendingGate | None:
-        """A step ended: failed with ``exc`` (marked, told; the run stops after what runs), or done (the
-        run checkpointed; returns the gate it now waits at, if any). Not a closure: no cells per run."""
+        """A step ended: failed with ``exc`` (marked, told; the run stops after it), or done (checkpointed
+        unless the run is complete: its ending does it at once; returns the gate it waits at, if any)."""
         if exc is not None:
             steps[agent] = "failed"
             self.events.emit(
@@ -379,7 +380,8 @@ class WorkflowEngine:
             )
             return None
         waiting = after_step(self.workflow, agent, state, steps, events=self.events, run_id=run_id)
-        save_checkpoint(folder, "running", steps, state)
+        if waiting is not None or any(s != "done" for s in steps.values()):
+            save_checkpoint(folder, "running", steps, state)
         return waiting
 
     async def _run_step(

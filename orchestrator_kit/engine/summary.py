@@ -23,6 +23,8 @@ from .result import RunResult
 
 __all__ = ["RunEnding"]
 
+_NO_DECISIONS = {"human_decisions": 0, "human_revisions": 0, "human_edits": 0, "waiting_s": 0.0}
+
 
 @dataclass(frozen=True)
 class RunEnding:
@@ -35,6 +37,7 @@ class RunEnding:
     budget: Budget
     events: EventBus
     estimate_usd: str | None = None  # the expected total of the run's estimate (its manifest holds it)
+    decided: bool = True  # False: a run started afresh, so no human decision is recorded (none is read)
 
     def complete(
         self, folder: RunFolder, state: ProjectState, steps: dict[str, str], started: float
@@ -90,8 +93,8 @@ class RunEnding:
         self, folder: RunFolder, status: str, state: ProjectState, steps: dict[str, str], started: float
     ) -> RunResult:
         """What a completed and a paused run have in common: the checkpoint, the summary, the result."""
+        lines = folder.calls()  # before the checkpoint closes the ledger's handle: no stat while held
         save_checkpoint(folder, status, _unstarted(steps), state)
-        lines = folder.calls()
         summary = self.write_summary(folder, status, state, started, lines=lines)
         return RunResult(
             run_dir=folder.path,
@@ -141,7 +144,7 @@ class RunEnding:
             totals=RunTotals.of(lines),
             agents=RunTotals.per_agent(lines, self.order),
             budget=self.budget.to_dict(),
-            **decision_stats(folder.path),
+            **(decision_stats(folder.path) if self.decided else _NO_DECISIONS),
             error=error,
             estimate_usd=self.estimate_usd,
         )

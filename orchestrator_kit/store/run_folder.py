@@ -75,6 +75,24 @@ def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
     write_bytes_atomic(path, redact_bytes(raw), private=True)
 
 
+def _write_new(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` if no file is there (a new one, 0600); False if one exists."""
+    try:
+        fd = os.open(path, _NEW_FILE, PRIVATE_FILE)
+    except FileExistsError:
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+    return True
+
+
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -121,7 +139,8 @@ def check_output_root(root: Path) -> Path:
 
 class RunFolder:
     """One run's folder. Each appended line is written to the OS at once (no buffer), so a killed
-    process loses at most the line it was writing. One writer per run folder at a time."""
+    process loses at most the line it was writing. One writer per run folder at a time: the append
+    handles lock the logs while they are open (store/append_files.py), another process gets Conflict."""
 
     __slots__ = (
         "_agents",
@@ -225,10 +244,15 @@ class RunFolder:
                 self._log(state)
                 return
             log = self.path / STATE_LOG
-            if self._last_state is not None or log.exists():
+            logged = self._last_state is not None or log.exists()
+            if logged:
                 self._log(state)  # so that a kill before the log is removed cannot leave it stale
-            # the log's last line, compacted: encoded as the log's lines are (json_bytes.line)
-            write_bytes_atomic(self.path / STATE, redact_bytes(json_bytes.line(state) + b"\n"), private=True)
+            # the log's last line, compacted: encoded as the log's lines are (json_bytes.line). While the
+            # log is there, readers take the state from it, so a state.json that did not exist is written
+            # in place (no temp file, no rename): a torn one (a kill) is replaced by the next compaction.
+            data = redact_bytes(json_bytes.line(state) + b"\n")
+            if not (logged and _write_new(self.path / STATE, data)):
+                write_bytes_atomic(self.path / STATE, data, private=True)
             self.close()
             log.unlink(missing_ok=True)
             self._last_state = None
@@ -316,10 +340,12 @@ class RunFolder:
         """The ledger, oldest first (lines of older versions read too; a torn last line is skipped).
         Read from the file unless it is exactly as this object last read or wrote it."""
         path = self.path / CALLS
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            size = 0
+        size = APPENDS.held_size(self._logs[CALLS])  # while this process holds the ledger, no stat
+        if size is None:
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                size = 0
         if self._ledger is None or size != self._ledger_size:
             try:
                 data = path.read_bytes()

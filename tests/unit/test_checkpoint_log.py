@@ -4,8 +4,11 @@ while appending leaves a consistent state, and the append handles stay bounded."
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import itertools
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -20,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_kit.engine.checkpoint import state_document
+from orchestrator_kit.errors import Conflict
 from orchestrator_kit.records import Artifact, Decision, ProjectState, Score
 from orchestrator_kit.store import state_log
 from orchestrator_kit.store.append_files import APPENDS, AppendFiles
@@ -101,6 +105,7 @@ def test_an_out_of_sequence_delta_is_not_applied(folder: RunFolder) -> None:
 def test_a_new_writer_starts_with_the_whole_state_after_a_torn_line(folder: RunFolder) -> None:
     folder.save_state(_doc(0))
     folder.save_state(_doc(1))
+    folder.close()  # the killed process's handles (and their locks) die with it
     with open(folder.path / STATE_LOG, "ab") as f:
         f.write(b'{"n":2,"set":{"steps":{"qa":"do')  # the killed process's last, torn line
     resumed = RunFolder(folder.path)  # e.g. `resume` in a new process
@@ -151,6 +156,26 @@ def test_killed_before_the_log_is_removed_the_state_is_the_final_one(
     assert RunFolder(folder.path).load_state() == _doc(2, "completed")
 
 
+def test_a_state_json_torn_by_a_kill_while_the_log_is_there_is_never_read(
+    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's first compaction writes state.json in place (no temp file, no rename): readers take the
+    log while it is there, and a later compaction replaces a torn state.json atomically."""
+    folder.save_state(_doc(0))
+    renamed: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: renamed.append(str(b)) or real_replace(a, b))
+    folder.save_state(_doc(1, "failed"))
+    assert renamed == [] and json.loads((folder.path / STATE).read_text()) == _doc(1, "failed")
+    folder.save_state(_doc(2))  # resumed, then killed while compacting: half of state.json written
+    (folder.path / STATE).write_bytes(json.dumps(_doc(3, "completed")).encode()[:40])
+    assert RunFolder(folder.path).load_state() == _doc(2)
+    folder.save_state(_doc(3, "completed"))  # resumed again, to the end
+    assert renamed == [str(folder.path / STATE)]
+    assert not (folder.path / STATE_LOG).exists()
+    assert RunFolder(folder.path).load_state() == _doc(3, "completed")
+
+
 def test_a_folder_in_the_previous_format_loads(tmp_path: Path) -> None:
     run = tmp_path / FIXTURE.name
     shutil.copytree(FIXTURE, run)
@@ -181,13 +206,57 @@ def test_the_pool_keeps_at_most_max_open_handles_and_loses_no_line(tmp_path: Pat
         assert [json.loads(x)["n"] for x in Path(p).read_text().splitlines()] == [0, 1, 2, 3]
 
 
-def test_a_line_torn_while_the_handle_is_open_is_not_glued_to_the_next(folder: RunFolder) -> None:
+_OTHER_WRITER = textwrap.dedent("""
+    import sys
+    from orchestrator_kit.errors import Conflict
+    from orchestrator_kit.store.append_files import APPENDS
+    try:
+        APPENDS.append(sys.argv[1], b'{"n": 2}\\n')
+    except Conflict as exc:
+        print("conflict:", exc)
+    else:
+        print("appended")
+""")
+
+
+def test_a_second_writer_is_refused_while_a_handle_holds_the_file(folder: RunFolder) -> None:
+    """Appends skip looking at the file's end because no other writer can append meanwhile: another
+    process (or pool) that tries gets Conflict and writes nothing, until the handle is closed."""
     path = str(folder.path / CALLS)
-    APPENDS.append(path, b'{"n": 1}\n')  # the handle stays open
-    with open(path, "ab") as f:
-        f.write(b'{"n": 2, "to')  # another process, killed mid-line
+    APPENDS.append(path, b'{"n": 1}\n')  # the handle stays open, and holds the file's lock
+
+    def other() -> str:
+        cmd = [sys.executable, "-c", _OTHER_WRITER, path]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
+
+    assert other().startswith("conflict:") and "another process" in other()
+    with pytest.raises(Conflict, match="another process"):
+        AppendFiles().append(path, b'{"n": 2}\n')  # another pool in this process: another open file
     APPENDS.append(path, b'{"n": 3}\n')
     APPENDS.close(path)
+    assert other() == "appended\n"
+    APPENDS.append(path, b'{"n": 4}\n')  # reopened: its lock taken again
+    assert other().startswith("conflict:")
+    APPENDS.close(path)
+    assert Path(path).read_text().splitlines() == ['{"n": 1}', '{"n": 3}', '{"n": 2}', '{"n": 4}']
+
+
+def test_without_locks_every_append_looks_for_a_torn_line(
+    folder: RunFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system that refuses locks: another writer may append at any time, so every append looks
+    at the file's end (as before locks) and a line torn meanwhile is not glued to the next."""
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "no locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    pool, path = AppendFiles(), str(folder.path / CALLS)
+    pool.append(path, b'{"n": 1}\n')
+    with open(path, "ab") as f:
+        f.write(b'{"n": 2, "to')  # another process, killed mid-line
+    pool.append(path, b'{"n": 3}\n')
+    pool.close(path)
     assert Path(path).read_text().splitlines() == ['{"n": 1}', '{"n": 2, "to', '{"n": 3}']
 
 

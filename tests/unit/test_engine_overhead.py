@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator_kit.engine import budget, estimate
+from orchestrator_kit.engine import budget, estimate, gates
 from orchestrator_kit.engine import engine as engine_module
 from orchestrator_kit.engine.budget import Budget, BudgetTracker
 from orchestrator_kit.engine.engine import WorkflowEngine
@@ -169,6 +169,33 @@ def test_a_step_failing_alone_stops_the_run_like_a_step_failing_in_a_task(tmp_pa
     state = json.loads((next((tmp_path / "runs").iterdir()) / "state.json").read_text())
     assert state["status"] == "failed" and state["steps"]["architect"] == "done"
     assert state["steps"]["data"] == "failed" and state["steps"]["consensus"] == "pending"
+
+
+def test_a_completed_run_is_checkpointed_once_after_its_last_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each step is followed by a checkpoint; after the last one, the run's ending is that checkpoint
+    (the same state, with status completed, written with nothing awaited in between). A fresh run has no
+    human decisions: its summary says so without reading a decisions file."""
+    saved: list[tuple[str, dict[str, str]]] = []
+    real_save = run_folder.RunFolder.save_state
+
+    def spy(self: run_folder.RunFolder, state: dict[str, Any]) -> None:
+        saved.append((state["status"], dict(state["steps"])))
+        real_save(self, state)
+
+    def no_reads(path: Path) -> Any:
+        pytest.fail(f"read {path.name}")
+
+    monkeypatch.setattr(run_folder.RunFolder, "save_state", spy)
+    monkeypatch.setattr(gates, "read_jsonl", no_reads)
+    result = WorkflowEngine(mode="simulated", output_dir=tmp_path).run(REQUEST)
+    order = list(result.project_state.completed_agents)
+    assert [status for status, _ in saved] == ["running"] * len(order) + ["completed"]
+    assert saved[-2][1] == {a: ("done" if a in order[:-1] else "pending") for a in order}
+    assert set(saved[-1][1].values()) == {"done"}
+    assert result.summary.human_decisions == 0 and result.summary.waiting_s == 0.0
+    assert run_folder.RunFolder(result.run_dir).load_state()["status"] == "completed"  # type: ignore[index]
 
 
 def test_a_runs_manifest_estimates_the_engines_workflow_as_it_is(

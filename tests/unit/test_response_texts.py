@@ -96,6 +96,7 @@ def test_a_torn_line_then_a_new_writer(folder: RunFolder) -> None:
         recording_record(_request([CHARTER, "x" * 300], ["t" * 200]), _completion("a" * 200))
     )
     assert "ref" in line["request"]["system"][0]["text"] and line[response_texts.FIELD]
+    folder.close()  # the killed process's handles (and their locks) die with it
     with open(folder.path / RESPONSES, "ab") as f:
         f.write(json_bytes.line(line)[:-40])
     resumed = RunFolder(folder.path)

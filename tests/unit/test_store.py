@@ -188,6 +188,7 @@ def test_read_jsonl_of_a_missing_file_is_empty(tmp_path: Path) -> None:
 
 def test_append_after_a_torn_line_keeps_new_records(folder: RunFolder) -> None:
     folder.append_call(CallRecord(attempt=1))
+    folder.close()  # a killed writer's handles (and their locks) die with it
     with open(folder.path / CALLS, "a", encoding="utf-8") as f:
         f.write('{"attempt": 2, "torn')  # killed mid-write
     folder.append_call(CallRecord(attempt=3))  # e.g. the first ledger line of `resume`
@@ -215,6 +216,7 @@ def test_the_ledger_is_read_again_only_when_another_writer_changed_it(
     other.append_call(CallRecord(attempt=2))
     folder.append_call(CallRecord(attempt=3))
     assert [r.attempt for r in folder.calls()] == [1, 2, 3]
+    folder.close()  # the run stopped: its handles closed, so the next reader looks at the file again
     with open(folder.path / CALLS, "ab") as f:
         f.write(CallRecord(attempt=4).model_dump_json().encode() + b"\n")
     assert [r.attempt for r in folder.calls()] == [1, 2, 3, 4]
