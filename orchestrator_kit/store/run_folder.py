@@ -68,14 +68,14 @@ def redact_bytes(data: bytes) -> bytes:
     return redact(data.decode("utf-8")).encode("utf-8") if b"sk-ant-" in data else data
 
 
-def write_json_atomic(path: Path, data: Any, *, pretty: bool = True) -> None:
+def write_json_atomic(path: str | os.PathLike[str], data: Any, *, pretty: bool = True) -> None:
     """Write to a temp file, then rename: readers never see half a document.
     ``pretty=False`` (checkpoints, indexes) writes one compact line."""
     raw = json_bytes.document(data) if pretty else json_bytes.compact_document(data) + b"\n"
     write_bytes_atomic(path, redact_bytes(raw), private=True)
 
 
-def _write_new(path: Path, data: bytes) -> bool:
+def _write_new(path: str, data: bytes) -> bool:
     """Write ``data`` to ``path`` if no file is there (a new one, 0600); False if one exists."""
     try:
         fd = os.open(path, _NEW_FILE, PRIVATE_FILE)
@@ -145,6 +145,7 @@ class RunFolder:
     __slots__ = (
         "_agents",
         "_base",
+        "_dir",
         "_dirs",
         "_last_state",
         "_ledger",
@@ -156,19 +157,20 @@ class RunFolder:
         "path",
     )
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._dir = base = str(self.path)
         self._lock = threading.Lock()
         self._last_state: dict[str, Any] | None = None  # what this writer's last log line left
         self._log_n = 0
         self._base: Path | None = None  # artifacts/, resolved once (readers: artifact_path)
-        self._dirs = ArtifactDirs(str(self.path / ARTIFACTS), PRIVATE_DIR)  # folders written to
+        self._dirs = ArtifactDirs(f"{base}{os.sep}{ARTIFACTS}", PRIVATE_DIR)  # folders written to
         self._agents: dict[str, None] = {}  # agent folder names checked by write_artifact (untracked by gc)
         # The ledger as this object last read or wrote it, and the file size it had then: ``calls()``
         # returns it without reading the file again unless the file changed since (another writer).
         self._ledger: list[CallRecord] | None = None
         self._ledger_size = -1
-        self._logs = {n: str(self.path / n) for n in (STATE_LOG, CALLS, RESPONSES)}  # append pool keys
+        self._logs = {n: f"{base}{os.sep}{n}" for n in (STATE_LOG, CALLS, RESPONSES)}  # append pool keys
         self._texts: TextWriter | None = None  # long texts this object wrote to responses.jsonl
 
     def __repr__(self) -> str:
@@ -180,17 +182,18 @@ class RunFolder:
 
     @classmethod
     def create(cls, root: Path | str, manifest: dict[str, Any], run_id: str | None = None) -> RunFolder:
-        root = Path(root).expanduser()
+        root = os.path.expanduser(root)  # paths as str here: a Path costs microseconds per join
         checked, collisions = False, 0
         while True:
             rid = run_id or new_run_id()
+            path = os.path.join(root, rid)
             try:
-                os.mkdir(root / rid, PRIVATE_DIR)
+                os.mkdir(path, PRIVATE_DIR)
                 break
             except FileExistsError:
                 if run_id:
                     raise ConfigError(
-                        f"run folder {str(root / rid)!r} already exists; resume it or choose another run id"
+                        f"run folder {path!r} already exists; resume it or choose another run id"
                     ) from None
                 collisions += 1
                 if collisions == 5:  # pragma: no cover - five random collisions in a row
@@ -200,11 +203,11 @@ class RunFolder:
             ):  # the output folder is missing (made here), a file or not writable (a clear error)
                 if checked:
                     raise
-                root, checked = check_output_root(root), True
-        folder = cls(root / rid)
+                root, checked = str(check_output_root(Path(root))), True
+        folder = cls(path)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         if run_id:  # a handle left on a deleted folder of the same name (a new random id has none)
-            APPENDS.close_under(str(folder.path))
+            APPENDS.close_under(path)
         folder._dirs.folder("")  # artifacts/, made
         folder._write_manifest({**manifest, "run_id": rid})
         return folder
@@ -233,7 +236,7 @@ class RunFolder:
         self._write_manifest({**self.manifest(), **changes})
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_json_atomic(self.path / MANIFEST, manifest)
+        write_json_atomic(f"{self._dir}{os.sep}{MANIFEST}", manifest)
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Checkpoint ``state`` (do not change it afterwards). In flight (status ``running``) it is one
@@ -251,8 +254,9 @@ class RunFolder:
             # log is there, readers take the state from it, so a state.json that did not exist is written
             # in place (no temp file, no rename): a torn one (a kill) is replaced by the next compaction.
             data = redact_bytes(json_bytes.line(state) + b"\n")
-            if not (logged and _write_new(self.path / STATE, data)):
-                write_bytes_atomic(self.path / STATE, data, private=True)
+            target = f"{self._dir}{os.sep}{STATE}"
+            if not (logged and _write_new(target, data)):
+                write_bytes_atomic(target, data, private=True)
             self.close()
             log.unlink(missing_ok=True)
             self._last_state = None
@@ -293,7 +297,7 @@ class RunFolder:
         APPENDS.close(*self._logs.values())
 
     def write_summary(self, summary: RunSummary) -> None:
-        write_json_atomic(self.path / SUMMARY, summary.to_json())
+        write_json_atomic(f"{self._dir}{os.sep}{SUMMARY}", summary.to_json())
 
     def summary(self) -> RunSummary | None:
         p = self.path / SUMMARY
