@@ -69,21 +69,22 @@ def _default(value: Any) -> Any:
 
 
 def _finite(data: Any) -> bool:
-    """No NaN or infinite float anywhere in ``data`` (dicts, lists and tuples are looked into)."""
-    stack = [data]
+    """No NaN or infinite float anywhere in ``data`` (dicts, lists and tuples are looked into).
+    Only containers go on the stack; their leaves are looked at in the loop over them."""
     isfinite = math.isfinite
+    stack = [(data,)]
     while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
-            continue  # the common leaves first, without isinstance
-        if kind is float:
-            if not isfinite(value):
+        for value in stack.pop():
+            kind = type(value)
+            if kind is str or kind is int or kind is bool or value is None:
+                continue  # the common leaves first, without isinstance
+            if kind is float:
+                if not isfinite(value):
+                    return False
+            elif kind is dict or isinstance(value, dict):
+                stack.append(value.values())
+            elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
+                stack.append(value)
+            elif isinstance(value, float) and not isfinite(value):
                 return False
-        elif kind is dict or isinstance(value, dict):
-            stack.extend(value.values())
-        elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
-            stack.extend(value)
-        elif isinstance(value, float) and not isfinite(value):
-            return False
     return True
