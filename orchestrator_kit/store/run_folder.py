@@ -207,7 +207,7 @@ class RunFolder:
         folder = cls(path)
         folder._ledger, folder._ledger_size = [], 0  # a new folder's ledger is empty
         if run_id:  # a handle left on a deleted folder of the same name (a new random id has none)
-            APPENDS.close_under(path)
+            APPENDS.close_under(folder._dir)  # the pool's keys: normalised by Path ("./runs" is "runs")
         folder._dirs.folder("")  # artifacts/, made
         folder._write_manifest({**manifest, "run_id": rid})
         return folder

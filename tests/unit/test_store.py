@@ -294,3 +294,18 @@ def test_secret_shaped_strings_are_redacted_everywhere(tmp_path: Path) -> None:
         text = p.read_text(encoding="utf-8")
         assert KEY not in text and "FAKE-KEY-FOR-TESTS" not in text, p
         assert "[redacted-key]" in text, p
+
+
+def test_a_run_folder_made_again_under_its_id_gets_fresh_handles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handles left open on a deleted folder of the same name are closed (under the pool's own spelling
+    of the path: "./runs" is "runs" there), so nothing is appended to the deleted files."""
+    monkeypatch.chdir(tmp_path)
+    first = RunFolder.create("./runs", {"n": 1}, run_id="same")
+    first.append_call(CallRecord(attempt=1))
+    shutil.rmtree(tmp_path / "runs" / "same")
+    again = RunFolder.create("./runs", {"n": 2}, run_id="same")
+    again.append_call(CallRecord(attempt=2))
+    assert [r.attempt for r in RunFolder(tmp_path / "runs" / "same").calls()] == [2]
+    again.close()
