@@ -148,9 +148,12 @@ def test_sigkill_mid_run_then_resume_loses_nothing_paid_for(tmp_path):
             json.loads(x)["hash"] for x in (run / "responses.jsonl").read_text().splitlines()[:before]
         }
         assert len(recorded) >= 5
-        repeated = [r for r in resumed if _body_hash(r.body) in answered_before]
+        # (a torn request may be recorded after ``before`` was read: the server's thread saw the socket close)
+        repeated = [r for r in resumed if r.body is not None and _body_hash(r.body) in answered_before]
         assert len(repeated) <= 1  # at most the one call in flight at the moment of the kill
-        assert srv.count() - len(repeated) == 16
+        readable = sum(1 for r in srv.requests if r.body is not None)
+        assert srv.count() - readable <= 1  # at most the one request the kill cut mid-send
+        assert readable - len(repeated) == 16
     lines = [json.loads(x) for x in (run / "calls.jsonl").read_text().splitlines() if x.strip()]
     ok_hashes = Counter(ln["request_hash"] for ln in lines if ln["status"] != "error")
     assert len(ok_hashes) == 16 and max(ok_hashes.values()) == 1
