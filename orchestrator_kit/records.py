@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for the reader and mypy only: at run time records.py import
     from .llm.types import Completion, LLMRequest
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 CacheTtl = Literal["5m", "1h"]  # how long a cached prompt prefix lives
 
 TOKEN_KINDS: Final = (
@@ -36,6 +37,23 @@ TOKEN_KINDS: Final = (
     "cache_read_tokens",
 )
 """The kinds of tokens a call is billed for, in ledger order: one definition for the whole package."""
+
+
+_set = object.__setattr__
+
+
+def unchecked(cls: type[M], /, **fields: Any) -> M:
+    """``cls(**fields)`` without validation, for values our own code made, each already of its field's
+    type (never for a model's answer, a file read back or user input: those are validated). Every field
+    is given, in the class's field order; the result is equal to the validated one, field for field
+    (tests/unit/test_unchecked.py checks each caller). It sets what validation sets: pydantic's
+    ``model_construct`` would do as well but walks the fields in Python and costs more than validating."""
+    m = cls.__new__(cls)
+    _set(m, "__dict__", fields)
+    _set(m, "__pydantic_fields_set__", set(fields))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
 
 
 class PhaseType(str, Enum):
@@ -343,7 +361,8 @@ class RunTotals(BaseModel):
             if ln.cache_savings_usd is not None:
                 savings += ln.cache_savings_usd
             latencies.append(ln.latency_s)
-        return cls(
+        return unchecked(
+            cls,
             **tokens,
             calls=calls,
             attempts=attempts,
@@ -354,7 +373,7 @@ class RunTotals(BaseModel):
             cost_basis="+".join(sorted(bases)) or "none",
             wasted_usd=wasted,
             cache_savings_usd=savings,
-            latency_s=round(sum(latencies), 6),
+            latency_s=float(round(sum(latencies), 6)),  # no lines: 0.0, as validation made of 0
         )
 
     @classmethod

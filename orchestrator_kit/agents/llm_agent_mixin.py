@@ -22,6 +22,7 @@ from ..records import (
     PhaseType,
     ProjectState,
     TaskDefinition,
+    unchecked,
 )
 from .json_extract import _SURROGATES
 from .prompt_builder import PromptBuilder, Step
@@ -108,8 +109,8 @@ class LlmAgentMixin:
         context: AgentContext,
         **extra: Any,
     ) -> LLMRequest:
-        labels = RequestLabels(
-            run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
+        labels = unchecked(  # text of our own records (a context's run id is validated text)
+            RequestLabels, run_id=context.run_id, agent=self.role.id, phase=self.role.phase.value, step=step
         )
         builder = self._builder
         if builder is None or builder.role is not self.role or builder.cache_ttl != context.cache_ttl:
@@ -186,7 +187,8 @@ class LlmAgentMixin:
         gw = self._gateway_for(context)
         parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
         data = parsed.data
-        plan = AgentPlan(
+        return unchecked(  # the parser's validated text
+            AgentPlan,
             agent=self.role.id,
             phase=PhaseType(phase) if phase else self.role.phase,
             summary=data.summary,
@@ -194,8 +196,8 @@ class LlmAgentMixin:
             planned_artifacts=[
                 {"filename": a.filename, "kind": a.kind, "purpose": a.purpose} for a in data.artifacts
             ],
+            raw="",
         )
-        return plan
 
     async def _llm_act(
         self, plan: AgentPlan, project_state: ProjectState, context: AgentContext
@@ -208,13 +210,18 @@ class LlmAgentMixin:
         data = parsed.data
         truncated = truncated or any(r.startswith("truncated") for r in parsed.repairs)
         artifacts = []  # a loop: a comprehension would make ``role`` and ``truncated`` cells for the call
-        for a in data.artifacts:
+        for a in data.artifacts:  # the parser's validated text: made without validation
             artifacts.append(
-                Artifact(
-                    filename=a.filename, content=a.content, kind=a.kind, agent=role.id, truncated=truncated
+                unchecked(
+                    Artifact,
+                    filename=a.filename,
+                    content=a.content,
+                    kind=a.kind,
+                    agent=role.id,
+                    truncated=truncated,
                 )
             )
-        return AgentOutput(
+        fields: dict[str, Any] = dict(
             agent=role.id,
             phase=plan.phase,
             summary=data.summary,
@@ -224,3 +231,6 @@ class LlmAgentMixin:
             truncated=truncated,
             repairs=list(parsed.repairs),
         )
+        if type(plan.phase) is PhaseType:  # a caller's plan may hold anything: validated then
+            return unchecked(AgentOutput, **fields)
+        return AgentOutput(**fields)

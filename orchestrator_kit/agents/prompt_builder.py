@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..llm.replay import RECORDING_LAYOUT
 from ..llm.types import LLMRequest, Message, RequestLabels, SystemBlock
+from ..records import unchecked
 from . import prompt_skeleton
 from .roles import Role, get_role
 
@@ -336,7 +337,23 @@ class PromptBuilder:
         else:
             messages = (
                 plan_turn,
-                Message(role="assistant", content=s["plan_json"]),
+                unchecked(Message, role="assistant", content=s["plan_json"], cache_ttl=None),
                 _user_turn(s, fixed, made, "act_request", None),
+            )
+        if (
+            type(model) is str
+            and type(max_tokens) is int
+            and max_tokens > 0
+            and type(labels) is RequestLabels
+        ):
+            # typed values, blocks and turns made here: no validation (anything else is validated, and fails)
+            return unchecked(
+                LLMRequest,
+                model=model,
+                system=system,
+                messages=messages,
+                max_tokens=max_tokens,
+                stop_sequences=(),
+                labels=labels,
             )
         return LLMRequest(model=model, system=system, messages=messages, max_tokens=max_tokens, labels=labels)

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from ..errors import ConfigError, ParseError
-from ..records import Decision, Score
+from ..records import Decision, Score, unchecked
 from ..store.artifact_paths import ArtifactNamer, artifact_relpath
 from . import canonical_reply, shapes
 from .json_extract import MAX_RESPONSE_CHARS, Found, Scan, extract_json, preview, scan_json
@@ -373,8 +373,9 @@ def parse_plan(text: str | bytes) -> Parsed[PlanData]:
         fast = canonical_reply.plan(scan.found[0].value, _UNUSUAL_KINDS)
         if fast is not None:
             summary, steps, planned = fast
-            artifacts = [PlannedArtifact(filename=f, kind=k, purpose=p) for f, k, p in planned]
-            data = PlanData(summary=summary, steps=steps, artifacts=artifacts)
+            # text checked there: made without validation
+            artifacts = [unchecked(PlannedArtifact, filename=f, kind=k, purpose=p) for f, k, p in planned]
+            data = unchecked(PlanData, summary=summary, steps=steps, artifacts=artifacts)
             return Parsed(data, (*notes, *scan.found[0].notes))
     best = _best(scan, shapes.plan_shape)
     if best is not None:
@@ -405,7 +406,7 @@ def parse_act(
         if fast is not None:
             notes += scan.found[0].notes
             summary, files = fast
-            specs = [ArtifactSpec(filename=f, kind=k, content=c) for f, k, c in files]
+            specs = [unchecked(ArtifactSpec, filename=f, kind=k, content=c) for f, k, c in files]
             return _act_data(obj, summary, specs, notes, require_decision, require_score)
     best = _best(scan, shapes.act_shape)
     if best is not None:
@@ -455,7 +456,8 @@ def _act_data(
     score = None if raw_score is None else _score(raw_score, notes)
     if score is None and require_score:
         raise ParseError(f'missing "score": expected {_SCORE_SHAPE}')
-    data = ActData(summary=summary, artifacts=artifacts, decision=decision, score=score)
+    # made of what this module read and checked: no validation
+    data = unchecked(ActData, summary=summary, artifacts=artifacts, decision=decision, score=score)
     return Parsed(data, tuple(notes))
 
 

@@ -3,18 +3,37 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from ..errors import BackendError
-from ..llm.pricing import cost_of
+from ..llm.pricing import cost_total
 from ..llm.replay import recording_record
 from ..llm.types import Completion, LLMRequest, Usage
-from ..records import CallRecord
+from ..records import CallRecord, unchecked
 from ..store.run_folder import RunFolder
 from .budget import BudgetTracker
 from .events import Event, EventBus
+
+# the last second a line was written in, and its text (one tuple: threads never see one without the other)
+_second: list[tuple[int | None, str]] = [(None, "")]
+
+
+def _iso_ms(t: float) -> str:
+    """``datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")``; the text up to the second
+    is made once per second (isoformat costs more than the rest of a ledger line's fields together)."""
+    dt = datetime.fromtimestamp(t, UTC)
+    us = dt.microsecond
+    second = math.floor(t)
+    if us < 1000 and t - second >= 0.5:  # the microseconds were rounded up into the next second
+        second += 1
+    last = _second[0]
+    if last[0] != second:
+        last = _second[0] = (second, dt.isoformat(timespec="seconds")[:-6])
+    return f"{last[1]}.{us // 1000:03d}+00:00"
 
 
 def _basis(mode: str, usage: Usage, cost: Decimal | None) -> str:
@@ -172,6 +191,7 @@ class RunRecorder:
                 status_code=a.get("status_code"),
                 batch_id=a.get("batch_id"),
                 at=a.get("ended_at"),
+                typed=False,
             )
 
     # -- ledger ---------------------------------------------------------------------------------
@@ -191,16 +211,18 @@ class RunRecorder:
         stop_reason: str | None = None,
         batch_id: str | None = None,
         at: float | None = None,
+        typed: bool = True,
     ) -> CallRecord:
-        """One ledger line; ``at`` is when the attempt ended (default: now)."""
-        breakdown = cost_of(usage, request.model, batch=batch_id is not None)
-        cost = breakdown.total if breakdown else None
+        """One ledger line; ``at`` is when the attempt ended (default: now). ``typed``: every value is
+        already of its field's type (not so for an error's attempts, plain dicts)."""
+        costs = cost_total(usage, request.model, batch=batch_id is not None)
+        cost, savings = (None, None) if costs is None else costs
         tokens = usage.total_tokens
         self.budget.add(cost, tokens)
         labels = request.labels
         t = time.time() if at is None else at
-        record = CallRecord(
-            ts=datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds"),
+        fields: dict[str, Any] = dict(
+            ts=_iso_ms(t),
             t=t,
             run_id=self.run_id,
             agent=labels.agent,
@@ -219,7 +241,7 @@ class RunRecorder:
             max_tokens=request.max_tokens,
             cost_usd=cost,
             cost_basis=_basis(mode, usage, cost),
-            cache_savings_usd=None if breakdown is None else breakdown.cache_savings,
+            cache_savings_usd=savings,
             wasted=wasted,
             latency_s=round(latency_s, 6),
             request_hash=request.request_hash(),
@@ -229,5 +251,8 @@ class RunRecorder:
             error=error,
             batch_id=batch_id,
         )
+        # typed values of our own records (the completion, its attempts): made without validation;
+        # an error's attempts (plain dicts) are validated
+        record = unchecked(CallRecord, **fields) if typed else CallRecord(**fields)
         self.folder.append_call(record)
         return record

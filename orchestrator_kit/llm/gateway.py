@@ -78,13 +78,16 @@ class ConcurrencyLimiter:
 
     async def __aenter__(self) -> ConcurrencyLimiter:
         await self._sem().acquire()
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
+        self._entered()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.in_flight -= 1
         self._sem().release()
+
+    def _entered(self) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
 
 
 class Gateway:
@@ -145,10 +148,18 @@ class Gateway:
             counted = await self.counter(request) if self.counter is not None else None
             obs.before_call(request, input_tokens=counted)
         on_delta = (lambda text: obs.on_delta(request, text)) if obs and obs.wants_deltas() else None
+        limiter = self.limiter
         started = time.perf_counter()
         try:
-            async with self.limiter:
+            # ``async with limiter``, spelt out: two coroutines fewer per call
+            sem = limiter._sem()
+            await sem.acquire()
+            limiter._entered()
+            try:
                 completion = await self.backend.complete(request, on_delta=on_delta)
+            finally:
+                limiter.in_flight -= 1
+                sem.release()
         except BaseException as exc:
             if obs and isinstance(exc, Exception):
                 obs.on_error(request, exc, time.perf_counter() - started)

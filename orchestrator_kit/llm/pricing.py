@@ -299,9 +299,12 @@ class CostBreakdown:
 _PARTS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 _ONE = Decimal(1)
 # per (long context, batch): the rates of the five parts (None: unknown), the batch factor, the
-# differences to the input rate that the savings use, and each part's cost of no tokens (the very Decimal
-# the arithmetic gives, exponent included); None when input or output is unknown
-_RateSet = tuple[tuple[Decimal | None, ...], Decimal, Decimal, Decimal, Decimal, tuple[Decimal, ...]]
+# differences to the input rate that the savings use, each part's cost of no tokens and each savings
+# term of no tokens (the very Decimals the arithmetic gives, exponents included); None when input or
+# output is unknown
+_RateSet = tuple[
+    tuple[Decimal | None, ...], Decimal, Decimal, Decimal, Decimal, tuple[Decimal, ...], tuple[Decimal, ...]
+]
 
 
 def _rate_sets(price: ModelPrice) -> dict[tuple[bool, bool], _RateSet | None]:
@@ -320,12 +323,13 @@ def _rate_sets(price: ModelPrice) -> dict[tuple[bool, bool], _RateSet | None]:
             base = rates[0]
             r5, r1, rr = (_ZERO if r is None else r for r in rates[2:])
             nothing = tuple(_ZERO * (_ZERO if r is None else r) * factor / _MILLION for r in rates)
-            out[long_ctx, batch] = (rates, factor, base - rr, r5 - base, r1 - base, nothing)
+            diffs = (base - rr, r5 - base, r1 - base)
+            out[long_ctx, batch] = (rates, factor, *diffs, nothing, tuple(Decimal(0) * d for d in diffs))
     return out
 
 
-def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown | None:
-    """The cost of ``usage`` on ``model``; None when the model or a price it needs is unknown."""
+def _costs(usage: Usage, model: str, batch: bool) -> tuple[list[Decimal], Decimal, bool] | None:
+    """The five parts' costs, the cache savings and whether the long-context tier applied, or None."""
     price = get_price(model)
     if price is None:
         return None
@@ -334,7 +338,7 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
     rate_set = price._rates[long_ctx, bool(batch)]
     if rate_set is None:  # the input or output price is unknown
         return None
-    rates, factor, read_saving, write_5m_extra, write_1h_extra, nothing = rate_set
+    rates, factor, read_saving, write_5m_extra, write_1h_extra, nothing, no_saving = rate_set
     counts = (
         usage.input_tokens,
         usage.output_tokens,
@@ -354,12 +358,21 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
             known = _ZERO
         part = Decimal(tokens) * known
         parts[i] = (part * factor if scaled else part) / _MILLION
+    read, write_5m, write_1h = counts[4], counts[2], counts[3]
     saved = (
-        Decimal(counts[4]) * read_saving
-        - Decimal(counts[2]) * write_5m_extra
-        - Decimal(counts[3]) * write_1h_extra
+        (Decimal(read) * read_saving if read else no_saving[0])  # a term of no tokens: worked out once
+        - (Decimal(write_5m) * write_5m_extra if write_5m else no_saving[1])
+        - (Decimal(write_1h) * write_1h_extra if write_1h else no_saving[2])
     )
-    savings = (saved * factor if scaled else saved) / _MILLION
+    return parts, (saved * factor if scaled else saved) / _MILLION, long_ctx
+
+
+def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown | None:
+    """The cost of ``usage`` on ``model``; None when the model or a price it needs is unknown."""
+    costs = _costs(usage, model, batch)
+    if costs is None:
+        return None
+    parts, savings, long_ctx = costs
     input_, output, write_5m, write_1h, read = parts
     return CostBreakdown(
         input_,
@@ -372,6 +385,14 @@ def cost_of(usage: Usage, model: str, *, batch: bool = False) -> CostBreakdown |
         long_context=long_ctx,
         batch=batch,
     )
+
+
+def cost_total(usage: Usage, model: str, *, batch: bool = False) -> tuple[Decimal, Decimal] | None:
+    """``cost_of``'s total and cache savings, without the breakdown (one per ledger line)."""
+    costs = _costs(usage, model, batch)
+    if costs is None:
+        return None
+    return sum(costs[0], _ZERO), costs[1]
 
 
 def worst_case_cost(model: str, input_tokens: int, max_tokens: int, *, batch: bool = False) -> Decimal | None:

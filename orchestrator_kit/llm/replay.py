@@ -32,7 +32,7 @@ def recording_record(request: LLMRequest, completion: Completion) -> dict[str, A
         "layout": RECORDING_LAYOUT,
         "hash": request.request_hash(),
         "request": request.canonical_data(),  # the same data as the canonical JSON, not decoded again
-        "completion": completion.model_dump(mode="json"),
+        "completion": completion.json_data(),
     }
 
 

@@ -223,3 +223,27 @@ class Completion(_Frozen):
     attempts: int = 1
     failed_attempts: tuple[Attempt, ...] = ()
     batch_id: str | None = None  # set when answered through the Message Batches API (priced at batch rates)
+
+    def json_data(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``, written out (pydantic's walk of the schema costs more, once per
+        call); tests/unit/test_unchecked.py holds it to model_dump, keys and order included."""
+        u = self.usage
+        return {
+            "text": self.text,
+            "stop_reason": self.stop_reason,
+            "usage": {
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cache_write_5m_tokens": u.cache_write_5m_tokens,
+                "cache_write_1h_tokens": u.cache_write_1h_tokens,
+                "cache_read_tokens": u.cache_read_tokens,
+                "estimated": u.estimated,
+            },
+            "model": self.model,
+            "mode": self.mode,
+            "request_id": self.request_id,
+            "latency_s": self.latency_s,
+            "attempts": self.attempts,
+            "failed_attempts": [a.model_dump(mode="json") for a in self.failed_attempts],
+            "batch_id": self.batch_id,
+        }

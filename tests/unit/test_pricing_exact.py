@@ -9,7 +9,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_kit.llm.pricing import CostBreakdown, ModelPrice, cost_of, get_price, price_table
+from orchestrator_kit.llm.pricing import (
+    CostBreakdown,
+    ModelPrice,
+    cost_of,
+    cost_total,
+    get_price,
+    price_table,
+)
 from orchestrator_kit.llm.types import Usage
 
 _MILLION = Decimal(1_000_000)
@@ -83,7 +90,10 @@ def test_costs_are_the_same_decimals_as_computed_per_call(
         cache_read_tokens=counts[4],
     )
     # repr shows every Decimal's digits and exponent ("0.00340" is not "0.0034")
-    assert repr(cost_of(usage, model, batch=batch)) == repr(reference_cost_of(usage, model, batch=batch))
+    reference = reference_cost_of(usage, model, batch=batch)
+    assert repr(cost_of(usage, model, batch=batch)) == repr(reference)
+    expected = None if reference is None else (reference.total, reference.cache_savings)
+    assert repr(cost_total(usage, model, batch=batch)) == repr(expected)  # the ledger's two figures
 
 
 def test_the_long_context_tier_is_among_the_cases() -> None:
