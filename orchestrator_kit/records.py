@@ -40,6 +40,11 @@ TOKEN_KINDS: Final = (
 
 
 _set = object.__setattr__
+_new = object.__new__  # no model of ours defines __new__ (cls.__new__ would look it up: slower)
+# per class: the one set of field names its unchecked instances share, if frozen (pydantic changes a
+# model's set only in __setattr__ and __delattr__, which a frozen model refuses, and copies it for
+# model_copy); None: each instance gets its own
+_FIELDS_SETS: dict[type[BaseModel], set[str] | None] = {}
 
 
 def unchecked(cls: type[M], /, **fields: Any) -> M:
@@ -48,9 +53,13 @@ def unchecked(cls: type[M], /, **fields: Any) -> M:
     is given, in the class's field order; the result is equal to the validated one, field for field
     (tests/unit/test_unchecked.py checks each caller). It sets what validation sets: pydantic's
     ``model_construct`` would do as well but walks the fields in Python and costs more than validating."""
-    m = cls.__new__(cls)
+    m = _new(cls)
     _set(m, "__dict__", fields)
-    _set(m, "__pydantic_fields_set__", set(fields))
+    try:
+        names = _FIELDS_SETS[cls]
+    except KeyError:
+        names = _FIELDS_SETS[cls] = set(cls.__pydantic_fields__) if cls.model_config.get("frozen") else None
+    _set(m, "__pydantic_fields_set__", set(fields) if names is None else names)
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)
     return m

@@ -45,7 +45,7 @@ class _Part(_Frozen):
         d = self.__dict__
         plain = d.get("_plain")
         if plain is None:
-            plain = d["_plain"] = {name: d[name] for name in type(self).model_fields}
+            plain = d["_plain"] = {name: d[name] for name in type(self).__pydantic_fields__}
         return plain
 
     def _canon_json(self) -> bytes:

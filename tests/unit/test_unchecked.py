@@ -66,6 +66,26 @@ def test_every_record_a_run_makes_unchecked_is_as_validated(tmp_path: Path, made
     assert expected <= kinds
     for m in made:
         assert_as_validated(m)
+        assert type(m).__new__ is object.__new__  # unchecked calls object.__new__ itself
+
+
+def test_a_frozen_record_shares_its_field_names_and_no_copy_changes_them(made: list[BaseModel]) -> None:
+    a = records.unchecked(RequestLabels, run_id="r", agent="a", phase="p", step="plan")
+    b = records.unchecked(RequestLabels, run_id="r", agent="b", phase="p", step="act")
+    names = set(RequestLabels.model_fields)
+    assert a.model_fields_set is b.model_fields_set and a.model_fields_set == names
+    with pytest.raises(ValidationError):  # frozen: nothing can add to (or take from) the shared set
+        a.agent = "x"
+    copy = a.model_copy(update={"agent": "c"})
+    assert copy.model_fields_set == names and copy.model_fields_set is not a.model_fields_set
+    assert a.model_fields_set == b.model_fields_set == names
+    plan = records.unchecked(
+        AgentPlan, agent="a", phase=PhaseType.DESIGN, summary="s", steps=[], planned_artifacts=[], raw=""
+    )
+    other = records.unchecked(
+        AgentPlan, agent="b", phase=PhaseType.DESIGN, summary="s", steps=[], planned_artifacts=[], raw=""
+    )
+    assert plan.model_fields_set is not other.model_fields_set  # not frozen: a set of its own
 
 
 def _folder_lines(root: Path) -> list[Any]:
