@@ -41,10 +41,17 @@ TOKEN_KINDS: Final = (
 
 _set = object.__setattr__
 _new = object.__new__  # no model of ours defines __new__ (cls.__new__ would look it up: slower)
-# per class: the one set of field names its unchecked instances share, if frozen (pydantic changes a
-# model's set only in __setattr__ and __delattr__, which a frozen model refuses, and copies it for
-# model_copy); None: each instance gets its own
+# per class: the one set of field names its unchecked instances share (every field is given, so the set
+# holds them all: pydantic only ever adds to it, on assignment, a name it already holds, and copies it for
+# model_copy). None, each instance its own, where validated assignment could change it.
 _FIELDS_SETS: dict[type[BaseModel], set[str] | None] = {}
+
+
+def _shared_names(cls: type[BaseModel]) -> set[str] | None:
+    config = cls.model_config
+    if config.get("extra") == "allow" or cls.__private_attributes__:  # validation would make dicts of them
+        raise TypeError(f"{cls.__name__} has extra fields or private attributes: validate it instead")
+    return None if config.get("validate_assignment") else set(cls.__pydantic_fields__)
 
 
 def unchecked(cls: type[M], /, **fields: Any) -> M:
@@ -58,7 +65,7 @@ def unchecked(cls: type[M], /, **fields: Any) -> M:
     try:
         names = _FIELDS_SETS[cls]
     except KeyError:
-        names = _FIELDS_SETS[cls] = set(cls.__pydantic_fields__) if cls.model_config.get("frozen") else None
+        names = _FIELDS_SETS[cls] = _shared_names(cls)
     _set(m, "__pydantic_fields_set__", set(fields) if names is None else names)
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)

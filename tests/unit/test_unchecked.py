@@ -69,7 +69,9 @@ def test_every_record_a_run_makes_unchecked_is_as_validated(tmp_path: Path, made
         assert type(m).__new__ is object.__new__  # unchecked calls object.__new__ itself
 
 
-def test_a_frozen_record_shares_its_field_names_and_no_copy_changes_them(made: list[BaseModel]) -> None:
+def test_records_share_their_field_names_and_no_copy_or_assignment_changes_them(
+    made: list[BaseModel],
+) -> None:
     a = records.unchecked(RequestLabels, run_id="r", agent="a", phase="p", step="plan")
     b = records.unchecked(RequestLabels, run_id="r", agent="b", phase="p", step="act")
     names = set(RequestLabels.model_fields)
@@ -85,7 +87,27 @@ def test_a_frozen_record_shares_its_field_names_and_no_copy_changes_them(made: l
     other = records.unchecked(
         AgentPlan, agent="b", phase=PhaseType.DESIGN, summary="s", steps=[], planned_artifacts=[], raw=""
     )
-    assert plan.model_fields_set is not other.model_fields_set  # not frozen: a set of its own
+    names = set(AgentPlan.model_fields)
+    assert plan.model_fields_set is other.model_fields_set and plan.model_fields_set == names
+    plan.summary = "changed"  # assignment adds the name, already there: the shared set is unchanged
+    assert other.model_fields_set == names and other.summary == "s"
+    assert plan.model_copy(update={"raw": "r"}).model_fields_set is not plan.model_fields_set
+
+
+def test_a_record_open_to_extra_fields_or_with_private_attributes_is_refused() -> None:
+    from pydantic import ConfigDict, PrivateAttr
+
+    class Open(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        a: int = 0
+
+    class Private(BaseModel):
+        a: int = 0
+        _memo: int = PrivateAttr(default=0)
+
+    for cls in (Open, Private):
+        with pytest.raises(TypeError, match="validate it instead"):
+            records.unchecked(cls, a=1)
 
 
 def _folder_lines(root: Path) -> list[Any]:
