@@ -14,19 +14,43 @@ from ..store.run_folder import RunFolder
 def state_document(
     status: str, steps: dict[str, str], project: ProjectState, *, error: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    # Contents are never copied into a checkpoint: dumped, then dropped (an ``exclude`` of them made
-    # pydantic's dump twice as slow as dumping them, and a checkpoint follows every agent).
+    return {
+        "status": status,
+        "steps": dict(steps),
+        "project_state": _project_document(project),
+        "error": error,
+        "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+
+
+def _project_document(project: ProjectState) -> dict[str, Any]:
+    """``project.model_dump(mode="json")`` without the artifacts' contents. Contents are never copied
+    into a checkpoint (a checkpoint follows every agent): the artifacts' other fields are taken as they
+    are (str and bool, what their JSON dump is), the rest is dumped without them, in field order."""
+    artifacts: dict[str, list[dict[str, Any]]] = {}
+    for agent, arts in project.artifacts.items():
+        metas = []
+        for art in arts:
+            if type(art) is not Artifact:  # a subclass dumps as an Artifact: the slow way, the same result
+                return _dumped_without_contents(project)
+            meta = art.__dict__.copy()
+            del meta["content"]
+            metas.append(meta)
+        artifacts[agent] = metas
+    rest = project.model_dump(mode="json", exclude=_ARTIFACTS)
+    return {k: artifacts if k == "artifacts" else rest[k] for k in _PROJECT_FIELDS}
+
+
+def _dumped_without_contents(project: ProjectState) -> dict[str, Any]:
     data = project.model_dump(mode="json")
     for arts in data["artifacts"].values():
         for art in arts:
             del art["content"]
-    return {
-        "status": status,
-        "steps": dict(steps),
-        "project_state": data,
-        "error": error,
-        "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-    }
+    return data
+
+
+_ARTIFACTS = {"artifacts"}
+_PROJECT_FIELDS = tuple(ProjectState.model_fields)
 
 
 def load_project_state(folder: RunFolder, state: dict[str, Any], manifest: dict[str, Any]) -> ProjectState:

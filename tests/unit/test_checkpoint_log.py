@@ -349,5 +349,18 @@ _projects = st.builds(
 def test_a_checkpoint_holds_the_project_without_artifact_contents(project: ProjectState) -> None:
     doc = state_document("running", {"qa": "done"}, project)
     exclude = {"artifacts": {"__all__": {"__all__": {"content"}}}}
-    assert doc["project_state"] == project.model_dump(mode="json", exclude=exclude)  # as it was written
+    expected = project.model_dump(mode="json", exclude=exclude)
+    assert json.dumps(doc["project_state"]) == json.dumps(expected)  # as it was written, in the same order
     assert all("content" not in a for arts in doc["project_state"]["artifacts"].values() for a in arts)
+
+
+class _TaggedArtifact(Artifact):
+    tag: str = "extra"
+
+
+def test_an_artifact_subclass_is_checkpointed_as_an_artifact() -> None:
+    project = ProjectState(request="r", artifacts={"qa": [_TaggedArtifact(filename="a.md", content="x")]})
+    doc = state_document("running", {"qa": "done"}, project)
+    assert doc["project_state"]["artifacts"] == {
+        "qa": [{"filename": "a.md", "kind": "text", "agent": "", "truncated": False}]
+    }
