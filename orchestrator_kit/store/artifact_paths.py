@@ -47,9 +47,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _PREFIX = re.compile(r"^(?://[?.]/)?(?:[A-Za-z]:)?")  # \\?\ or \\.\ device prefix, then a drive
 # A path artifact_relpath leaves as it is: 1 to MAX_DEPTH segments of 1 to MAX_SEGMENT safe characters,
-# none starting or ending with a dot (and none a device name: checked apart).
-_SEGMENT = rf"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{{0,{MAX_SEGMENT - 2}}}[A-Za-z0-9_-])?"
-_FIXED_POINT = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_DEPTH - 1}}}")
+# none starting or ending with a dot, none a device name (its stem, up to the first dot, in any case:
+# is_reserved_name of a segment without spaces). ASCII case-insensitive: no "ſ" matching "s".
+_DEVICE = r"(?!(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(?:[./]|$))"
+_SEGMENT = rf"{_DEVICE}[A-Za-z0-9_-](?:[A-Za-z0-9._-]{{0,{MAX_SEGMENT - 2}}}[A-Za-z0-9_-])?"
+_FIXED_POINT = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_DEPTH - 1}}}", re.ASCII | re.IGNORECASE)
 
 
 def is_reserved_name(name: str) -> bool:
@@ -80,7 +82,7 @@ def _segment(part: str) -> str:
 def artifact_relpath(name: str) -> str:
     """The relative POSIX path, inside the agent's artifacts folder, where an artifact named
     ``name`` lands. Raises ConfigError when no safe character is left (e.g. ``".."``)."""
-    if _FIXED_POINT.fullmatch(name) and not any(map(is_reserved_name, name.split("/"))):
+    if _FIXED_POINT.fullmatch(name):
         return name  # already safe (checked at every write: the common case, without the rewrites below)
     return _made_safe(name)
 

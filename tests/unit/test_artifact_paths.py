@@ -250,6 +250,9 @@ _safe_segments = st.one_of(
     st.text(st.sampled_from("Aa0_-."), min_size=1, max_size=4),
     st.text(st.sampled_from("ab.-_"), min_size=MAX_SEGMENT - 2, max_size=MAX_SEGMENT + 2),
     st.sampled_from(["CON", "con.py", "nul.txt", "LPT9", "COM10", "lpt", ".x", "x.", "a..b", "__init__.py"]),
+    st.sampled_from(
+        ["cOm1", "Aux.tar.gz", "prn-", "NULL", "nul_", "coms", "ſon", "CO\u212a", "lpt0.", "con"]
+    ),
 )
 _near_safe = st.lists(_safe_segments, min_size=0, max_size=MAX_DEPTH + 1).map("/".join)
 
