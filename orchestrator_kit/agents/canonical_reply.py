@@ -39,10 +39,28 @@ def _kind(value: Any, unusual: frozenset[str]) -> str | None:
     return kind if kind and kind.lower() not in unusual else None
 
 
+# File names recur (each role asks for the same deliverables): whether one lands as it is, kept per name;
+# bounded (started afresh when full), names of landing length only.
+_LANDED: dict[str, bool] = {}
+_MAX_LANDED, _MAX_NAME = 1024, 256
+
+
 def _landed(name: Any) -> TypeGuard[str]:
     """A file name already where the artifact lands (the general path would change it with a note)."""
-    if not _text(name):
+    if type(name) is not str:
         return False
+    known = _LANDED.get(name)
+    if known is not None:
+        return known
+    landed = _text(name) and _lands(name)
+    if len(name) <= _MAX_NAME:
+        if len(_LANDED) >= _MAX_LANDED:
+            _LANDED.clear()
+        _LANDED[name] = landed
+    return landed
+
+
+def _lands(name: str) -> bool:
     try:
         return bool(artifact_relpath(name) == name)
     except ConfigError:
@@ -88,7 +106,7 @@ def act(
     if not _text(summary) or type(artifacts) is not list:
         return None
     files: list[tuple[str, str, str]] = []
-    namer = ArtifactNamer()
+    namer = ArtifactNamer() if len(artifacts) > 1 else None  # one file lands where its name says
     for item in artifacts:
         if type(item) is not dict or item.keys() != _FILE_KEYS:
             return None
@@ -96,7 +114,7 @@ def act(
         kind = _kind(item["kind"], unusual_kinds)
         if kind is None or not _landed(name) or not _text(content) or len(content) > max_chars:
             return None
-        if namer.place(name) != name:  # a duplicate: renamed, with a note
+        if namer is not None and namer.place(name) != name:  # a duplicate: renamed, with a note
             return None
         files.append((name, kind, content))
     return summary, files

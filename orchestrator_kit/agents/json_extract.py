@@ -17,7 +17,17 @@ from typing import Any
 
 from ..errors import ParseError
 
-__all__ = ["MAX_RESPONSE_CHARS", "Found", "Scan", "extract_json", "preview", "scan_json", "to_text"]
+__all__ = [
+    "MAX_RESPONSE_CHARS",
+    "Found",
+    "Scan",
+    "extract_json",
+    "preview",
+    "scan_json",
+    "to_text",
+    "whole_scan",
+    "whole_value",
+]
 
 MAX_RESPONSE_CHARS = 5_000_000
 
@@ -264,6 +274,33 @@ def scan_json(raw: str | bytes) -> Scan:
                 pos = end - 1
         pos += 1
     return Scan(text, tuple(notes), found, failure)
+
+
+def whole_value(raw: str | bytes) -> tuple[str, Any] | None:
+    """(text, value) when ``scan_json(raw)`` is that one value, whole and without a note: ``raw`` a str
+    that, stripped, is exactly one JSON value other than a string (the common answer, read without the
+    scan's records). None otherwise: ``scan_json`` reads it."""
+    if (
+        type(raw) is not str
+        or len(raw) > MAX_RESPONSE_CHARS
+        or (not raw.isascii() and _SURROGATES.search(raw))
+    ):
+        return None
+    text = raw.strip()
+    if text.startswith("\ufeff"):
+        return None
+    try:
+        value, end = _SCAN_ONCE(text, 0)
+    except (StopIteration, json.JSONDecodeError, RecursionError):
+        return None
+    if end != len(text) or type(value) is str:
+        return None
+    return text, value
+
+
+def whole_scan(text: str, value: Any) -> Scan:
+    """What ``scan_json`` returns for a ``whole_value``."""
+    return Scan(text, (), [Found(value, 0, len(text))], whole=True)
 
 
 def extract_json(text: str | bytes) -> tuple[dict[str, Any], tuple[str, ...]]:

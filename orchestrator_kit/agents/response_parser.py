@@ -25,7 +25,16 @@ from ..errors import ConfigError, ParseError
 from ..records import Decision, Score, unchecked
 from ..store.artifact_paths import ArtifactNamer, artifact_relpath
 from . import canonical_reply, shapes
-from .json_extract import MAX_RESPONSE_CHARS, Found, Scan, extract_json, preview, scan_json
+from .json_extract import (
+    MAX_RESPONSE_CHARS,
+    Found,
+    Scan,
+    extract_json,
+    preview,
+    scan_json,
+    whole_scan,
+    whole_value,
+)
 
 __all__ = [
     "MAX_ARTIFACT_CHARS",
@@ -364,19 +373,31 @@ def _nothing_usable(scan: Scan, what: str, shape: str) -> ParseError:
 # --- public parsers -----------------------------------------------------------------------------
 
 
+def _canonical_plan(
+    fast: tuple[str, list[str], list[tuple[str, str, str]]], notes: tuple[str, ...]
+) -> Parsed[PlanData]:
+    summary, steps, planned = fast
+    # text checked there: made without validation
+    artifacts = [unchecked(PlannedArtifact, filename=f, kind=k, purpose=p) for f, k, p in planned]
+    return Parsed(unchecked(PlanData, summary=summary, steps=steps, artifacts=artifacts), notes)
+
+
 def parse_plan(text: str | bytes) -> Parsed[PlanData]:
     """Read a plan: {"summary": str, "steps": [str], "artifacts": [{"filename", "kind", "purpose"}]},
     or any shape listed in ``shapes`` that carries steps (also a plain numbered or bulleted list)."""
-    scan = scan_json(text)
+    whole = whole_value(text)  # the common answer: one JSON value, no note
+    if whole is not None:
+        fast = canonical_reply.plan(whole[1], _UNUSUAL_KINDS)
+        if fast is not None:
+            return _canonical_plan(fast, ())
+        scan = whole_scan(*whole)
+    else:
+        scan = scan_json(text)
     notes = list(scan.notes)
-    if len(scan.found) == 1:  # the canonical shape: read in one pass (canonical_reply), no note to add
+    if whole is None and len(scan.found) == 1:  # the canonical shape: read in one pass (canonical_reply)
         fast = canonical_reply.plan(scan.found[0].value, _UNUSUAL_KINDS)
         if fast is not None:
-            summary, steps, planned = fast
-            # text checked there: made without validation
-            artifacts = [unchecked(PlannedArtifact, filename=f, kind=k, purpose=p) for f, k, p in planned]
-            data = unchecked(PlanData, summary=summary, steps=steps, artifacts=artifacts)
-            return Parsed(data, (*notes, *scan.found[0].notes))
+            return _canonical_plan(fast, (*notes, *scan.found[0].notes))
     best = _best(scan, shapes.plan_shape)
     if best is not None:
         found, shaped, shape_notes = best
@@ -398,16 +419,23 @@ def parse_act(
 ) -> Parsed[ActData]:
     """Read an act: {"summary", "artifacts": [{"filename", "kind", "content"}], "decision"?, "score"?},
     or any shape listed in ``shapes`` that carries artifacts (also files as named fenced code blocks)."""
-    scan = scan_json(text)
-    notes = list(scan.notes)
-    if len(scan.found) == 1:  # the canonical shape: read in one pass (canonical_reply), no note to add
-        obj = scan.found[0].value
-        fast = canonical_reply.act(obj, _UNUSUAL_KINDS, MAX_ARTIFACT_CHARS)
+    whole = whole_value(text)  # the common answer: one JSON value, no note
+    scan: Scan | None = None
+    if whole is not None:
+        whole_text, found = whole
+    else:
+        scan = scan_json(text)
+        found = scan.found[0].value if len(scan.found) == 1 else None
+    if found is not None:  # the canonical shape: read in one pass (canonical_reply), no note to add
+        fast = canonical_reply.act(found, _UNUSUAL_KINDS, MAX_ARTIFACT_CHARS)
         if fast is not None:
-            notes += scan.found[0].notes
+            notes = [] if scan is None else [*scan.notes, *scan.found[0].notes]
             summary, files = fast
             specs = [unchecked(ArtifactSpec, filename=f, kind=k, content=c) for f, k, c in files]
-            return _act_data(obj, summary, specs, notes, require_decision, require_score)
+            return _act_data(found, summary, specs, notes, require_decision, require_score)
+    if scan is None:
+        scan = whole_scan(whole_text, found)
+    notes = list(scan.notes)
     best = _best(scan, shapes.act_shape)
     if best is not None:
         found, obj, shape_notes = best
