@@ -58,24 +58,30 @@ class TextWriter:
 
     def compact(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """The record to write (``record`` itself when nothing changes; it is never mutated) and the
-        texts it defines (text, id), for :meth:`written` once its line is appended."""
+        texts it defines (text, id), for :meth:`written` once its line is appended. The hot loop of a
+        line (about 7 texts a call): the copies are ``dict.copy``/``list.copy`` and ``where`` is made
+        only when needed (about 10% fewer instructions than comprehensions and ``{**item}``)."""
         request = record.get("request")
         if type(request) is not dict:
             return record, None
         text_at = self._text_at
         fresh: list[tuple[str, str]] = []  # (text, id) first written by this line
-        where: dict[str, str] = {}  # place -> id
+        where: dict[str, str] | None = None  # place -> id
         out_request = None
         for tag, key, field in _PLACES:
             items = request.get(key)
             if type(items) is not list:
                 continue
             changed = None
-            for i, item in enumerate(items):
-                text = item.get(field) if type(item) is dict else None
+            i = -1
+            for item in items:
+                i += 1
+                if type(item) is not dict:
+                    continue
+                text = item.get(field)
                 if type(text) is not str or (n := len(text)) < MIN_CHARS:
                     continue
-                known = text_at.get(n)  # _ref_id, inlined (the hot loop)
+                known = text_at.get(n)  # _ref_id, inlined
                 if known is None:
                     ref = None
                 elif known == text:
@@ -84,13 +90,16 @@ class TextWriter:
                     ref = self._other.get(text)
                 if ref is not None:
                     if changed is None:
-                        changed = list(items)
-                    changed[i] = {**item, field: {"ref": ref}}
+                        changed = items.copy()
+                    copy = changed[i] = item.copy()  # the same keys in the same order
+                    copy[field] = {"ref": ref}
                 else:
-                    where[f"{tag}{i}"] = self._define(text, fresh)
+                    if where is None:
+                        where = {}
+                    where[tag + str(i)] = self._define(text, fresh)
             if changed is not None:
                 if out_request is None:
-                    out_request = dict(request)
+                    out_request = request.copy()
                 out_request[key] = changed
         out = None
         completion = record.get("completion")
@@ -102,13 +111,15 @@ class TextWriter:
                     out = dict(record)
                     out["completion"] = {**completion, "text": {"ref": ref}}
                 else:
+                    if where is None:
+                        where = {}
                     where["c"] = self._define(text, fresh)
-        if out_request is not None or where:
+        if out_request is not None or where is not None:
             if out is None:
                 out = dict(record)
             if out_request is not None:
                 out["request"] = out_request
-            if where:
+            if where is not None:
                 out[FIELD] = where
         return out or record, fresh or None
 
