@@ -29,20 +29,23 @@ import orjson
 __all__ = ["compact_document", "document", "line"]
 
 _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_OPTS_NL = _OPTS | orjson.OPT_APPEND_NEWLINE
 _INDENT = _OPTS | orjson.OPT_INDENT_2
 
 
-def line(data: Any) -> bytes:
-    """``data`` as one compact JSON line (no newline): what ``json.dumps(data, ensure_ascii=False,
-    default=str, separators=(",", ":"))`` wrote, as UTF-8."""
+def line(data: Any, *, newline: bool = False) -> bytes:
+    """``data`` as one compact JSON line: what ``json.dumps(data, ensure_ascii=False, default=str,
+    separators=(",", ":"))`` wrote, as UTF-8; ``newline``: with a newline at its end (orjson writes it
+    into the same buffer: a line is not copied again to append it)."""
     try:
-        return orjson.dumps(data, default=_default, option=_OPTS)
+        return orjson.dumps(data, default=_default, option=_OPTS_NL if newline else _OPTS)
     except TypeError:
         text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+    end = b"\n" if newline else b""
     try:
-        return text.encode("utf-8")
+        return text.encode("utf-8") + end
     except UnicodeEncodeError:  # a lone surrogate (a model's "\ud800" escape): written as that escape
-        return json.dumps(data, default=str, separators=(",", ":")).encode("ascii")
+        return json.dumps(data, default=str, separators=(",", ":")).encode("ascii") + end
 
 
 def compact_document(data: Any) -> bytes:

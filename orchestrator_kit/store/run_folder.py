@@ -304,11 +304,12 @@ class RunFolder:
         return RunSummary.model_validate(_read_json(p)) if p.exists() else None
 
     # -- append-only logs ----------------------------------------------------------------
-    def _append(self, name: str, record: dict[str, Any]) -> tuple[bytes, int, int]:
-        """Append ``record`` as one line; returns the line (redacted) and the file's size before/after."""
-        return self._append_line(name, json_bytes.line(record))
+    def _append(self, name: str, record: dict[str, Any]) -> None:
+        """Append ``record`` as one line (encoded with its newline: not copied again to add it)."""
+        APPENDS.append(self._logs[name], redact_bytes(json_bytes.line(record, newline=True)))
 
     def _append_line(self, name: str, line: bytes) -> tuple[bytes, int, int]:
+        """Append ``line`` (no newline yet); returns it (redacted) and the file's size before/after."""
         line = redact_bytes(line)
         before, after = APPENDS.append(self._logs[name], line + b"\n")
         return line, before, after

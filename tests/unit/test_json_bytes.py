@@ -157,6 +157,12 @@ def test_lines_and_documents_parse_to_what_json_wrote(data: Any) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(_data)
+def test_a_line_with_its_newline_is_the_line_and_a_newline(data: Any) -> None:
+    assert json_bytes.line(data, newline=True) == json_bytes.line(data) + b"\n"
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.recursive(
         st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63), _text.filter(str.isprintable)),
