@@ -45,8 +45,9 @@ BENCH_NOTE = (
     "note: ours' system time is mostly the run folder's file creation (24 files and folders per run). On\n"
     "ext4 without a journal (fs/ext4/ialloc.c: recently_deleted), creating a file steps over every inode\n"
     "freed in its block group in the last minute or more, so it costs about 10x more after anything was\n"
-    "deleted nearby (a test suite, an earlier bench). Compare runs with the same history, or put the run\n"
-    "folders on tmpfs (--root /dev/shm) to see the engine alone."
+    "deleted nearby (a test suite, an earlier bench). Compare runs with the same history, put the run\n"
+    "folders on tmpfs (--root /dev/shm) to see the engine alone, or on a fresh file system for each run:\n"
+    "truncate -s 2G x.img && mkfs.ext4 -q x.img && mount -o loop x.img /mnt/x, then --root /mnt/x."
 )
 
 
