@@ -81,6 +81,12 @@ def _write_new(path: str, data: bytes) -> bool:
         fd = os.open(path, _NEW_FILE, PRIVATE_FILE)
     except FileExistsError:
         return False
+    _fill_new(fd, path, data)
+    return True
+
+
+def _fill_new(fd: int, path: Path | str, data: bytes) -> None:
+    """Write ``data`` to ``fd``, a file just created at ``path``, and close it; removed if that fails."""
     try:
         view = memoryview(data)
         while view:
@@ -90,7 +96,6 @@ def _write_new(path: str, data: bytes) -> bool:
         raise
     finally:
         os.close(fd)
-    return True
 
 
 def _read_json(path: Path) -> Any:
@@ -411,15 +416,7 @@ class RunFolder:
         if fd is None:
             write_bytes_atomic(target, data, private=True)
         else:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            except BaseException:
-                os.unlink(target)
-                raise
-            finally:
-                os.close(fd)
+            _fill_new(fd, target, data)
         return f"{ARTIFACTS}/{rel}"
 
     def _create(self, folder: str, name: str) -> tuple[str, int | None]:
