@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -135,7 +136,7 @@ _data = st.recursive(
 )
 
 
-def _same_parse(new: bytes, old_fn: Any, data: Any, *, escaped: bool = False) -> None:
+def _same_parse(new: Callable[[], bytes], old_fn: Any, data: Any, *, escaped: bool = False) -> None:
     try:
         old = old_fn(data)
     except UnicodeEncodeError:  # a lone surrogate: a line holds its escape, a document still cannot
