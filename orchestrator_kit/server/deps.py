@@ -14,6 +14,7 @@ from .runs import RunManager
 from .secrets import KeyVault
 from .settings import ServerSettings
 
+_URL_TOKENS = {"token", "access_token", "api_key", "key", "auth"}  # where a client may try a URL token
 _bearer = HTTPBearer(auto_error=False, description="the token printed at start, or one from --users-file")
 
 
@@ -24,10 +25,15 @@ def current_user(
     auth: Authenticator = request.app.state.auth
     user = auth.user_for(None if credentials is None else f"Bearer {credentials.credentials}")
     if user is None:
+        in_url = credentials is None and any(k.lower() in _URL_TOKENS for k in request.query_params)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong bearer token: send the header "
-            "'Authorization: Bearer <token>' (the token is printed when the server starts)",
+            (
+                "a token in the URL is not accepted (URLs end up in logs and histories): "
+                if in_url
+                else "missing or wrong bearer token: "
+            )
+            + "send the header 'Authorization: Bearer <token>' (the token is printed when the server starts)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user

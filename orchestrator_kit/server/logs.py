@@ -1,5 +1,6 @@
 """Key-shaped text never reaches the server's logs: a logging filter that redacts each record's message
-and traceback before any handler formats it."""
+and traceback before any handler formats it. Access lines show query strings with their values hidden: the
+API takes no query parameters, and a client used to Jupyter may put its token there (``?token=...``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ def _clean(arg: object) -> object:
     return redact(str(arg)) if isinstance(arg, (str, BaseException)) else arg
 
 
+def hide_query(target: str) -> str:
+    """A request target with each query value hidden (``/p?token=[hidden]``); a bare part is hidden whole."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    parts = (p.partition("=") for p in query.split("&"))
+    return path + "?" + "&".join(f"{name}=[hidden]" if eq else "[hidden]" for name, eq, _ in parts)
+
+
 class RedactFilter(logging.Filter):
     """Redacts the formatted message and the exception text of every record it sees."""
 
@@ -25,7 +35,10 @@ class RedactFilter(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):  # kept a tuple: uvicorn's access formatter unpacks it
-            record.args = tuple(_clean(a) for a in record.args)
+            args = [_clean(a) for a in record.args]
+            if record.name == "uvicorn.access" and len(args) == 5 and isinstance(args[2], str):
+                args[2] = hide_query(args[2])  # (client, method, path?query, http version, status)
+            record.args = tuple(args)
         elif isinstance(record.args, dict):
             record.args = {k: _clean(v) for k, v in record.args.items()}
         return True
@@ -39,4 +52,4 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactFilter())
 
 
-__all__ = ["RedactFilter", "install_log_redaction"]
+__all__ = ["RedactFilter", "hide_query", "install_log_redaction"]
