@@ -35,7 +35,7 @@ from .db import DB_FILE, Database
 from .docs import install_docs
 from .error_map import install_error_handlers
 from .logs import install_log_redaction
-from .middleware import BodyLimit, HostCheck
+from .middleware import BodyLimit, HeadAsGet, HostCheck
 from .permissions import make_private, private_dir
 from .routers import events, projects
 from .routers import runs as run_routes
@@ -92,6 +92,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         docs_url=None,  # served by docs.py from the packaged Swagger UI files, not from a CDN
         redoc_url=None,
     )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)  # added last: runs first
     app.state.settings, app.state.auth, app.state.token = settings, auth, token

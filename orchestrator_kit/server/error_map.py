@@ -3,7 +3,10 @@ text, paths relative to the data folder):
 
 - an HTTPException: its status and detail, redacted (a path parameter may hold a pasted key);
 - a validation error: 400 (not JSON) or 422, one clear sentence; inputs are never echoed, field names
-  and locations are redacted;
+  and locations are redacted; a body that is empty or not a JSON object is named as such (422), one not
+  read as JSON for its Content-Type is a 415;
+- a body FastAPI could not decode (not UTF-8, nested too deeply): 400 saying which;
+- no such route: 404 naming the method and path; a method the route lacks: 405 naming the allowed ones;
 - our ConfigError family: 404 not a run, 409 Conflict/DamagedRun/UnreadableSecret, 429 TooManyQueued
   (with Retry-After), else 422;
 - a full disk (SQLite's SQLITE_FULL, ENOSPC): 507; another index error: 503 with Retry-After;
@@ -21,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..errors import ConfigError, NotARunError
 from ..store.run_folder import redact
@@ -31,10 +35,41 @@ from .secrets import UnreadableSecret
 log = logging.getLogger("orchestrator_kit.server")
 
 
-def clear_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str, Any]]]:
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
+def body_problem(error: dict[str, Any], content_type: str | None) -> tuple[int, str] | None:
+    """Status and sentence for an error about the body as a whole: empty (422), not read as JSON for its
+    Content-Type (415), JSON but not an object (422)."""
+    if tuple(error.get("loc", ())) != ("body",):
+        return None
+    given = error.get("input")
+    if error.get("type") == "missing":
+        return 422, (
+            "invalid request: the request body is empty; send a JSON object with the header "
+            "'Content-Type: application/json'"
+        )
+    if isinstance(given, (bytes, bytearray)):  # FastAPI reads a body as JSON only for a JSON media type
+        shown = redact(content_type.strip()[:80]) if content_type and content_type.strip() else "none"
+        return 415, (
+            f"the request body was not read as JSON because of its Content-Type ({shown}); send it "
+            "with the header 'Content-Type: application/json'"
+        )
+    kind = "null" if given is None else _JSON_KINDS.get(type(given))
+    if kind is not None:
+        return 422, f"invalid request: the request body must be a JSON object ({{...}}), not {kind}"
+    return None
+
+
+def clear_errors(
+    exc: RequestValidationError, content_type: str | None = None
+) -> tuple[int, str, list[dict[str, Any]]]:
     """A status, a sentence and the errors without their inputs (an input may be an API key)."""
     errors = []
     for e in exc.errors():
+        whole = body_problem(e, content_type)
+        if whole is not None:
+            return whole[0], whole[1], []
         loc = [redact(str(p)) for p in e.get("loc", ()) if p != "body"]
         msg = str(e.get("msg", "invalid"))
         if e.get("type") == "json_invalid":
@@ -52,6 +87,42 @@ def clear_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str, 
     return 422, f"invalid request: {text}", errors
 
 
+def http_detail(request: Request, exc: StarletteHTTPException) -> str:
+    """The detail of an HTTPException; the framework's own (no route, wrong method, undecodable body)
+    are said in full, told apart by where they come from, not by their text."""
+    where = f"{request.method} {request.url.path[:200]}"
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        return (
+            f"the request body is not valid JSON: byte {cause.start} is not UTF-8 "
+            "(JSON must be sent as UTF-8)"
+        )
+    if exc.status_code == 400 and isinstance(cause, RecursionError):
+        return "the request body is not accepted: its JSON is nested too deeply"
+    if exc.status_code == 400 and isinstance(cause, Exception):
+        return f"the request body could not be read as JSON ({type(cause).__name__})"
+    if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched
+        return f"no such endpoint: {where}; the API's endpoints are listed at /docs"
+    if exc.status_code == 405:
+        allowed = ", ".join(allowed_methods(request))
+        return f"method {request.method} is not allowed on {request.url.path[:200]}; allowed: {allowed}"
+    return str(exc.detail)
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's Allow names the first route's only);
+    HEAD wherever GET is (middleware.HeadAsGet)."""
+    methods = [
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in request.app.router.routes)
+    ]
+    return sorted([*methods, "HEAD"] if "GET" in methods else methods)
+
+
 def _data_dir(request: Request) -> Path:
     return Path(request.app.state.data_dir)
 
@@ -61,13 +132,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        code, detail, errors = clear_errors(exc)
+        code, detail, errors = clear_errors(exc, request.headers.get("content-type"))
         return JSONResponse({"detail": detail, "errors": errors}, status_code=code)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = public_text(str(exc.detail), _data_dir(request))  # a path parameter may hold a key
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        detail = public_text(http_detail(request, exc), _data_dir(request))  # a path may hold a key
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(ConfigError)
     async def _config(request: Request, exc: ConfigError) -> JSONResponse:
@@ -106,4 +180,4 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": f"the server could not read or write its files ({what})"}, 500)
 
 
-__all__ = ["clear_errors", "install_error_handlers"]
+__all__ = ["allowed_methods", "body_problem", "clear_errors", "http_detail", "install_error_handlers"]

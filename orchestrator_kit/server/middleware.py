@@ -3,7 +3,8 @@
 - ``HostCheck``: refuses (403) a request whose ``Host``, or ``Origin`` when present, is not a loopback name
   or one of ``--allowed-hosts``: a web page that rebinds its own DNS name to 127.0.0.1 cannot drive the API;
 - ``BodyLimit``: 413 for a body over the limit, 408 for a body that does not arrive in time (a client that
-  sends a few bytes and stalls does not hold a connection for minutes).
+  sends a few bytes and stalls does not hold a connection for minutes);
+- ``HeadAsGet``: HEAD answered like GET, without the body (RFC 9110 9.3.2), an event stream included.
 """
 
 from __future__ import annotations
@@ -156,4 +157,36 @@ class BodyLimit:
         return f"request body too large: the limit is {self.max_bytes:,} bytes"
 
 
-__all__ = ["BodyLimit", "HostCheck", "host_of", "is_loopback"]
+class _HeadDone(OrchestratorError):
+    """Raised into the app once a HEAD answer's status and headers are sent; HeadAsGet drops it."""
+
+
+class HeadAsGet:
+    """HEAD served by the GET route: the same status and headers (Content-Length included), no body.
+    The app stops once its headers are sent, so HEAD on an event stream does not wait for the run."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        sent = False
+
+        async def head_send(message: Message) -> None:
+            nonlocal sent
+            if sent:
+                raise _HeadDone
+            if message["type"] == "http.response.start":
+                await send(message)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                sent = True
+
+        try:
+            await self.app({**scope, "method": "GET"}, receive, head_send)
+        except Exception:
+            if not sent:
+                raise
+
+
+__all__ = ["BodyLimit", "HeadAsGet", "HostCheck", "host_of", "is_loopback"]

@@ -4,10 +4,11 @@ HEAD requests, unknown routes and methods. Real HTTP against a real uvicorn on 1
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from server_helpers import TOKEN, Live
+from server_helpers import TOKEN, Live, new_project, wait_run
 
 from orchestrator_kit.server.app import ServerSettings, create_app
 from orchestrator_kit.server.main import BackgroundServer
@@ -37,3 +38,79 @@ def test_a_token_in_the_url_is_refused_by_name_and_never_logged(
     assert any("/projects?token=[hidden]" in line for line in access), access
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
     assert not [line for line in server_lines if TOKEN in line]
+
+
+# -- bodies that are not a JSON object -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "content, headers, code, words",
+    [
+        (b'{"project_name": "x"}', {"Content-Type": "text/plain"}, 415, "Content-Type (text/plain)"),
+        (b'{"project_name": "x"}', {"Content-Type": ""}, 415, "Content-Type (none)"),
+        (b"project_name=x", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "'Content-Type: app"),
+        (b"", {"Content-Type": "application/json"}, 422, "the request body is empty"),
+        (b"[1, 2]", {"Content-Type": "application/json"}, 422, "must be a JSON object ({...}), not an array"),
+        (b"null", {"Content-Type": "application/json"}, 422, "not null"),
+        (b'"x"', {"Content-Type": "application/json"}, 422, "not a string"),
+        (b'{"project_name": "\xff"}', {"Content-Type": "application/json"}, 400, "byte 18 is not UTF-8"),
+        (
+            '{"project_name": "é"}'.encode("latin-1"),
+            {"Content-Type": "application/json; charset=latin-1"},
+            400,
+            "not UTF-8",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}, 400, "nested too deeply"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_named(
+    start_server: Callable[..., Live], content: bytes, headers: dict[str, str], code: int, words: str
+) -> None:
+    c = start_server().client()
+    r = c.post("/projects", content=content, headers=headers)
+    assert r.status_code == code and words in r.json()["detail"], r.text
+    assert c.post("/projects", json={"project_name": "x"}).status_code == 201
+
+
+# -- unknown routes and methods --------------------------------------------------------------------
+def test_404_and_405_name_the_path_and_every_allowed_method(start_server: Callable[..., Live]) -> None:
+    c = start_server().client()
+    r = c.get("/nope/sk-ant-api03-FAKE-KEY-IN-A-PATH")
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"].startswith("no such endpoint: GET /nope/") and "/docs" in r.json()["detail"]
+    assert "FAKE-KEY" not in r.text
+    for method in ("DELETE", "PUT", "OPTIONS"):
+        r = c.request(method, "/projects")
+        assert r.status_code == 405, r.text
+        assert r.headers["allow"] == "GET, HEAD, POST"
+        assert r.json()["detail"] == f"method {method} is not allowed on /projects; allowed: GET, HEAD, POST"
+    assert c.get("/projects/nope").json()["detail"] == "project 'nope' not found"  # our own 404s stay
+
+
+# -- HEAD --------------------------------------------------------------------------------------------
+def test_head_answers_like_get_without_a_body(start_server: Callable[..., Live]) -> None:
+    live = start_server(simulated_latency_s=0.05)
+    c = live.client()
+    pid = new_project(c)
+    rid = c.post(f"/projects/{pid}/runs", json={"agents": ["architect"]}).json()["id"]
+    base = f"/projects/{pid}/runs/{rid}"
+    r = c.head(base + "/events")  # the run is still going: HEAD does not wait for it
+    assert (
+        r.status_code == 200
+        and r.content == b""
+        and r.headers["content-type"].startswith("text/event-stream")
+    )
+    wait_run(c, pid, rid)
+    for path in (
+        "/health",
+        "/projects",
+        base,
+        base + "/artifacts",
+        base + "/artifacts/architect/architecture.md",
+    ):
+        got, head = c.get(path), c.head(path)
+        assert head.status_code == 200 and head.content == b"", (path, head.status_code)
+        assert head.headers["content-length"] == got.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert c.head(base + "/artifacts/architect/nope.md").status_code == 404
+    assert live.client(token=None).head("/projects").status_code == 401
+    assert c.head(base + "/resume").status_code == 405  # POST only
+    assert c.get("/health").json()["status"] == "ok"  # the connection and server are fine after all that
