@@ -8,6 +8,9 @@
   ``interrupted``, unless their folder says they finished; on stop, in-flight runs are cancelled, and
   the engine checkpoints them as ``interrupted``. Either way ``resume`` continues them without repeating
   finished calls.
+- Event numbers only grow (``sse.event_base``): a client that reconnects with the ``Last-Event-ID`` of a
+  stream from before a restart gets how the run ended (a stopped server's streams end without it), then,
+  once resumed, all of the resumption's events.
 - A run stopped at a human gate (``awaiting_approval``/``awaiting_budget``) is neither in flight nor final:
   its event stream ends after ``run_waiting``; ``decide`` records a person's decision and resumes it here
   (the same handle: event numbers go on, so a client reconnects with ``Last-Event-ID``).
@@ -39,7 +42,7 @@ from .run_setup import RunSetup
 from .scheduler import FairSlots
 from .schemas import RunIn
 from .secrets import KeyVault
-from .sse import RunHandle
+from .sse import RunHandle, event_base
 from .status import check_state, describe
 
 log = logging.getLogger("orchestrator_kit.server")
@@ -86,12 +89,14 @@ class RunManager:
         self._loop_thread: int | None = None
         self._slots: FairSlots | None = None
         self.closing: asyncio.Event | None = None
+        self._first_seq = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> int:
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._slots = FairSlots(self.max_concurrent_runs)
         self.closing = asyncio.Event()
+        self._first_seq = event_base()  # above every event number of an earlier process
         return self.reconcile()
 
     def reconcile(self) -> int:
@@ -227,7 +232,7 @@ class RunManager:
     ) -> None:
         assert self._loop is not None, "RunManager.start() was not called"
         self._queued[user_id] += 1
-        handle = self._handles.get(run_id) or RunHandle(run_id)
+        handle = self._handles.get(run_id) or RunHandle(run_id, event_base(self._first_seq + 1))
         handle.restart()
         self._handles[run_id] = handle
         self._finished.pop(run_id, None)
@@ -388,7 +393,7 @@ class RunManager:
             async for event in handle.stream(after, self.closing, heartbeat_s):
                 yield event
             return
-        if after < 1:  # the server restarted since: only the final status is known
+        if after < self._first_seq:  # not live in this process: only how the run ended is known
             state = self._read_state(row)
             kind = (
                 "run_finished"
@@ -398,7 +403,7 @@ class RunManager:
                 else "run_failed"
             )
             yield {
-                "seq": 1,
+                "seq": self._first_seq,
                 "type": kind,
                 "run_id": row["id"],
                 "agent": None,

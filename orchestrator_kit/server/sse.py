@@ -1,12 +1,22 @@
 """A run's live event fan-out: numbered events kept for late subscribers (``call_delta`` text goes to live
-subscribers only), the agents running now, and the end of the stream when the run ends."""
+subscribers only), the agents running now, and the end of the stream when the run ends.
+
+Event numbers only grow, across server restarts too: a handle numbers from ``event_base()``, the time in
+microseconds when it was made, so a ``Last-Event-ID`` from an earlier process (or an earlier handle of the
+same run) is below every number this one hands out."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
+
+
+def event_base(at_least: int = 0) -> int:
+    """A first event number above any from an earlier handle or process: microseconds since the epoch."""
+    return max(time.time_ns() // 1000, at_least)
 
 
 class _Subscriber:
@@ -18,7 +28,7 @@ class _Subscriber:
 class RunHandle:
     """A run's live state in this process. All methods run in the server's event loop thread."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, first_seq: int = 0) -> None:
         self.run_id = run_id
         self.history: list[dict[str, Any]] = []
         self.running_agents: set[str] = set()
@@ -26,7 +36,7 @@ class RunHandle:
         self.final_status: str | None = None
         self.final_error: dict[str, Any] | None = None
         self.task: asyncio.Task[None] | None = None
-        self._seq = 0
+        self._seq = first_seq  # events are numbered from first_seq + 1
         self._subs: set[_Subscriber] = set()
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -91,4 +101,4 @@ class RunHandle:
             self._subs.discard(sub)
 
 
-__all__ = ["RunHandle"]
+__all__ = ["RunHandle", "event_base"]
