@@ -8,6 +8,7 @@ Bad input fails here, before anything is indexed (a 4xx).
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..engine.engine import WorkflowEngine
-from ..errors import ConfigError
-from ..llm.pricing import DEFAULT_MODEL
+from ..errors import ConfigError, UnknownModelError
+from ..llm.pricing import DEFAULT_MODEL, is_known_model, price_table
 from ..store.run_folder import RunFolder, redact
 from .db import Database
 from .failures import Conflict
@@ -25,6 +26,21 @@ from .schemas import RunIn
 from .secrets import KeyVault
 
 KEY_SOURCE = "your provider settings (POST /users/me/provider-settings)"
+
+
+def known_model(model: str) -> str:
+    """``model`` when the price table knows it, else UnknownModelError naming the ids this server runs.
+    (The engine's own error advises allow_unknown_model / --allow-unknown-model, which the API lacks.)"""
+    if is_known_model(model):
+        return model
+    table = price_table()
+    close = difflib.get_close_matches(model, table.ids(), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    known = ", ".join(m.id for m in table if m.priced)
+    raise UnknownModelError(
+        f"Unknown model {model[:100]!r}.{hint} This server runs the models of its price table "
+        f"(version {table.version}): {known}"
+    )
 
 
 class RunSetup:
@@ -98,7 +114,7 @@ class RunSetup:
                 "(or create the project with a request)"
             )
         key, user_model = (None, None) if body.mode == "simulated" else self.credentials(user_id)
-        model = body.model or user_model or DEFAULT_MODEL
+        model = known_model(body.model or user_model or DEFAULT_MODEL)
         options = self.backend_options(body.mode, key)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -142,4 +158,4 @@ class RunSetup:
             return WorkflowEngine.for_resume(run_dir, **overrides)
 
 
-__all__ = ["KEY_SOURCE", "RunSetup"]
+__all__ = ["KEY_SOURCE", "RunSetup", "known_model"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from server_helpers import TOKEN, Live, new_project, wait_run
+from server_helpers import FAKE_KEY, TOKEN, Live, new_project, wait_run
 
 from orchestrator_kit.server.app import ServerSettings, create_app
 from orchestrator_kit.server.main import BackgroundServer
@@ -114,3 +114,28 @@ def test_head_answers_like_get_without_a_body(start_server: Callable[..., Live])
     assert live.client(token=None).head("/projects").status_code == 401
     assert c.head(base + "/resume").status_code == 405  # POST only
     assert c.get("/health").json()["status"] == "ok"  # the connection and server are fine after all that
+
+
+# -- an unknown model ------------------------------------------------------------------------------
+def test_an_unknown_model_is_refused_with_advice_an_api_client_can_follow(
+    start_server: Callable[..., Live],
+) -> None:
+    c = start_server().client()
+    pid = new_project(c)
+    for path, body in (
+        (f"/projects/{pid}/runs", {"model": "claude-sonet-5-5"}),
+        (
+            "/users/me/provider-settings",
+            {"llm_provider": "anthropic", "api_key": FAKE_KEY, "model": "claude-x"},
+        ),
+    ):
+        r = c.post(path, json=body)
+        detail = r.json()["detail"]
+        assert r.status_code == 422 and detail.startswith("Unknown model"), r.text
+        assert "allow_unknown_model" not in detail and "--allow-unknown-model" not in detail
+        assert "This server runs the models of its price table" in detail and "claude-sonnet-5-5" in detail
+    assert (
+        "Did you mean claude-sonnet-5-5"
+        in c.post(f"/projects/{pid}/runs", json={"model": "claude-sonet-5-5"}).text
+    )
+    assert c.get(f"/projects/{pid}/runs").json() == []  # nothing was started

@@ -14,6 +14,7 @@ from ...llm.keys import check_key_format, mask_key
 from ...llm.pricing import check_model
 from ..db import Database
 from ..deps import DB, Auth, Runs, User, Vault, project_of
+from ..run_setup import known_model
 from ..schemas import (
     ProjectDetail,
     ProjectIn,
@@ -76,7 +77,7 @@ def set_provider_settings(body: ProviderSettingsIn, user: User, db: DB, vault: V
     if body.model is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a retiring model is allowed; its runs say so
-            check_model(body.model)
+            check_model(known_model(body.model))
     note = check_key_format(key)
     db.set_provider(user, body.llm_provider, body.model, vault.encrypt(key), mask_key(key))
     log.info("provider settings of user %s updated (key %s)", user, mask_key(key))
