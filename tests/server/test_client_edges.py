@@ -139,3 +139,24 @@ def test_an_unknown_model_is_refused_with_advice_an_api_client_can_follow(
         in c.post(f"/projects/{pid}/runs", json={"model": "claude-sonet-5-5"}).text
     )
     assert c.get(f"/projects/{pid}/runs").json() == []  # nothing was started
+
+
+# -- artifacts: links out of the run folder --------------------------------------------------------
+def test_a_link_out_of_the_run_folder_is_neither_listed_nor_served(
+    start_server: Callable[..., Live], tmp_path: Path
+) -> None:
+    live = start_server()
+    c = live.client()
+    pid = new_project(c)
+    rid = c.post(f"/projects/{pid}/runs", json={"agents": ["architect"]}).json()["id"]
+    wait_run(c, pid, rid)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the run's")
+    arts = live.data_dir / "runs" / "default" / rid / "artifacts" / "architect"
+    (arts / "link.md").symlink_to(outside)
+    (arts / "inner.md").symlink_to(arts / "architecture.md")  # a link inside the run is fine
+    base = f"/projects/{pid}/runs/{rid}/artifacts"
+    assert [a["path"] for a in c.get(base).json()] == ["architect/architecture.md", "architect/inner.md"]
+    r = c.get(base + "/architect/link.md")
+    assert r.status_code == 400 and "escapes the run folder" in r.json()["detail"]
+    assert c.get(base + "/architect/inner.md").text == c.get(base + "/architect/architecture.md").text

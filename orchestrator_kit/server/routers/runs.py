@@ -78,8 +78,11 @@ def list_artifacts(project_id: str, run_id: str, user: User, db: DB, runs: Runs)
     if folder is None:
         return []
     base = folder.path / "artifacts"
+    inside = base.resolve()
     out = []
     for f in folder.artifact_files():
+        if not f.resolve().is_relative_to(inside):  # a link out of the run: GET refuses it, so not listed
+            continue
         rel = f.relative_to(base).as_posix()
         agent, _, filename = rel.partition("/")
         out.append(ArtifactOut(agent=agent, filename=filename, path=rel, bytes=f.stat().st_size))
