@@ -104,8 +104,9 @@ def http_detail(request: Request, exc: StarletteHTTPException) -> str:
     if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched
         return f"no such endpoint: {where}; the API's endpoints are listed at /docs"
     if exc.status_code == 405:
-        allowed = ", ".join(allowed_methods(request))
-        return f"method {request.method} is not allowed on {request.url.path[:200]}; allowed: {allowed}"
+        allowed = ", ".join(allowed_methods(request)) or (exc.headers or {}).get("Allow")
+        said = f"; allowed: {allowed}" if allowed else ""
+        return f"method {request.method} is not allowed on {request.url.path[:200]}{said}"
     return str(exc.detail)
 
 
@@ -139,8 +140,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = public_text(http_detail(request, exc), _data_dir(request))  # a path may hold a key
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
+        allowed = allowed_methods(request) if exc.status_code == 405 else []
+        if allowed:  # none found inside a mount (the docs' files): its own Allow, if any, stays
+            headers["Allow"] = ", ".join(allowed)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(ConfigError)

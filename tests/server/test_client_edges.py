@@ -160,3 +160,12 @@ def test_a_link_out_of_the_run_folder_is_neither_listed_nor_served(
     r = c.get(base + "/architect/link.md")
     assert r.status_code == 400 and "escapes the run folder" in r.json()["detail"]
     assert c.get(base + "/architect/inner.md").text == c.get(base + "/architect/architecture.md").text
+
+
+def test_a_wrong_method_on_the_docs_files_keeps_their_allow_list(start_server: Callable[..., Live]) -> None:
+    c = start_server().client(token=None)
+    r = c.post("/docs-static/swagger-ui.css")  # inside a mount: no route of ours matches the path
+    detail = "method POST is not allowed on /docs-static/swagger-ui.css; allowed: GET, HEAD"
+    assert r.status_code == 405 and r.json()["detail"] == detail and r.headers["allow"] == "GET, HEAD"
+    head = c.head("/docs-static/swagger-ui.css")
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 1000
