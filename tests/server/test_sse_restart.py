@@ -27,7 +27,7 @@ def first_ids(c: httpx.Client, path: str, n: int) -> list[int]:
 def test_last_event_id_from_before_a_restart_gets_the_end_then_the_resumed_run(
     start_server: Callable[..., Live],
 ) -> None:
-    first = start_server(simulated_latency_s=0.1)
+    first = start_server(simulated_latency_s=0.2)
     c = first.client()
     pid = new_project(c)
     rid = c.post(f"/projects/{pid}/runs", json={}).json()["id"]
