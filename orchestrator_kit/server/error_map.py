@@ -99,7 +99,7 @@ def http_detail(request: Request, exc: StarletteHTTPException) -> str:
         )
     if exc.status_code == 400 and isinstance(cause, RecursionError):
         return "the request body is not accepted: its JSON is nested too deeply"
-    if exc.status_code == 400 and isinstance(cause, Exception):
+    if exc.status_code == 400 and isinstance(cause, ValueError):  # e.g. a number of 5,000 digits
         return f"the request body could not be read as JSON ({type(cause).__name__})"
     if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched
         return f"no such endpoint: {where}; the API's endpoints are listed at /docs"

@@ -59,6 +59,12 @@ def test_a_token_in_the_url_is_refused_by_name_and_never_logged(
             "not UTF-8",
         ),
         (b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}, 400, "nested too deeply"),
+        (
+            b'{"project_name": ' + b"1" * 5000 + b"}",
+            {"Content-Type": "application/json"},
+            400,
+            "read as JSON",
+        ),
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_named(
