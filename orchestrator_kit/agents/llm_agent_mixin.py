@@ -24,9 +24,9 @@ from ..records import (
     TaskDefinition,
     unchecked,
 )
-from .json_extract import _SURROGATES
+from . import continuation
 from .prompt_builder import PromptBuilder, Step
-from .response_parser import parse_act, parse_plan
+from .response_parser import Parsed, parse_act, parse_plan
 
 if TYPE_CHECKING:
     from ..llm.gateway import Gateway
@@ -46,15 +46,26 @@ def _status(c: Completion) -> str:
     return _STATUS.get(c.stop_reason or "", "ok")
 
 
-def _validator(parse: Callable[[str], Any], prefix: str = "") -> Callable[[Completion], Any]:
+def _validator(parse: Callable[[str], Any], prefix: str | None = None) -> Callable[[Completion], Any]:
+    """The completion's parse; ``prefix``: the cut-off answer that completion continues."""
+
     def validate(c: Completion) -> Any:
         if c.stop_reason == "refusal":
             return _REFUSED
         if c.stop_reason == "max_tokens":
             return _TRUNCATED
-        return parse(prefix + c.text)
+        return parse(c.text) if prefix is None else _parse_joined(parse, prefix, c.text)
 
     return validate
+
+
+def _parse_joined(parse: Callable[[str], Any], prefix: str, text: str) -> Any:
+    """The parse of a cut-off answer and its continuation, joined as the model wrote them (noted)."""
+    whole, notes = continuation.join(prefix, text)
+    parsed = parse(whole)
+    if notes and isinstance(parsed, Parsed):
+        return Parsed(parsed.data, (*notes, *parsed.repairs))
+    return parsed
 
 
 # The act parser of each kind of role, and the validator of every parser the agent's own calls use, made
@@ -154,9 +165,7 @@ class LlmAgentMixin:
         if value is not _TRUNCATED:
             return value, False
         prefix = completion.text
-        turn = prefix.rstrip() or "{"
-        if not turn.isascii():  # a lone surrogate (a "\ud800" escape) has no UTF-8, so no request hash
-            turn = _SURROGATES.sub("\ufffd", turn)
+        turn = continuation.shown_turn(prefix)
         cont = request.model_copy(
             update={
                 "messages": (
@@ -173,7 +182,7 @@ class LlmAgentMixin:
                 f"{self.role.id} refused while continuing: {completion2.text.strip()[:300]}", attempts=[]
             )
         if value2 is _TRUNCATED:  # still cut off: keep what local repair can save, marked truncated
-            return parse(prefix + completion2.text), True
+            return _parse_joined(parse, prefix, completion2.text), True
         return value2, False
 
     # -- the guide's two methods ----------------------------------------------------------
