@@ -42,6 +42,7 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _CLOSER = {"{": "}", "[": "]"}
+_CUT_ESCAPE = re.compile(r"(?P<slashes>\\+)u(?:[0-9A-Fa-f]{0,3}|[dD][89abAB][0-9A-Fa-f]{2})$")
 _DECODER = json.JSONDecoder()
 # json.loads' scanner (C): (value, end) of the value at an index; StopIteration where none starts
 _SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
@@ -80,8 +81,14 @@ def to_text(raw: str | bytes, notes: list[str]) -> str:
 
 
 def _close(pieces: list[str], stack: tuple[str, ...] | list[str], in_string: bool) -> str:
-    text = ("".join(pieces) + ('"' if in_string else "")).rstrip()
-    return text.removesuffix(",") + "".join(_CLOSER[b] for b in reversed(stack))
+    text = "".join(pieces)
+    while in_string:  # cut inside an escape ("\u00") or an emoji's pair ("\ud83d"): drop that piece
+        m = _CUT_ESCAPE.search(text, max(0, len(text) - 64))
+        if m is None or not len(m["slashes"]) % 2:
+            text += '"'
+            break
+        text = text[: m.end("slashes") - 1]
+    return text.rstrip().removesuffix(",") + "".join(_CLOSER[b] for b in reversed(stack))
 
 
 def _repair_at(text: str, start: int) -> tuple[dict[str, Any] | None, int, list[str]]:

@@ -440,7 +440,8 @@ def parse_act(
     if best is not None:
         found, obj, shape_notes = best
         notes += [*found.notes, *shape_notes]
-        raw_artifacts = obj["artifacts"]
+        cut = any(n.startswith("truncated:") for n in found.notes)
+        raw_artifacts = shapes.without_cut_last(obj["artifacts"], cut, notes)
     else:
         prose, raw_artifacts = shapes.fenced_files(scan.text)
         if not raw_artifacts:

@@ -31,6 +31,7 @@ __all__ = [
     "plan_shape",
     "step_text",
     "text_steps",
+    "without_cut_last",
 ]
 
 STEP_KEYS = (
@@ -315,6 +316,21 @@ def act_shape(value: Any, notes: list[str]) -> dict[str, Any] | None:
         notes.append(f'read "{s_real}" as the summary')
         out["summary"] = summary
     return out
+
+
+def without_cut_last(artifacts: Any, truncated: bool, notes: list[str]) -> Any:
+    """Artifacts without the last one when the answer was cut off before that one's content came:
+    the complete ones are kept (marked truncated), not lost with it."""
+    if (
+        truncated
+        and isinstance(artifacts, list)
+        and len(artifacts) > 1
+        and isinstance(artifacts[-1], dict)
+        and lookup(artifacts[-1], CONTENT_KEYS)[1] is None
+    ):
+        notes.append(f"truncated: dropped artifacts[{len(artifacts) - 1}], cut off before its content")
+        return artifacts[:-1]
+    return artifacts
 
 
 # --- files written as fenced code blocks --------------------------------------------------------------

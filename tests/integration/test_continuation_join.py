@@ -102,3 +102,21 @@ def test_a_legitimate_continuation_that_holds_a_fence_is_kept_as_written() -> No
     cut = answer.index("```python")
     out, calls = _one(_scripted(answer[:cut], lambda shown: answer[len(shown) :]))
     assert calls == 3 and [a.content for a in out.artifacts] == [content] and out.repairs == []
+
+
+def test_an_answer_cut_off_twice_keeps_its_complete_artifacts_marked_truncated() -> None:
+    # a long answer: two files, cut again by the continuation after the second file's name
+    files = [
+        {"filename": "a.md", "kind": "markdown", "content": CONTENT},
+        {"filename": "b.md", "kind": "markdown", "content": "x"},
+    ]
+    answer = json.dumps({"summary": "two files", "artifacts": files})
+    cut = answer.index('"b.md"') + len('"b.md", "kind": "markdown", ')
+
+    def again(shown: str) -> Any:
+        return {"content": [{"type": "text", "text": answer[len(shown) : cut]}], "stop_reason": "max_tokens"}
+
+    out, calls = _one(_scripted(answer[:CUT], again))
+    assert calls == 3  # no re-ask: what arrived is kept
+    assert [(a.filename, a.content, a.truncated) for a in out.artifacts] == [("a.md", CONTENT, True)]
+    assert "truncated: dropped artifacts[1], cut off before its content" in out.repairs

@@ -91,6 +91,14 @@ DROPPED = "truncated: dropped the incomplete last member"
         ),
         pytest.param('{"a": "abc', {"a": "abc"}, (TRUNC_1, UNTERMINATED), id="truncated-in-string"),
         pytest.param('{"a": "x\\', {"a": "x"}, (TRUNC_1, UNTERMINATED), id="truncated-after-backslash"),
+        pytest.param('{"a": "x\\u00', {"a": "x"}, (TRUNC_1, UNTERMINATED), id="truncated-in-unicode-escape"),
+        pytest.param('{"a": "x\\u', {"a": "x"}, (TRUNC_1, UNTERMINATED), id="truncated-after-backslash-u"),
+        pytest.param('{"a": "x\\ud83d', {"a": "x"}, (TRUNC_1, UNTERMINATED), id="truncated-in-emoji-pair"),
+        pytest.param('{"a": "x\\ud83d\\ude', {"a": "x"}, (TRUNC_1, UNTERMINATED), id="truncated-in-low-half"),
+        pytest.param(
+            '{"a": "x\\\\u00', {"a": "x\\u00"}, (TRUNC_1, UNTERMINATED), id="escaped-backslash-u-kept"
+        ),
+        pytest.param('{"a": "x\\u0041', {"a": "xA"}, (TRUNC_1, UNTERMINATED), id="complete-escape-kept"),
         pytest.param(
             '{"a": [1, {"b": 2',
             {"a": [1, {"b": 2}]},
@@ -321,6 +329,21 @@ REPAIRED_ACT = [
         ActData(summary="done", artifacts=[APP_SPEC, spec("b.md", "markdown", "# Title\n\nsome te")]),
         ["truncated: closed 3 open brackets", UNTERMINATED],
         id="truncated-second-artifact-content",
+    ),
+    pytest.param(
+        TWO[: TWO.index('"b.md"') + 7],  # after the second file's name, before its content
+        PLAIN_DATA,
+        [
+            "truncated: closed 3 open brackets",
+            "truncated: dropped artifacts[1], cut off before its content",
+        ],
+        id="truncated-second-artifact-before-content",
+    ),
+    pytest.param(
+        TWO[: TWO.index("some te")] + "caf\\u00",  # inside an escape
+        ActData(summary="done", artifacts=[APP_SPEC, spec("b.md", "markdown", "# Title\n\ncaf")]),
+        ["truncated: closed 3 open brackets", UNTERMINATED],
+        id="truncated-second-artifact-in-escape",
     ),
     pytest.param(
         TWO[: TWO.index('"b.md"') - 10],
