@@ -9,8 +9,8 @@ agent's artifacts folder:
 - backslashes count as separators; drive letters (``C:``), UNC and device prefixes (``\\\\server``,
   ``\\\\?\\``) and leading ``/`` are dropped; ``.``, ``..`` and empty segments are dropped (never
   resolved), so nothing can climb out;
-- control characters are removed; other characters outside ``A-Z a-z 0-9 . _ -`` become ``_``;
-  leading dots (hidden files) and trailing dots are stripped;
+- control characters are removed; spaces and dots around each segment are stripped (``" app.py "``,
+  ``notes.md.``; leading dots: hidden files); other characters outside ``A-Z a-z 0-9 . _ -`` become ``_``;
 - Windows device names (CON, PRN, AUX, NUL, COM0-9, LPT0-9), in any case, with or without an
   extension, get ``_`` after their stem: ``con.py`` -> ``con_.py``, ``CON`` -> ``CON_``;
 - each segment is at most ``MAX_SEGMENT`` chars (a short extension is kept), at most ``MAX_DEPTH``
@@ -45,6 +45,7 @@ RESERVED_NAMES = frozenset(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_EDGES = re.compile(r"^[\s.]+|[\s.]+$")  # " app.py ", "notes.md.", ".env": what Windows drops, hidden files
 _PREFIX = re.compile(r"^(?://[?.]/)?(?:[A-Za-z]:)?")  # \\?\ or \\.\ device prefix, then a drive
 # A path artifact_relpath leaves as it is: 1 to MAX_DEPTH segments of 1 to MAX_SEGMENT safe characters,
 # none starting or ending with a dot, none a device name (its stem, up to the first dot, in any case:
@@ -70,7 +71,7 @@ def _shorten(part: str, limit: int) -> str:
 
 def _segment(part: str) -> str:
     """One path segment made safe ('' when nothing safe is left)."""
-    part = _UNSAFE.sub("_", _CONTROL.sub("", part)).strip(".")
+    part = _UNSAFE.sub("_", _EDGES.sub("", _CONTROL.sub("", part)))
     if not part:
         return ""
     if is_reserved_name(part):

@@ -176,6 +176,11 @@ def test_property_tests_report_how_many_names_they_tried(capsys: pytest.CaptureF
         (".env", "env"),
         (".github/workflows/ci.yml", "github/workflows/ci.yml"),
         ("notes.", "notes"),
+        (" app.py ", "app.py"),  # spaces around a name: as models write them, as Windows drops them
+        ("app.py. ", "app.py"),
+        (" src / app.py", "src/app.py"),
+        ("\u00a0docs\u3000/guide.md\t", "docs/guide.md"),
+        ("my file .md", "my_file_.md"),
         ("my file (1).md", "my_file__1_.md"),
         ("tab\there.md", "tabhere.md"),
         ("nul\x00byte", "nulbyte"),
