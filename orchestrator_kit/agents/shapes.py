@@ -19,7 +19,10 @@ Nothing is invented: a step needs text, an artifact needs a name and content.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -335,7 +338,7 @@ def without_cut_last(artifacts: Any, truncated: bool, notes: list[str]) -> Any:
 
 # --- files written as fenced code blocks --------------------------------------------------------------
 
-_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
+_FENCE_LINE = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)")
 _PATH = re.compile(
     r"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9]{1,10}|(?:[\w.-]+/)*(?:Makefile|Dockerfile|LICENSE|Procfile))(?![\w/-])"
 )
@@ -349,6 +352,48 @@ def _path_in(text: str) -> str | None:
     return found[-1] if found else None
 
 
+def _blocks(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, info string, body) of each fenced code block, LF or CRLF. Inside a block, a fence
+    line with an info string (```bash) opens a nested block that the next bare fence closes: models
+    nest code blocks in a markdown file without a longer outer fence. Where nesting never closes, the
+    first bare fence closes the block, and from there on every block (no nesting: linear time)."""
+    raw = text.split("\n")
+    lines = [line.rstrip("\r") for line in raw]
+    starts = list(itertools.accumulate((len(line) + 1 for line in raw), initial=0))
+    fences = [_FENCE_LINE.fullmatch(line) if line[:1] in "`~" else None for line in lines]
+    bare: dict[str, list[int]] = {}  # fence -> the lines that are that fence alone (closers)
+    for n, m in enumerate(fences):
+        if m is not None and not m["info"].strip(" \t"):
+            bare.setdefault(m["fence"], []).append(n)
+    nesting, i = True, 0
+    while i < len(lines):
+        m = fences[i]
+        closers = bare.get(m["fence"], []) if m is not None else []
+        after = bisect.bisect_right(closers, i)
+        if m is None or after == len(closers):  # nothing can close it
+            i += 1
+            continue
+        close = closers[after]
+        if nesting:  # the bare fence at depth 0, counting nested openers (```bash) and their closers
+            depth, j = 0, i + 1
+            while j < len(lines):
+                f = fences[j]
+                if f is not None and f["fence"] == m["fence"]:
+                    if f["info"].strip(" \t"):
+                        depth += 1
+                    elif depth == 0:
+                        break
+                    else:
+                        depth -= 1
+                j += 1
+            if j < len(lines):
+                close = j
+            else:
+                nesting = False
+        yield starts[i], starts[close] + len(lines[close]), m["info"], text[starts[i + 1] : starts[close]]
+        i = close + 1
+
+
 def fenced_files(text: str) -> tuple[str, list[dict[str, str]]]:
     """Files written as fenced code blocks, each named in its info string (```python app.py,
     ```python:app.py, ```python title="app.py"), on the line before it (### `app.py`, **app.py**,
@@ -357,15 +402,13 @@ def fenced_files(text: str) -> tuple[str, list[dict[str, str]]]:
     files: list[dict[str, str]] = []
     first = None
     pos = 0
-    for m in _FENCE.finditer(text):
-        info = m["info"].strip()
-        lang, _, rest = info.partition(" ")
+    for m_start, m_end, info, block in _blocks(text):
+        lang, _, rest = info.strip().partition(" ")
         lang, colon, after = lang.partition(":")
-        gap = text[pos : m.start()].rstrip()
+        gap = text[pos:m_start].rstrip()
         before_at = pos + gap.rfind("\n") + 1  # where the line before the fence starts
         before = gap[before_at - pos :]
-        body = m["body"]
-        start = m.start()
+        start, body = m_start, block
         name = _path_in(after if colon else rest) or (lang if _PATH.fullmatch(lang) else None)
         if name is None and (name := _path_in(before)) is not None:
             start = before_at  # the naming line is not prose
@@ -374,7 +417,7 @@ def fenced_files(text: str) -> tuple[str, list[dict[str, str]]]:
             fm = _FIRST_LINE.match(head)
             if fm and _PATH.fullmatch(fm["path"]):
                 name, body = fm["path"], tail
-        pos = m.end()
+        pos = m_end
         if name is None:
             continue
         first = start if first is None else first

@@ -288,6 +288,21 @@ ACT_SHAPES = [
         id="four-backtick-fence-with-inner-fence",
     ),
     pytest.param(
+        "### README.md\n```markdown\n# Title\n\n```bash\npip install x\n```\n\nThen run it.\n```\n\n"
+        f"### app.py\n```python\n{CODE}```\n",
+        act_of(
+            spec("README.md", "markdown", "# Title\n\n```bash\npip install x\n```\n\nThen run it.\n"),
+            APP2,
+            summary="",
+        ),
+        id="three-backtick-fence-with-inner-fence",  # models nest without a longer outer fence
+    ),
+    pytest.param(
+        "Files:\r\n\r\n### app.py\r\n```python\r\nprint(1)\r\n```\r\n### b.md\r\n```\r\nB\r\n```\r\n",
+        act_of(spec("app.py", "python", "print(1)\r\n"), spec("b.md", "markdown", "B\r\n"), summary="Files:"),
+        id="fences-with-crlf",
+    ),
+    pytest.param(
         f"Files:\n\n`app.py`:\n```python\n{CODE}```\n\n`tests/test_app.py`:\n```python\nimport app\n```\n```bash\npytest\n```",
         act_of(APP2, spec("tests/test_app.py", "python", "import app\n"), summary="Files:"),
         id="several-files-unnamed-block-skipped",
