@@ -176,6 +176,8 @@ def _strings(value: Any, where: str, notes: list[str]) -> list[str]:
         return [_string(value, where, notes)]
     if not isinstance(value, list):
         raise ParseError(f"{where}: expected a list of strings, got {_type(value)}")
+    if any(isinstance(item, dict) for item in value):  # [{"issue": ..., "severity": ...}]
+        value = shapes.objects_as_text(value, f"{where}: read reason objects as text", notes)
     return [_string(item, f"{where}[{n}]", notes) for n, item in enumerate(value)]
 
 
@@ -213,7 +215,7 @@ def _decision(value: Any, notes: list[str]) -> Decision:
         raise ParseError(f"decision: {problem}; expected {_DECISION_SHAPE}")
     approved = value["approved"]
     if not isinstance(approved, bool):  # bool-ish strings: "yes", "Approved", "false", ...
-        key = approved.strip().lower() if isinstance(approved, str) else None
+        key = approved.strip().rstrip(".!").lower() if isinstance(approved, str) else None
         if key not in _BOOLISH:
             raise ParseError(
                 f"decision.approved: expected true or false, got {_type(approved)} "
@@ -234,7 +236,7 @@ def _decision_value(obj: dict[str, Any], notes: list[str]) -> Any:
             "approved": shapes.lookup(obj, ("approved",))[1],
             "reasons": shapes.lookup(obj, _REASON_KEYS)[1],
         }
-    if isinstance(value, (str, bool)) and (not isinstance(value, str) or value.strip().lower() in _BOOLISH):
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().rstrip(".!").lower() in _BOOLISH):
         notes.append(f'read "{real}": {value!r} as the decision')
         return {"approved": value, "reasons": shapes.lookup(obj, _REASON_KEYS)[1]}
     if isinstance(value, dict) and value.get("approved") is None:

@@ -31,6 +31,7 @@ __all__ = [
     "fenced_files",
     "key",
     "lookup",
+    "objects_as_text",
     "plan_shape",
     "step_text",
     "text_steps",
@@ -191,6 +192,22 @@ def step_text(item: dict[str, Any]) -> str | None:
     if title and body and title.strip() != body.strip():
         return f"{title.strip()}: {body.strip()}"
     return (body or title or "").strip() or None
+
+
+def objects_as_text(items: list[Any], note: str, notes: list[str]) -> list[Any]:
+    """Items given as objects (reasons: ``{"issue": ..., "severity": ...}``) as lines of text ("title:
+    details", else "key: value; ..."), with ``note``; an object without text is left as it is."""
+    notes.append(note)
+    out: list[Any] = []
+    for item in items:
+        text = step_text(item) if isinstance(item, dict) else None
+        if isinstance(item, dict) and text is None:
+            pairs = [
+                f"{k}: {v}" for k, v in item.items() if isinstance(v, (str, int, float)) and str(v).strip()
+            ]
+            text = "; ".join(pairs) or None
+        out.append(item if text is None else text)
+    return out
 
 
 def _has_steps(obj: dict[str, Any]) -> bool:

@@ -358,6 +358,36 @@ REPAIRED_ACT = [
         id="escaped-lone-surrogate",
     ),
     pytest.param(
+        json.dumps(
+            {
+                "summary": "s",
+                "artifacts": [],
+                "decision": {
+                    "approved": False,
+                    "reasons": [
+                        {"issue": "No tests", "severity": "high"},
+                        {"title": "Naming", "detail": "unclear"},
+                    ],
+                },
+                "score": {"value": 4, "reasons": [{"category": "tests", "comment": "none"}, "plain"]},
+            }
+        ),
+        ActData(
+            summary="s",
+            artifacts=[],
+            decision=Decision(approved=False, reasons=["issue: No tests; severity: high", "Naming: unclear"]),
+            score=Score(value=4, reasons=["category: tests; comment: none", "plain"]),
+        ),
+        ["decision.reasons: read reason objects as text", "score.reasons: read reason objects as text"],
+        id="reasons-as-objects",
+    ),
+    pytest.param(
+        '{"summary": "s", "artifacts": [], "decision": "Approved."}',
+        ActData(summary="s", artifacts=[], decision=Decision(approved=True, reasons=[])),
+        ["read \"decision\": 'Approved.' as the decision", "decision.approved: read 'Approved.' as true"],
+        id="decision-word-with-full-stop",
+    ),
+    pytest.param(
         '{"summary": "s", "artifacts": [], "decision": {"approved": False, "reasons": ["no",],},}',
         ActData(summary="s", artifacts=[], decision=Decision(approved=False, reasons=["no"])),
         ["converted Python literals True/False/None to JSON", "removed trailing commas"],
