@@ -445,10 +445,10 @@ def parse_act(
         cut = any(n.startswith("truncated:") for n in found.notes)
         raw_artifacts = shapes.without_cut_last(obj["artifacts"], cut, notes)
     else:
-        prose, raw_artifacts = shapes.fenced_files(scan.text)
+        prose, raw_artifacts, written_as = shapes.text_files(scan.text)
         if not raw_artifacts:
             raise _nothing_usable(scan, "artifacts", _ARTIFACTS_SHAPE)
-        notes.append(f"read {len(raw_artifacts)} file(s) from fenced code blocks")
+        notes.append(f"read {len(raw_artifacts)} file(s) from {written_as}")
         largest = max(scan.found, key=lambda f: f.end - f.start, default=None)
         obj = dict(largest.value) if largest is not None and isinstance(largest.value, dict) else {}
         obj.setdefault("summary", prose or None)

@@ -34,6 +34,7 @@ __all__ = [
     "objects_as_text",
     "plan_shape",
     "step_text",
+    "text_files",
     "text_steps",
     "without_cut_last",
 ]
@@ -442,3 +443,42 @@ def fenced_files(text: str) -> tuple[str, list[dict[str, str]]]:
         files.append({"filename": name, "content": body, "kind": kind})
     prose = text[:first].strip() if first is not None else ""
     return prose, files
+
+
+# --- files written as tags, the way the prompt shows its inputs: <artifact filename="app.py" kind="python"> ---
+
+_TAG = re.compile(r"<(?P<tag>artifact|file)\b(?P<attrs>[^<>]*)>(?P<body>.*?)</(?P=tag)\s*>", re.I | re.S)
+_ATTR = re.compile(r'\b(?P<key>[\w-]+)\s*=\s*(?:"(?P<dq>[^"]*)"|\'(?P<sq>[^\']*)\')')
+
+
+def _tagged_files(text: str) -> tuple[str, list[dict[str, str]]]:
+    """Files written as ``<artifact filename="..." kind="...">text</artifact>`` (or ``<file path=...>``),
+    the text as it is (one newline after the opening and before the closing tag dropped, as the prompt
+    writes them; a body that is one fenced block: that block's text). Returns (prose before, files)."""
+    files: list[dict[str, str]] = []
+    first = None
+    lower = text.lower()  # no tag opened after the last closing one is tried (linear time)
+    last = max(lower.rfind("</artifact"), lower.rfind("</file"))
+    for m in _TAG.finditer(text, 0, lower.find(">", last) + 1 if last >= 0 else 0):
+        attrs = {
+            key(a["key"]): a["dq"] if a["dq"] is not None else a["sq"] for a in _ATTR.finditer(m["attrs"])
+        }
+        name = lookup(attrs, NAME_KEYS)[1]
+        if not name:
+            continue
+        body = m["body"].removeprefix("\r").removeprefix("\n").removesuffix("\n").removesuffix("\r")
+        blocks = list(_blocks(body.strip()))
+        if len(blocks) == 1 and blocks[0][0] == 0 and blocks[0][1] == len(body.strip()):
+            body = blocks[0][3]
+        first = m.start() if first is None else first
+        files.append({"filename": name, "content": body, "kind": lookup(attrs, KIND_KEYS)[1] or ""})
+    return (text[:first].strip() if first is not None else ""), files
+
+
+def text_files(text: str) -> tuple[str, list[dict[str, str]], str]:
+    """Files written in an answer's text instead of JSON: (prose before them, files, how they were
+    written), from ``<artifact filename=...>`` tags, else from named fenced code blocks."""
+    prose, files = _tagged_files(text)
+    if files:
+        return prose, files, "<artifact> tags"
+    return (*fenced_files(text), "fenced code blocks")

@@ -287,6 +287,17 @@ ACT_SHAPES = [
         act_of(spec("README.md", "markdown", "# Title\n\n```bash\npip install x\n```\n"), summary=""),
         id="four-backtick-fence-with-inner-fence",
     ),
+    pytest.param(  # the format the prompt shows the inputs in
+        f'I wrote two files.\n\n<artifact filename="app.py" kind="python">\n{CODE}\n</artifact>\n'
+        '<artifact agent="developer" filename="cfg.json" kind="json">\n{"a": 1}\n</artifact>',
+        act_of(APP2, spec("cfg.json", "json", '{"a": 1}'), summary="I wrote two files."),
+        id="artifact-tags",
+    ),
+    pytest.param(
+        f'<file path="src/app.py">\n```python\n{CODE}```\n</file>\n<file name="notes.md">\n# N\n</file>',
+        act_of(spec("src/app.py", "python", CODE), spec("notes.md", "markdown", "# N"), summary=""),
+        id="file-tags-with-a-fence-inside",
+    ),
     pytest.param(
         "### README.md\n```markdown\n# Title\n\n```bash\npip install x\n```\n\nThen run it.\n```\n\n"
         f"### app.py\n```python\n{CODE}```\n",
