@@ -228,6 +228,7 @@ class AnthropicBackend:
         failed: list[Attempt] = []
         started = time.monotonic()
         attempt_started = started
+        reported: list[Any] = [None]  # the usage a failed stream had reported, when its error has none
 
         def record(number: int, exc: BaseException, wait: float | None) -> None:
             failed.append(
@@ -236,7 +237,7 @@ class AnthropicBackend:
                     error=type(exc).__name__,
                     status_code=_status_of(exc),
                     latency_s=round(time.monotonic() - attempt_started, 6),
-                    usage=usage_from_api(getattr(exc, "usage", None)),
+                    usage=usage_from_api(getattr(exc, "usage", None) or reported[0]),
                     retry_after_s=retry_after_seconds(exc),
                     ended_at=time.time(),
                 )
@@ -248,12 +249,15 @@ class AnthropicBackend:
             reservation = None
             if limiter is not None:
                 reservation = await limiter.acquire(
-                    estimate_tokens(request.prompt_text()), request.max_tokens
+                    estimate_tokens(request.prompt_text()),
+                    request.max_tokens,
+                    max_pause=self.retry.max_delay,
                 )
             attempt_started = time.monotonic()
+            reported[0] = None
             try:
                 if streaming:
-                    message, request_id, headers = await self._stream_once(client, params, on_delta)
+                    message, request_id, headers = await self._stream_once(client, params, on_delta, reported)
                 else:
                     message, request_id, headers = await self._create_once(
                         client, params, raw=limiter is not None
@@ -289,9 +293,18 @@ class AnthropicBackend:
 
         stop_reason = message.stop_reason
         if stop_reason not in _STOP_REASONS:
+            paid = Attempt(  # answered and billed: its tokens go to the ledger as a wasted attempt
+                number=len(failed) + 1,
+                error="UnknownStopReason",
+                status_code=200,
+                latency_s=round(time.monotonic() - attempt_started, 6),
+                usage=usage_from_api(message.usage),
+                ended_at=time.time(),
+            )
             raise BackendError(
-                f"the API returned an unknown stop_reason {stop_reason!r}",
-                attempts=[a.model_dump() for a in failed],
+                f"the API returned an unknown stop_reason {stop_reason!r}; this version of orchestrator_kit "
+                "cannot tell whether the answer is complete",
+                attempts=[a.model_dump() for a in (*failed, paid)],
             )
         text = "".join(
             block.text for block in message.content or [] if getattr(block, "type", None) == "text"
@@ -333,13 +346,21 @@ class AnthropicBackend:
             or message.usage is None
         ):
             raise IncompleteResponse(
-                "the API answered 200 with something that is not a complete message", status_code=200
+                "the API answered 200 with something that is not a complete message",
+                status_code=200,
+                usage=getattr(message, "usage", None),
             )
         return message, getattr(message, "_request_id", None), headers
 
     async def _stream_once(
-        self, client: anthropic.AsyncAnthropic, params: dict[str, Any], on_delta: DeltaCallback | None
+        self,
+        client: anthropic.AsyncAnthropic,
+        params: dict[str, Any],
+        on_delta: DeltaCallback | None,
+        reported: list[Any],
     ) -> tuple[Any, str | None, Any]:
+        """(message, request id, headers). On failure, ``reported[0]`` holds the usage the stream had
+        reported (message_start onwards), for errors that do not carry it."""
         import anthropic
         import httpx2
 
@@ -370,6 +391,7 @@ class AnthropicBackend:
                     status_code=200,
                     usage=_partial_usage(stream),
                 ) from exc
+            reported[0] = _partial_usage(stream)
             raise
         if message.stop_reason is None:
             raise IncompleteResponse(
@@ -427,8 +449,9 @@ class AnthropicBackend:
             )
         if isinstance(exc, anthropic.APIStatusError):
             detail = exc.api_message or "no error message"
+            what = "the stream reported" if exc.status_code < 300 else f"the API returned {exc.status_code}"
             return BackendError(
-                f"the API returned {exc.status_code} {exc.type or 'error'}: {detail} (after {tries})",
+                f"{what} {exc.type or 'error'}: {detail} (after {tries})",
                 attempts=attempts,
                 status_code=status,
             )

@@ -33,19 +33,22 @@ import contextlib
 import functools
 import hashlib
 import itertools
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
 from ..errors import BackendError, ConfigError
-from .anthropic_backend import AnthropicBackend, build_params, usage_from_api
+from .anthropic_backend import AnthropicBackend, build_params
 from .backend import DeltaCallback
 from .batch_journal import BatchJournal
+from .batch_results import TRANSIENT_ERROR_TYPES as TRANSIENT_ERROR_TYPES
+from .batch_results import Outcome
 from .keys import KeyInfo
 from .retry import RetryConfig, retry_async
 from .types import Attempt, Completion, LLMRequest
@@ -58,7 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH_REQUESTS = 100_000
-TRANSIENT_ERROR_TYPES = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
 _TICK_S = 0.05  # how often the flush condition is re-checked while calls are queued
 
 
@@ -82,39 +84,6 @@ class _Queued:
     request_hash: str
     params: dict[str, Any]
     queued_at: float
-
-
-@dataclass
-class _Outcome:
-    """One result line of a batch, for one custom_id."""
-
-    batch_id: str
-    line: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        return str((self.line.get("result") or {}).get("type") or "missing")
-
-    def error_type(self) -> str | None:
-        error = (self.line.get("result") or {}).get("error") or {}
-        return (error.get("error") or {}).get("type")
-
-    def error_message(self) -> str:
-        error = (self.line.get("result") or {}).get("error") or {}
-        return str((error.get("error") or {}).get("message") or "no message")
-
-    @property
-    def retryable(self) -> bool:
-        if self.kind == "errored":
-            return self.error_type() in TRANSIENT_ERROR_TYPES
-        return self.kind in ("expired", "canceled", "missing")
-
-    def attempt_error(self) -> str:
-        if self.kind == "errored":
-            return f"BatchRequestErrored({self.error_type() or 'unknown'})"
-        return {"expired": "BatchRequestExpired", "canceled": "BatchRequestCanceled"}.get(
-            self.kind, "BatchResultMissing"
-        )
 
 
 class BatchesBackend:
@@ -167,9 +136,9 @@ class BatchesBackend:
         self.rate_limiter = rate_limiter
         self.stats = {"batches_created": 0, "requests_submitted": 0, "polls": 0, "reattached": 0}
         self._queue: list[_Queued] = []
-        self._waiters: dict[str, asyncio.Future[_Outcome]] = {}
+        self._waiters: dict[str, asyncio.Future[Outcome]] = {}
         self._waiting_runs: dict[str, str] = {}  # custom_id -> run key, for queued and in-flight calls
-        self._stored: dict[str, _Outcome] = {}  # results nobody has asked for (yet)
+        self._stored: dict[str, Outcome] = {}  # results nobody has asked for (yet)
         self._claimed: set[str] = set()
         self._pollers: dict[str, asyncio.Task[None]] = {}
         self._dispatcher: asyncio.Task[None] | None = None
@@ -203,7 +172,7 @@ class BatchesBackend:
             outcome = await self._outcome_for(custom_id, request_hash, run_key, params)
             if outcome.kind == "succeeded":
                 self.journal.mark_delivered([custom_id])
-                completion = self._completion(request, outcome, failed, started)
+                completion = outcome.completion(request, failed, started)
                 if on_delta is not None and completion.text:
                     on_delta(completion.text)
                 return completion
@@ -232,33 +201,6 @@ class BatchesBackend:
             log.info("batch request %s came back %s; retrying in a later batch", custom_id, outcome.kind)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _completion(
-        self, request: LLMRequest, outcome: _Outcome, failed: list[Attempt], started: float
-    ) -> Completion:
-        import anthropic
-
-        from .anthropic_backend import _STOP_REASONS
-
-        message = anthropic.types.Message.model_validate(outcome.line["result"]["message"])
-        if message.stop_reason not in _STOP_REASONS:
-            raise BackendError(
-                f"Message Batch {outcome.batch_id} returned an unknown stop_reason {message.stop_reason!r}",
-                attempts=[a.model_dump() for a in failed],
-            )
-        text = "".join(getattr(block, "text", "") for block in message.content or [] if block.type == "text")
-        return Completion(
-            text=text,
-            stop_reason=message.stop_reason,
-            usage=usage_from_api(message.usage),
-            model=message.model or request.model,
-            mode="real",
-            request_id=None,
-            latency_s=round(time.monotonic() - started, 6),
-            attempts=len(failed) + 1,
-            failed_attempts=tuple(failed),
-            batch_id=outcome.batch_id,
-        )
-
     def _claim(self, run_key: str, request_hash: str) -> str:
         """The first custom_id of this request in this run not yet delivered nor claimed here."""
         for occurrence in itertools.count():
@@ -270,12 +212,12 @@ class BatchesBackend:
 
     async def _outcome_for(
         self, custom_id: str, request_hash: str, run_key: str, params: dict[str, Any]
-    ) -> _Outcome:
+    ) -> Outcome:
         stored = self._stored.pop(custom_id, None)
         if stored is not None:
             return stored
         assert self._loop is not None
-        future: asyncio.Future[_Outcome] = self._loop.create_future()
+        future: asyncio.Future[Outcome] = self._loop.create_future()
         self._waiters[custom_id] = future
         self._waiting_runs[custom_id] = run_key
         try:
@@ -380,8 +322,10 @@ class BatchesBackend:
                 delay = min(delay * 2, self.poll_max_s)
 
             async def fetch(c: anthropic.AsyncAnthropic) -> list[dict[str, Any]]:
-                decoder = await c.messages.batches.results(batch_id)
-                return [item.model_dump(mode="json") async for item in decoder]
+                # The API's own lines, as sent: the SDK's typed lines would drop or garble what its
+                # types do not know (a new content block type, a new field) when dumped again.
+                async with c.messages.batches.with_streaming_response.results(batch_id) as response:
+                    return [json.loads(line) async for line in response.iter_lines() if line.strip()]
 
             lines = await self._api_call(fetch)
         except Exception as exc:  # noqa: BLE001 - every waiter of the batch gets the typed error
@@ -397,7 +341,7 @@ class BatchesBackend:
         for line in lines:
             cid = str(line.get("custom_id"))
             seen.add(cid)
-            outcome = _Outcome(batch_id, line)
+            outcome = Outcome(batch_id, line)
             future = self._waiters.get(cid)
             if future is not None and not future.done():
                 future.set_result(outcome)
@@ -406,7 +350,7 @@ class BatchesBackend:
         for cid in self.journal.batches[batch_id].custom_ids:
             future = self._waiters.get(cid)
             if cid not in seen and future is not None and not future.done():
-                future.set_result(_Outcome(batch_id))  # no result line: retried as "missing"
+                future.set_result(Outcome(batch_id))  # no result line: retried as "missing"
 
     def _fail(self, custom_id: str, exc: Exception, *, batch_id: str | None = None) -> None:
         future = self._waiters.get(custom_id)
@@ -431,7 +375,7 @@ class BatchesBackend:
 
         async def once() -> T:
             if limiter is not None:
-                await limiter.acquire()
+                await limiter.acquire(max_pause=self.retry.max_delay)
             try:
                 result = await fn(client)
             except Exception as exc:
