@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RateLimited
 from .retry import retry_after_seconds
 
 KINDS = {"requests": "rpm", "input-tokens": "itpm", "output-tokens": "otpm"}
@@ -124,11 +124,24 @@ class RateLimiter:
         wait = max(b.wait_for(needs[k]) for k, b in self._buckets.items())
         return max(wait, self._paused_until - now)
 
-    async def acquire(self, input_tokens: int = 0, output_tokens: int = 0) -> Reservation:
-        """Wait (first come, first served) until the call fits under every limit, then take its share."""
+    async def acquire(
+        self, input_tokens: int = 0, output_tokens: int = 0, *, max_pause: float | None = None
+    ) -> Reservation:
+        """Wait (first come, first served) until the call fits under every limit, then take its share.
+
+        ``max_pause``: the longest server-demanded pause (a 429's ``retry-after``) to sit out; a longer
+        one raises ``RateLimited`` at once, as the retry policy does for the call that got the 429."""
         waited = 0.0
         async with self._lock():
             while True:
+                pause = self._paused_until - self._clock()
+                if max_pause is not None and pause > max_pause:
+                    raise RateLimited(
+                        f"the API asked every caller to wait {pause:.0f} s more (a 429 with retry-after), "
+                        f"longer than the {max_pause:g} s allowed (RetryConfig.max_delay); wait and resume, "
+                        "or raise max_delay",
+                        status_code=429,
+                    )
                 if not self._learned and self._probing:
                     delay = 0.02  # the probe's answer will tell the limits
                 else:

@@ -82,3 +82,26 @@ def test_pacing_avoids_the_429s_that_an_unpaced_burst_gets() -> None:
     assert unpaced >= 5  # nearly every call bounced, most of them more than once
     assert paced <= 2 < unpaced  # the probe may bounce once; then the limiter paces one a second
     assert limiter is not None and limiter.stats["waited"] >= 4
+
+
+def test_a_demanded_pause_beyond_max_delay_fails_every_waiting_caller_at_once() -> None:
+    """One call's 429 asks for an hour: that call fails fast (retry policy), and so do the calls waiting
+    on the shared limiter, instead of sitting out the hour in silence."""
+    from orchestrator_kit.testing import Fault
+
+    async def three(srv: FakeAnthropicServer) -> list[BaseException | object]:
+        limiter = RateLimiter()  # probing: the first call goes alone, the others wait on its answer
+        retry = RetryConfig(max_attempts=3, initial_delay=0.01, max_delay=5.0)
+        backend = AnthropicBackend(KEY, base_url=srv.base_url, retry=retry, rate_limiter=limiter)
+        try:
+            calls = (backend.complete(_request(i)) for i in range(3))
+            return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 120)
+        finally:
+            await backend.aclose()
+
+    with FakeAnthropicServer() as srv:
+        srv.script(Fault.status(429, retry_after=3600))
+        results = asyncio.run(three(srv))
+        assert srv.count() == 1
+    assert all(isinstance(r, RateLimited) for r in results), results
+    assert all("3600" in str(r) and "max_delay" in str(r) for r in results)
