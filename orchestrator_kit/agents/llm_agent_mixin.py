@@ -39,7 +39,15 @@ CONTINUE_NOTE = (
 )
 
 
-_STATUS = {"max_tokens": "truncated", "refusal": "refused"}
+_STATUS = {
+    "max_tokens": "truncated",
+    "refusal": "refused",
+    "model_context_window_exceeded": "truncated",
+    "pause_turn": "truncated",
+}
+# Answers cut short where a continuation cannot help (the context window is full; a paused server-tool
+# turn): what local repair saves is kept, marked truncated.
+_CUT_SHORT = frozenset({"model_context_window_exceeded", "pause_turn"})
 
 
 def _status(c: Completion) -> str:
@@ -163,7 +171,7 @@ class LlmAgentMixin:
                 attempts=[],
             )
         if value is not _TRUNCATED:
-            return value, False
+            return value, completion.stop_reason in _CUT_SHORT
         prefix = completion.text
         turn = continuation.shown_turn(prefix)
         cont = request.model_copy(

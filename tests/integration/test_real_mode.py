@@ -320,3 +320,23 @@ def test_one_limiter_is_shared_by_several_runs_in_one_process(srv, tmp_path):
     assert all(r.ok for r in results)
     assert limiter.peak == 2  # three runs with ready work, never more than two requests in flight
     assert srv.count() == 24
+
+
+@pytest.mark.parametrize("stop_reason", ["model_context_window_exceeded", "pause_turn"])
+def test_answer_cut_short_without_a_continuation_is_marked_truncated(srv, tmp_path, stop_reason):
+    inner = simulated_responder()
+
+    def cut_architect_act(body):
+        full = inner(body)
+        if len(body["messages"]) == 3 and "<role>architect" in json.dumps(body["system"]):
+            return {
+                "content": [{"type": "text", "text": full[: len(full) * 2 // 3]}],
+                "stop_reason": stop_reason,
+            }
+        return full
+
+    srv.responder = cut_architect_act
+    result = engine(srv, tmp_path).run(REQUEST)
+    assert srv.count() == 4  # a continuation cannot help: the context is full, or the turn was paused
+    assert [ln["status"] for ln in ledger(result.run_dir)] == ["ok", "truncated", "ok", "ok"]
+    assert all(a.truncated for a in result.project_state.artifacts["architect"])
