@@ -13,16 +13,19 @@ import json
 import logging
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from ..errors import AuthError, BackendError, ConfigError, ConnectionFailed, RateLimited
 from .backend import DeltaCallback
 from .keys import KeyInfo, check_key_format, is_placeholder_key, lookup_api_key, mask_key
+from .messages_wire import _STOP_REASONS as _STOP_REASONS
+from .messages_wire import build_params as build_params
+from .messages_wire import message_text, usage_from_api
 from .retry import IncompleteResponse, RetryConfig, retry_after_seconds, retry_async
 from .tokens import estimate_tokens
-from .types import Attempt, Completion, LLMRequest, StopReason, Usage
+from .types import Attempt, Completion, LLMRequest
 
 if TYPE_CHECKING:
     import anthropic
@@ -33,51 +36,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 120.0
 """Seconds one attempt may take (connect, send, each read) before it fails and is retried. The SDK's
 own default is 600 s; a hung connection should cost minutes, not ten of them per attempt."""
-_STOP_REASONS = frozenset(get_args(StopReason))
-
-
-def _text_block(text: str, cache_ttl: str | None) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": "text", "text": text}
-    if cache_ttl is not None:
-        item["cache_control"] = {"type": "ephemeral", **({"ttl": "1h"} if cache_ttl == "1h" else {})}
-    return item
-
-
-def build_params(request: LLMRequest) -> dict[str, Any]:
-    """The Messages API arguments for ``request`` (never temperature, top_p or top_k)."""
-    params: dict[str, Any] = {
-        "model": request.model,
-        "max_tokens": request.max_tokens,
-        "messages": [
-            {"role": m.role, "content": m.content}
-            if m.cache_ttl is None
-            else {"role": m.role, "content": [_text_block(m.content, m.cache_ttl)]}
-            for m in request.messages
-        ],
-    }
-    if request.system:
-        params["system"] = [_text_block(b.text, b.cache_ttl) for b in request.system]
-    if request.stop_sequences:
-        params["stop_sequences"] = list(request.stop_sequences)
-    return params
-
-
-def usage_from_api(usage: Any) -> Usage:
-    """Our Usage from the SDK's. Cache writes without the 5m/1h breakdown count as 5m."""
-    if usage is None:
-        return Usage()
-    written = getattr(usage, "cache_creation_input_tokens", None) or 0
-    breakdown = getattr(usage, "cache_creation", None)
-    w5 = (getattr(breakdown, "ephemeral_5m_input_tokens", None) or 0) if breakdown is not None else 0
-    w1 = (getattr(breakdown, "ephemeral_1h_input_tokens", None) or 0) if breakdown is not None else 0
-    w5 += max(0, written - w5 - w1)  # no breakdown, or one that does not add up: the rest is 5m
-    return Usage(
-        input_tokens=getattr(usage, "input_tokens", None) or 0,
-        output_tokens=getattr(usage, "output_tokens", None) or 0,
-        cache_write_5m_tokens=w5,
-        cache_write_1h_tokens=w1,
-        cache_read_tokens=getattr(usage, "cache_read_input_tokens", None) or 0,
-    )
 
 
 class AnthropicBackend:
@@ -306,9 +264,7 @@ class AnthropicBackend:
                 "cannot tell whether the answer is complete",
                 attempts=[a.model_dump() for a in (*failed, paid)],
             )
-        text = "".join(
-            block.text for block in message.content or [] if getattr(block, "type", None) == "text"
-        )
+        text = message_text(message) or ""
         return Completion(
             text=text,
             stop_reason=stop_reason,
@@ -344,6 +300,7 @@ class AnthropicBackend:
             not isinstance(message, anthropic.types.Message)
             or message.stop_reason is None
             or message.usage is None
+            or message_text(message) is None
         ):
             raise IncompleteResponse(
                 "the API answered 200 with something that is not a complete message",
@@ -463,6 +420,8 @@ class AnthropicBackend:
                 attempts=attempts,
                 status_code=status,
             )
+        if isinstance(exc, anthropic.AnthropicError):  # the SDK's own checks (a batch without results_url)
+            return BackendError(f"the SDK refused the answer from {base_url}: {exc}", attempts=attempts)
         return exc
 
 

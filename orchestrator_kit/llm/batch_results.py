@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendError
-from .anthropic_backend import _STOP_REASONS, usage_from_api
+from .messages_wire import _STOP_REASONS, message_text, usage_from_api
 from .types import Attempt, Completion, LLMRequest
 
 TRANSIENT_ERROR_TYPES = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
@@ -63,25 +63,28 @@ class Outcome:
                 attempts=[a.model_dump() for a in failed],
             )
         message = anthropic.types.Message.model_construct(**data)
-        if message.stop_reason not in _STOP_REASONS:
+        text = message_text(message)
+        problem = (
+            f"an unknown stop_reason {message.stop_reason!r}; this version of orchestrator_kit cannot tell "
+            "whether the answer is complete"
+            if message.stop_reason not in _STOP_REASONS
+            else "a malformed message (content is not a list of blocks with text)"
+            if text is None
+            else None
+        )
+        if problem is not None:  # answered and billed: its tokens go to the ledger as a wasted attempt
             paid = Attempt(
                 number=len(failed) + 1,
-                error="UnknownStopReason",
+                error="UnknownStopReason" if text is not None else "MalformedMessage",
                 usage=usage_from_api(message.usage),
                 batch_id=self.batch_id,
             )
             raise BackendError(
-                f"Message Batch {self.batch_id} returned an unknown stop_reason {message.stop_reason!r}; "
-                "this version of orchestrator_kit cannot tell whether the answer is complete",
+                f"Message Batch {self.batch_id} returned {problem}",
                 attempts=[a.model_dump() for a in (*failed, paid)],
             )
-        text = "".join(
-            getattr(block, "text", "")
-            for block in message.content or []
-            if getattr(block, "type", None) == "text"
-        )
         return Completion(
-            text=text,
+            text=text or "",
             stop_reason=message.stop_reason,
             usage=usage_from_api(message.usage),
             model=message.model or request.model,

@@ -204,3 +204,55 @@ def test_batch_result_with_an_unknown_stop_reason_fails_clearly_and_keeps_the_pa
     assert "brand_new_stop" in str(info.value)
     (paid,) = info.value.attempts
     assert Usage(**paid["usage"]) == RICH_TOKENS and paid["batch_id"] == "msgbatch_raw_1"
+
+
+@pytest.mark.parametrize("content", [[{"type": "text", "text": None}], [{"type": "text"}], "not a list"])
+def test_malformed_content_is_retried_then_fails_clearly_keeping_the_tokens(content: Any) -> None:
+    with RawApi() as api:
+        api.replies.extend([Reply(body=message(content))] * 2)
+        with pytest.raises(BackendError) as info:
+            complete(api)
+    assert "not a complete message" in str(info.value)
+    assert [a["usage"]["input_tokens"] for a in info.value.attempts] == [10, 10]
+
+
+def test_malformed_batch_message_fails_clearly_keeping_the_tokens(tmp_path: Path) -> None:
+    def succeeded(cid: str) -> dict[str, Any]:
+        answer = message([{"type": "text", "text": None}], "end_turn", RICH_USAGE)
+        return {"custom_id": cid, "result": {"type": "succeeded", "message": answer}}
+
+    with pytest.raises(BackendError) as info:
+        run_batch(succeeded, tmp_path / "batches.jsonl")
+    assert "malformed message" in str(info.value)
+    (paid,) = info.value.attempts
+    assert Usage(**paid["usage"]) == RICH_TOKENS
+
+
+def test_batch_line_succeeded_without_a_message_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BackendError) as info:
+        run_batch(lambda cid: {"custom_id": cid, "result": {"type": "succeeded"}}, tmp_path / "batches.jsonl")
+    assert "succeeded but sent no message" in str(info.value)
+
+
+def test_an_ended_batch_without_results_url_is_a_clear_error_naming_the_batch(tmp_path: Path) -> None:
+    ended_without_url = {**batch("ended", ended=True), "results_url": None}
+    with RawApi() as api:
+        api.replies.extend([Reply(body=batch("in_progress"))] + [Reply(body=ended_without_url)] * 2)
+
+        async def go() -> Completion:
+            backend = BatchesBackend(
+                KEY,
+                base_url=api.base_url,
+                retry=FAST,
+                journal=tmp_path / "batches.jsonl",
+                active_runs=lambda: 1,
+                poll_initial_s=0.01,
+            )
+            try:
+                return await backend.complete(REQUEST)
+            finally:
+                await backend.aclose(force=True)
+
+        with pytest.raises(BackendError) as info:
+            asyncio.run(go())
+    assert "msgbatch_raw_1" in str(info.value) and "results_url" in str(info.value)
