@@ -50,7 +50,7 @@ from .batch_journal import BatchJournal
 from .batch_results import TRANSIENT_ERROR_TYPES as TRANSIENT_ERROR_TYPES
 from .batch_results import Outcome
 from .keys import KeyInfo
-from .retry import RetryConfig, retry_async
+from .retry import IncompleteResponse, RetryConfig, retry_async
 from .types import Attempt, Completion, LLMRequest
 
 if TYPE_CHECKING:
@@ -325,7 +325,18 @@ class BatchesBackend:
                 # The API's own lines, as sent: the SDK's typed lines would drop or garble what its
                 # types do not know (a new content block type, a new field) when dumped again.
                 async with c.messages.batches.with_streaming_response.results(batch_id) as response:
-                    return [json.loads(line) async for line in response.iter_lines() if line.strip()]
+                    lines = [json.loads(line) async for line in response.iter_lines() if line.strip()]
+                for line in lines:
+                    if not (
+                        isinstance(line, dict)
+                        and isinstance(line.get("custom_id"), str)
+                        and isinstance(line.get("result"), dict)
+                    ):
+                        raise IncompleteResponse(
+                            f"its results hold a line that is not a result object: {str(line)[:80]}",
+                            status_code=200,
+                        )
+                return lines
 
             lines = await self._api_call(fetch)
         except Exception as exc:  # noqa: BLE001 - every waiter of the batch gets the typed error

@@ -143,8 +143,9 @@ def batch(status: str, ended: bool = False) -> dict[str, Any]:
     }
 
 
-def run_batch(result_for: Any, journal: Path) -> Completion:
-    """One request through a batch: created, polled (in_progress, canceling, ended), its results fetched."""
+def run_batch(result_for: Any, journal: Path, *, fetches: int = 1) -> Completion:
+    """One request through a batch: created, polled (in_progress, canceling, ended), its results fetched
+    (``fetches`` times: a retried fetch retrieves the batch again, then its results)."""
     custom_ids: list[str] = []
 
     def create(body: Any) -> Reply:
@@ -158,7 +159,7 @@ def run_batch(result_for: Any, journal: Path) -> Completion:
 
     with RawApi() as api:
         ended = Reply(body=batch("ended", ended=True))
-        api.replies.extend([create, Reply(body=batch("canceling")), ended, ended, results])
+        api.replies.extend([create, Reply(body=batch("canceling")), ended, *[ended, results] * fetches])
 
         async def go() -> Completion:
             backend = BatchesBackend(
@@ -171,7 +172,7 @@ def run_batch(result_for: Any, journal: Path) -> Completion:
                 poll_max_s=0.02,
             )
             try:
-                return await backend.complete(REQUEST)
+                return await asyncio.wait_for(backend.complete(REQUEST), 60)  # a hang fails, bounded
             finally:
                 await backend.aclose(force=True)
 
@@ -256,3 +257,13 @@ def test_an_ended_batch_without_results_url_is_a_clear_error_naming_the_batch(tm
         with pytest.raises(BackendError) as info:
             asyncio.run(go())
     assert "msgbatch_raw_1" in str(info.value) and "results_url" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [[1, 2], "text", {"custom_id": "x", "result": "succeeded"}])
+def test_a_results_line_that_is_not_a_result_object_fails_every_waiter_clearly(
+    tmp_path: Path, bad: Any
+) -> None:
+    """Never a hang: the poller used to die on such a line, leaving its waiters waiting forever."""
+    with pytest.raises(BackendError) as info:
+        run_batch(lambda cid: bad, tmp_path / "batches.jsonl", fetches=FAST.max_attempts)
+    assert "msgbatch_raw_1" in str(info.value) and "not a result" in str(info.value)
