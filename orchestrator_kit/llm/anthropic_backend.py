@@ -359,14 +359,20 @@ class AnthropicBackend:
         return message, stream.request_id, stream.response.headers
 
     def _final_error(
-        self, exc: Exception, failed: list[Attempt], client: anthropic.AsyncAnthropic
+        self,
+        exc: Exception,
+        failed: list[Attempt],
+        client: anthropic.AsyncAnthropic,
+        *,
+        count: int | None = None,
     ) -> Exception:
-        """Our error for the last failure, by type; anything not from the API passes through unchanged."""
+        """Our error for the last failure, by type; anything not from the API passes through unchanged.
+        ``count``: how many attempts were made, when ``failed`` does not record them (batch endpoints)."""
         import anthropic
         import httpx2
 
         attempts = [a.model_dump() for a in failed]
-        n = len(failed)
+        n = len(failed) if count is None else count
         tries = f"{n} attempt{'s' if n != 1 else ''}"
         status = _status_of(exc)
         base_url = str(client.base_url)

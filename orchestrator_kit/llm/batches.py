@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
-from ..errors import BackendError, ConfigError
+from ..errors import AuthError, BackendError, ConfigError
 from .anthropic_backend import AnthropicBackend, build_params
 from .backend import DeltaCallback
 from .batch_journal import BatchJournal
@@ -62,6 +62,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH_REQUESTS = 100_000
 _TICK_S = 0.05  # how often the flush condition is re-checked while calls are queued
+
+
+_TRIES = "_orchestrator_kit_tries"  # set on an exception by _api_call: how many attempts it made
+
+
+def _hint(error: BackendError) -> str:
+    """What to do about a batch that could not be followed, by what the API said."""
+    if isinstance(error, AuthError):
+        return "check the key, then resume the run to follow the batch again"
+    if error.status_code == 404:
+        return (
+            "the API does not know this batch: resume with the key (workspace) that made it, or, if it is "
+            "gone, move the journal aside so that the requests it did not answer are submitted again"
+        )
+    return "resume the run later to follow it again, or cancel it with cancel_inflight() / --cancel-batches"
 
 
 def custom_id_for(run_key: str, request_hash: str, occurrence: int) -> str:
@@ -367,12 +382,12 @@ class BatchesBackend:
         future = self._waiters.get(custom_id)
         if future is None or future.done():
             return
-        error = self._api._final_error(exc, [], self._api.client())  # the one error mapping
+        tries = getattr(exc, _TRIES, None)
+        error = self._api._final_error(exc, [], self._api.client(), count=tries)  # the one error mapping
         if batch_id is not None and isinstance(error, BackendError):
             journal = self.journal.path or "memory"
             message = (
-                f"Message Batch {batch_id} (journal {journal}) could not be followed: {error}; "
-                "check the key, or cancel it with cancel_inflight() / --cancel-batches"
+                f"Message Batch {batch_id} (journal {journal}) could not be followed: {error}; {_hint(error)}"
             )
             error = type(error)(message, attempts=error.attempts, status_code=error.status_code)
         elif isinstance(error, BackendError):  # one instance per waiter: callers add notes to it
@@ -384,7 +399,11 @@ class BatchesBackend:
         client = self._api.client()
         limiter = self.rate_limiter
 
+        tries = 0
+
         async def once() -> T:
+            nonlocal tries
+            tries += 1
             if limiter is not None:
                 await limiter.acquire(max_pause=self.retry.max_delay)
             try:
@@ -401,7 +420,11 @@ class BatchesBackend:
                 limiter.observe(None)  # answered: the probe is over (these calls' headers are not read)
             return result
 
-        return await retry_async(once, config=self.retry)
+        try:
+            return await retry_async(once, config=self.retry)
+        except Exception as exc:
+            setattr(exc, _TRIES, tries)  # read by _fail: the error says how many attempts were made
+            raise
 
     # -- resume and cancel -------------------------------------------------------------------------
 

@@ -267,3 +267,40 @@ def test_a_results_line_that_is_not_a_result_object_fails_every_waiter_clearly(
     with pytest.raises(BackendError) as info:
         run_batch(lambda cid: bad, tmp_path / "batches.jsonl", fetches=FAST.max_attempts)
     assert "msgbatch_raw_1" in str(info.value) and "not a result" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "hint", "not_hint"),
+    [
+        (404, "not_found_error", "does not know this batch", "check the key"),
+        (500, "api_error", "resume", "check the key"),
+        (401, "authentication_error", "check", "does not know this batch"),
+    ],
+)
+def test_a_batch_that_cannot_be_followed_says_why_and_how_many_attempts(
+    tmp_path: Path, status: int, kind: str, hint: str, not_hint: str
+) -> None:
+    error = {"type": "error", "error": {"type": kind, "message": f"{kind} from the raw server"}}
+    with RawApi() as api:  # created, then every retrieve fails
+        api.replies.extend([Reply(body=batch("in_progress"))] + [Reply(status=status, body=error)] * 4)
+
+        async def go() -> Completion:
+            backend = BatchesBackend(
+                KEY,
+                base_url=api.base_url,
+                retry=FAST,
+                journal=tmp_path / "batches.jsonl",
+                active_runs=lambda: 1,
+                poll_initial_s=0.01,
+            )
+            try:
+                return await backend.complete(REQUEST)
+            finally:
+                await backend.aclose(force=True)
+
+        with pytest.raises(BackendError) as info:
+            asyncio.run(go())
+    text = str(info.value)
+    assert "msgbatch_raw_1" in text and hint in text and not_hint not in text
+    assert "after 0 attempts" not in text
+    assert KEY not in text
