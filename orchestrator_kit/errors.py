@@ -24,7 +24,8 @@
     OrchestratorWarning (UserWarning)
     ├── ModelRetirementWarning (llm/pricing.py)  the model retires soon
     ├── UnknownPriceWarning    (llm/pricing.py)  no price for a model: its cost shows as unknown
-    └── PlaceholderKeyWarning  (llm/keys.py)     a placeholder key was ignored
+    ├── PlaceholderKeyWarning  (llm/keys.py)     a placeholder key was ignored
+    └── UnreadableKeyLineWarning (llm/keys.py)   a .env key line python-dotenv could not read
 
 Errors are told apart by type, never by message text. Every exception class of the package derives from
 ``OrchestratorError`` and every warning from ``OrchestratorWarning`` (tests/unit/test_public_api.py scans

@@ -137,6 +137,8 @@ def request_problem(request: object, project_name: object = "Untitled project") 
             "the project request is empty; describe what the team should build, "
             "e.g. 'a CLI that converts CSV to JSON'"
         )
+    if not isinstance(project_name, str):
+        return f"the project name must be text, got {project_name!r}; e.g. project_name='csv2json' (CLI: --project-name)"
     for what, text in (("project request", request), ("project name", project_name)):
         if isinstance(text, str) and (problem := text_problem(text)):
             return f"the {what} {problem}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def _timeout(value: str) -> float:
@@ -10,8 +11,8 @@ def _timeout(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, e.g. 120") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {value}")
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"the timeout must be a number of seconds above 0, got {value}")
     return seconds
 
 

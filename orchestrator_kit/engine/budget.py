@@ -11,8 +11,10 @@ came back (one, when calls run one at a time).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ..errors import BudgetExceeded, ConfigError
 from ..llm.pricing import cost_of, worst_case_cost
@@ -21,27 +23,44 @@ from ..llm.types import LLMRequest, Usage
 from ..money import format_usd
 
 
+def _integer(value: Any) -> Any:
+    """``value`` as an int when it is one (``operator.index``: numpy integers too), else as it is."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        return value
+
+
 @dataclass(frozen=True)
 class Budget:
+    """A run's cap: dollars (a finite positive Decimal) and/or tokens (a positive int); None: no cap."""
+
     max_usd: Decimal | None = None
     max_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        if self.max_usd is not None and Decimal(self.max_usd) <= 0:
+        usd = self.max_usd
+        if usd is not None and not (Decimal(usd).is_finite() and Decimal(usd) > 0):  # NaN, Infinity: refused
             raise ConfigError(
                 f"budget must be a positive number of dollars, got {self.max_usd}; "
                 "e.g. --budget 0.50, or leave it out for no cap"
             )
-        if self.max_tokens is not None and self.max_tokens <= 0:
-            raise ConfigError(f"token budget must be a positive integer, got {self.max_tokens}")
+        if self.max_tokens is not None and (
+            isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens <= 0
+        ):
+            raise ConfigError(
+                f"token budget must be a positive integer, got {self.max_tokens!r}; "
+                "e.g. --budget-tokens 200000, or leave it out for no cap"
+            )
 
     @classmethod
     def of(cls, usd: float | str | Decimal | None = None, tokens: int | None = None) -> Budget:
+        """A budget from user input: dollars as a number or its text, tokens as an integer (numpy's too)."""
         try:
             value = None if usd is None else Decimal(str(usd))
         except ArithmeticError:
             raise ConfigError(f"budget {usd!r} is not a number of dollars, e.g. 0.50") from None
-        return cls(value, tokens)
+        return cls(value, tokens if tokens is None or isinstance(tokens, bool) else _integer(tokens))
 
     @property
     def unlimited(self) -> bool:

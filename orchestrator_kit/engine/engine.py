@@ -33,6 +33,7 @@ from .gates import PendingGate, after_step, budget_gate, record_decision, refuse
 from .manifest import check_resumable_layout, engine_options, expected_usd, run_manifest
 from .recorder import RunRecorder
 from .result import RunResult
+from .run_options import check_run_options
 from .summary import RunEnding
 from .workflow import DEFAULT_WORKFLOW, Workflow
 
@@ -94,11 +95,10 @@ class WorkflowEngine:
         seconds per attempt of a real call, default ``DEFAULT_TIMEOUT_S``, 120) are typed once, in
         ``llm.selection.BackendOptions``, and go to ``select_backend`` as they are."""
         check_keywords(backend_keywords, BackendOptions, "WorkflowEngine()")
-        if on_budget not in ("fail", "pause"):
-            raise ConfigError(f"on_budget must be 'fail' or 'pause' (wait for a person), got {on_budget!r}")
+        max_concurrency, max_rounds = check_run_options(
+            model, max_concurrency, max_rounds, gate_policy, output_dir, on_budget, cache_ttl
+        )
         self.on_budget = on_budget
-        if cache_ttl not in ("5m", "1h", None):
-            raise ConfigError(f"cache_ttl must be '5m', '1h' or None (no prompt caching), got {cache_ttl!r}")
         self.cache_ttl: CacheTtl | None = cache_ttl
         self.model = model
         self.settings = {
@@ -117,8 +117,6 @@ class WorkflowEngine:
         self.workflow = base.subset(chosen, max_rounds=max_rounds)
         if gate_policy is not None:
             self.workflow = self.workflow.with_gate_policy(gate_policy)
-        if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.max_concurrency = max_concurrency
         self.budget = Budget.of(budget_usd, budget_tokens)
         for m in {model, *(s.model for s in self.settings.values() if s.model)}:
@@ -491,6 +489,8 @@ def decide(
     """Decide for a run waiting at a human gate (``approve``, ``revise`` with ``reasons``, ``edit`` with
     ``{"agent/file": text}``) or for more budget (``budget`` with ``budget_usd``), then resume it (no paid
     call is repeated). ``resume_run=False`` only records the decision."""
+    if resume_run:  # the resume's options are checked before the decision is recorded
+        WorkflowEngine.for_resume(run_dir, **overrides)
     record_decision(
         run_dir, action, reasons=list(reasons), edits=dict(edits or {}), budget_usd=budget_usd, by=by
     )

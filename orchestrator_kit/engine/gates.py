@@ -239,6 +239,11 @@ def record_decision(
         raise ConfigError(
             f"run {folder.run_id} is not waiting for a decision (status {status!r}); "
             "only runs awaiting approval or budget take one (see: orchestrator-kit runs)"
+            + (
+                "; it was decided: continue it with orchestrator-kit resume RUN_DIR"
+                if status == "decided"
+                else ""
+            )
         )
     if action not in ACTIONS:
         raise ConfigError(f"unknown decision {action!r}; choose one of: {', '.join(ACTIONS)}")

@@ -5,7 +5,8 @@ environment variable, then ``ANTHROPIC_API_KEY`` in a ``.env`` file (found from 
 upwards; read, never loaded into ``os.environ``). Blank values count as absent, and so do placeholders
 (``sk-ant-api03-...``, ``your-key-here``, ``<your key>``, ``xxxx``, ``changeme``, the value of
 ``.env.example``: see ``is_placeholder_key``): the lookup warns naming where the placeholder sits and
-goes on to the next source.
+goes on to the next source. A .env file that is not UTF-8 text is a ConfigError naming it; a line naming
+``ANTHROPIC_API_KEY`` that python-dotenv cannot read warns (``UnreadableKeyLineWarning``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from ..errors import OrchestratorWarning
+from ..errors import ConfigError, OrchestratorWarning
 
 ENV_VAR = "ANTHROPIC_API_KEY"
 KEY_PREFIX = "sk-ant-"
@@ -196,14 +197,54 @@ def lookup_api_key(
     ):
         return KeyLookup(found[0], tuple(skipped))
 
-    from dotenv import dotenv_values, find_dotenv
+    from dotenv import find_dotenv
 
     path = str(dotenv_path) if dotenv_path is not None else find_dotenv(usecwd=True)
     if path and Path(path).is_file():
-        value = _present(dotenv_values(path).get(ENV_VAR))
+        value = _present(_dotenv_key(Path(path)))
         if value is not None and consider(KeyInfo("dotenv", str(Path(path).resolve()), SecretStr(value))):
             return KeyLookup(found[0], tuple(skipped))
     return KeyLookup(None, tuple(skipped))
+
+
+class UnreadableKeyLineWarning(OrchestratorWarning):
+    """A .env file names ANTHROPIC_API_KEY on a line python-dotenv could not read: no key from there."""
+
+
+_KEY_LINE = re.compile(rf"^\s*(?:export\s+)?{ENV_VAR}\b", re.MULTILINE)
+
+
+def _dotenv_key(path: Path) -> str | None:
+    """``ANTHROPIC_API_KEY`` of the .env file at ``path`` (None if it has none); a file that cannot be read
+    as UTF-8 text is a ConfigError naming it, and a key line python-dotenv cannot read warns."""
+    import io
+
+    from dotenv import dotenv_values
+
+    where = str(path.resolve())
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"the .env file {where} cannot be read ({exc.strerror}); fix its permissions or remove it"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        utf16 = " (it is UTF-16, as PowerShell's '>' writes)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise ConfigError(
+            f"the .env file {where} is not UTF-8 text{utf16}; save it as UTF-8 (e.g. "
+            "Set-Content -Encoding utf8, or your editor's 'UTF-8' option), or remove it"
+        ) from None
+    value = dotenv_values(stream=io.StringIO(text)).get(ENV_VAR)
+    if value is None and _KEY_LINE.search(text):
+        warnings.warn(
+            f"the .env file {where} names {ENV_VAR} on a line that could not be read (no '=', or an "
+            f"unclosed quote), so no key comes from there; write it as {ENV_VAR}=sk-ant-...",
+            UnreadableKeyLineWarning,
+            stacklevel=4,
+        )
+    return value
 
 
 def resolve_api_key(

@@ -45,12 +45,27 @@ def _recording_path(source: Path | str) -> Path:
     return p
 
 
+def _not_a_recording(source: Path, why: str) -> str:
+    return (
+        f"{str(source)!r} is not a recording ({why}): pass a run folder that made calls, its "
+        "responses.jsonl, or a file written with record_to (CLI: --record-to)"
+    )
+
+
 class RecordingBackend:
     """Wraps any backend and appends every completion to a JSONL file."""
 
     def __init__(self, inner: Backend, path: Path | str) -> None:
         self.inner = inner
         self.path = Path(path)
+        try:  # a path that cannot take the lines is refused now, not after the first (paid) answer
+            with open(self.path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot record to {str(self.path)!r} (record_to; CLI: --record-to): {exc.strerror}; "
+                "pass a .jsonl file path in an existing, writable folder"
+            ) from None
         self.mode = inner.mode
         self._lock = threading.Lock()
 
@@ -79,7 +94,12 @@ class ReplayBackend:
         self.source = _recording_path(source)
         self._by_hash: dict[str, deque[Completion]] = defaultdict(deque)
         self._requests: dict[str, dict[str, Any]] = {}
-        for rec in read_responses(self.source):  # full records; a torn last line is skipped
+        records = read_responses(self.source)  # full records; a torn last line is skipped
+        if not records:
+            raise ConfigError(_not_a_recording(self.source, "it holds no recorded answer"))
+        for n, rec in enumerate(records, 1):
+            if not (type(rec.get("hash")) is str and type(rec.get("completion")) is dict):
+                raise ConfigError(_not_a_recording(self.source, f"record {n} has no request hash and answer"))
             if rec.get("layout", 1) != RECORDING_LAYOUT:
                 raise ConfigError(
                     f"the recording {str(self.source)!r} was made with prompt layout {rec.get('layout', 1)}; "

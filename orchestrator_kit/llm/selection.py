@@ -7,6 +7,7 @@ Chosen explicitly, never by silent fallback. mode "auto": real (anthropic) when 
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -83,6 +84,20 @@ def check_keywords(options: Mapping[str, object], allowed: type, where: str) -> 
         raise TypeError(f"{where} got an unexpected keyword argument {unknown[0]!r}")
 
 
+def check_timeout(value: object) -> float:
+    """Seconds per attempt of a real call: a finite number above 0 (numpy's floats too), else ConfigError."""
+    try:
+        seconds = None if isinstance(value, bool | str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError(
+            f"timeout must be a number of seconds above 0 per attempt of a model call, got {value!r}; "
+            "e.g. timeout=120 (CLI: --timeout 120), or leave it out for the default"
+        )
+    return seconds
+
+
 def select_backend(mode: str = "auto", **options: Unpack[SelectOptions]) -> BackendChoice:
     """Decide which backend a run talks to and create it (through the registry, llm/registry.py).
 
@@ -118,6 +133,13 @@ def select_backend(mode: str = "auto", **options: Unpack[SelectOptions]) -> Back
         )
     simulated = dict(options.get("simulated_options") or {})
     backend, replay_from = options.get("backend"), options.get("replay_from")
+    if replay_from is not None and backend is None and mode != "replay":  # it would be silently unused
+        raise ConfigError(
+            f"replay_from is read only in mode 'replay', and the mode is {mode!r}: pass mode='replay' "
+            "(CLI: --mode replay) to serve the recording, or leave replay_from out"
+        )
+    if (timeout := options.get("timeout")) is not None:
+        options["timeout"] = check_timeout(timeout)
     choice: BackendChoice
     if backend is not None:
         choice = BackendChoice(backend, backend.mode)

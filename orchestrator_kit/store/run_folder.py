@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, NotARunError
+from ..errors import ConfigError, DamagedRun, NotARunError
 from ..records import CallRecord, RunSummary
 from . import json_bytes, state_log
 from .append_files import APPENDS
@@ -102,6 +102,21 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _read_document(path: Path, fix: str) -> dict[str, Any] | None:
+    """A run's JSON document (an object), None if the file is missing, or DamagedRun naming it (by its
+    run folder's name, never the whole path) and ``fix``."""
+    where = f"{path.name} of run {path.parent.name}"
+    try:
+        doc = _read_json(path)
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedRun(f"{where} is damaged: it is not valid JSON ({exc}); {fix}") from None
+    if type(doc) is not dict:
+        raise DamagedRun(f"{where} is damaged: it holds a {type(doc).__name__}, not an object; {fix}")
+    return doc
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Lines of a JSONL file; a torn last line (killed mid-write) is skipped."""
     if not path.exists():
@@ -119,9 +134,11 @@ def _jsonl_lines(text: str) -> list[dict[str, Any]]:
     for line in text.split("\n"):  # not splitlines(): U+0085 and U+2028 in a text are not line ends
         if line.strip():
             try:
-                out.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if type(record) is dict:  # a line that is not an object is no record (a file of another kind)
+                out.append(record)
     return out
 
 
@@ -234,7 +251,12 @@ class RunFolder:
         """``manifest.json``, read from the file (a new dict each time). A run's engine keeps what it
         needs of it; a folder object holds none (a thousand runs in flight would each hold the nested
         dicts and lists of one, for the garbage collector to scan)."""
-        manifest: dict[str, Any] = _read_json(self.path / MANIFEST)  # written by this package: an object
+        manifest = _read_document(
+            self.path / MANIFEST,
+            "restore it from a backup; without it the run cannot be resumed, start a new one",
+        )
+        if manifest is None:
+            raise NotARunError(f"{str(self.path)!r} is not a run folder (no {MANIFEST})")
         return manifest
 
     def update_manifest(self, **changes: Any) -> None:
@@ -291,11 +313,10 @@ class RunFolder:
             doc = None
         if doc is not None:
             return doc
-        try:
-            state: dict[str, Any] | None = _read_json(self.path / STATE)
-        except FileNotFoundError:
-            return None
-        return state
+        return _read_document(
+            self.path / STATE,
+            "restore it from a backup, or delete it to let resume start the run's agents again",
+        )
 
     def close(self) -> None:
         """Close this folder's open append handles (the run stopped; a later append reopens)."""
