@@ -99,6 +99,8 @@ class Score(BaseModel):
 
 
 class TaskDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not dropped
+
     task_id: str = "task-001"
     title: str = ""
     description: str = ""
@@ -207,7 +209,8 @@ class AgentContext(BaseModel):
     ``gateway`` is set by the engine (budget, ledger, events); standalone agents build their own.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # a misspelt field is an error, and no error shows a value (a misspelt llm_api_key holds the key)
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True)
 
     project_state: ProjectState
     task: TaskDefinition = TaskDefinition()
@@ -215,7 +218,7 @@ class AgentContext(BaseModel):
     llm_api_key: SecretStr | None = None
     llm_provider: str = "anthropic"
     model: str | None = None
-    max_tokens: int | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
     extra_instructions: str = ""
     mode: str = "auto"  # auto | simulated | real | replay
     run_id: str = ""
