@@ -6,8 +6,9 @@ short simulated run's own engine work (about 0.13 ms a run, and ``asyncio.run``'
 formats the whole task's repr twice a run). Each call still behaves as ``asyncio.run``: the coroutine
 runs in a copy of the caller's context, the first Ctrl-C cancels it and raises ``KeyboardInterrupt``
 (a second one raises at once), and tasks it leaves behind are cancelled before the call returns. The
-loop is closed at exit, and a forked child makes its own. Other threads use ``asyncio.run`` as before;
-inside a running loop the coroutine runs in a worker thread with its own loop (never nested).
+loop is closed at exit, and a forked child makes its own (leaving the parent's untouched). Other threads
+use ``asyncio.run`` as before; inside a running loop the coroutine runs in a worker thread with its own loop
+(never nested).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None  # the main thread's loop, between calls
 _loop_pid = 0  # the process that made it (a forked child makes its own)
-_FORKED_WHILE_RUNNING: list[asyncio.AbstractEventLoop] = []
+_INHERITED: list[asyncio.AbstractEventLoop] = []  # the parent's loops, in a forked child
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -45,11 +46,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 def _main_loop() -> asyncio.AbstractEventLoop:
     global _loop, _loop_pid
     if _loop is not None and _loop_pid != os.getpid():  # the parent's, inherited by fork
+        # Kept, never closed nor collected (which closes it): closing unregisters its self-pipe from the
+        # epoll instance the child shares with the parent, whose loop then never wakes for a thread's result.
         stale, _loop = _loop, None
-        if stale.is_running():  # forked from inside a call: it cannot be closed here, so it is kept
-            _FORKED_WHILE_RUNNING.append(stale)  # (never collected: collecting warns of an open loop)
-        elif not stale.is_closed():
-            stale.close()  # closes this process's copies of its files only
+        _INHERITED.append(stale)
     if _loop is None or _loop.is_closed():
         _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
     return _loop

@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -134,6 +135,30 @@ def test_a_forked_child_runs_on_a_loop_of_its_own() -> None:
     with os.fdopen(r, "rb") as f:
         assert f.read() == b"ok" and status == 0
     assert run_sync(_loop_id()) == parent  # the parent's loop is untouched
+
+
+_FORK_THEN_WAIT_ON_A_THREAD = """
+import asyncio, os, time
+from orchestrator_kit._sync import run_sync
+run_sync(asyncio.sleep(0))
+pid = os.fork()
+if pid == 0:
+    run_sync(asyncio.sleep(0))
+    os._exit(0)
+os.waitpid(pid, 0)
+print(run_sync(asyncio.to_thread(lambda: time.sleep(0.3) or "woken")))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_childs_call_leaves_the_parents_loop_able_to_wake() -> None:
+    """The child closed the parent's loop it inherited, which unregistered the loop's self-pipe from the
+    epoll instance parent and child share: the parent's next call waiting on a thread (a DNS lookup, a
+    file write off the loop) then slept in select() for ever. Run in a subprocess, bounded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _FORK_THEN_WAIT_ON_A_THREAD], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "woken", proc.stderr
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
