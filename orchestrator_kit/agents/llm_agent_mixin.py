@@ -7,9 +7,11 @@ local repair, at most one re-ask of malformed output (counted as wasted spend), 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._sync import run_sync
 from ..errors import ParseError, RefusalError
 from ..llm.pricing import DEFAULT_MODEL, check_model
 from ..llm.types import Completion, LLMRequest, Message, RequestLabels
@@ -89,21 +91,40 @@ _VALIDATORS = {p: _validator(p) for p in (parse_plan, *_ACT_PARSERS.values())}
 class LlmAgentMixin:
     role: Role
     _gateway: Gateway | None = None
+    _gateway_settings: tuple[str, str, str | None] | None = None
     _builder: PromptBuilder | None = None  # the last one used (stateless: the same for every call)
 
     # -- plumbing ------------------------------------------------------------------------
-    def _gateway_for(self, context: AgentContext) -> CallGateway:
-        if context.gateway is not None:
-            return context.gateway
-        # standalone use (the guide's snippet): the engine's checks do not run, so check here
-        check_model(self._model(context), allow_unknown=True)
-        if self._gateway is None:  # no ledger, no budget
+    async def _standalone_gateway(self, context: AgentContext) -> CallGateway:
+        """The gateway of an agent used on its own (the guide's snippet; an engine passes its own in the
+        context): one backend per (mode, provider, key), so a later context with other settings is served
+        by them, not by the first one's. A replaced backend's client is closed; a key is kept as its
+        digest only."""
+        check_model(self._model(context), allow_unknown=True)  # the engine's checks do not run here
+        key = context.llm_api_key
+        digest = hashlib.sha256(key.get_secret_value().encode()).hexdigest() if key is not None else None
+        settings = (context.mode, context.llm_provider, digest)
+        if self._gateway is None or self._gateway_settings != settings:  # no ledger, no budget
             from ..llm.gateway import Gateway
             from ..llm.selection import select_backend
 
-            choice = select_backend(context.mode, provider=context.llm_provider, api_key=context.llm_api_key)
-            self._gateway = Gateway(choice.backend)
+            old, self._gateway = self._gateway, None
+            if old is not None and (aclose := getattr(old.backend, "aclose", None)) is not None:
+                await aclose()
+            choice = select_backend(context.mode, provider=context.llm_provider, api_key=key)
+            self._gateway, self._gateway_settings = Gateway(choice.backend), settings
         return self._gateway
+
+    async def aclose(self) -> None:
+        """Close the client of the backend this agent made on its own, if any (an engine's is the
+        engine's to close)."""
+        old, self._gateway, self._gateway_settings = self._gateway, None, None
+        if old is not None and (aclose := getattr(old.backend, "aclose", None)) is not None:
+            await aclose()
+
+    def close(self) -> None:
+        """``aclose`` for scripts: after the guide's snippet in real mode, no socket is left open."""
+        run_sync(self.aclose())
 
     def _model(self, context: AgentContext) -> str:
         return context.model or DEFAULT_MODEL
@@ -201,7 +222,7 @@ class LlmAgentMixin:
         project_state: ProjectState,
         context: AgentContext,
     ) -> AgentPlan:
-        gw = self._gateway_for(context)
+        gw = context.gateway if context.gateway is not None else await self._standalone_gateway(context)
         parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
         data = parsed.data
         return unchecked(  # the parser's validated text
@@ -219,7 +240,7 @@ class LlmAgentMixin:
     async def _llm_act(
         self, plan: AgentPlan, project_state: ProjectState, context: AgentContext
     ) -> AgentOutput:
-        gw = self._gateway_for(context)
+        gw = context.gateway if context.gateway is not None else await self._standalone_gateway(context)
         role = self.role
         parse = _ACT_PARSERS[bool(role.needs_decision), bool(role.needs_score)]
         request = self._request("act", project_state, context, plan=plan)
