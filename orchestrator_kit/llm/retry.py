@@ -54,12 +54,19 @@ class RetryConfig:
     jitter: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ConfigError(f"RetryConfig.max_attempts must be at least 1, not {self.max_attempts}")
+        n = self.max_attempts
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"RetryConfig.max_attempts must be a whole number, at least 1, not {n!r}")
+        for name in ("initial_delay", "max_delay", "exponential_base"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"RetryConfig.{name} must be a finite number of seconds, not {value!r}")
         if self.initial_delay < 0 or self.max_delay < 0:
             raise ConfigError("RetryConfig delays must not be negative")
         if self.exponential_base < 1:
             raise ConfigError(f"RetryConfig.exponential_base must be at least 1, not {self.exponential_base}")
+        if not isinstance(self.jitter, bool):
+            raise ConfigError(f"RetryConfig.jitter must be True or False, not {self.jitter!r}")
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -95,11 +95,26 @@ def test_retry_config_defaults_and_frozen() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_attempts": 0}, {"initial_delay": -1.0}, {"max_delay": -1.0}, {"exponential_base": 0.5}]
+    "kwargs",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": "3"},  # a raw TypeError at the first comparison, before
+        {"max_attempts": 2.5},
+        {"max_attempts": True},
+        {"initial_delay": -1.0},
+        {"max_delay": -1.0},
+        {"exponential_base": 0.5},
+        {"initial_delay": float("nan")},  # NaN passed every comparison: accepted, before
+        {"max_delay": float("inf")},
+        {"exponential_base": float("nan")},
+        {"initial_delay": "2"},
+        {"jitter": "no"},  # a non-empty string is truthy: jitter on, before
+    ],
 )
-def test_retry_config_rejects_nonsense(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ConfigError):
+def test_retry_config_rejects_nonsense(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError) as info:
         RetryConfig(**kwargs)  # type: ignore[arg-type]
+    assert f"RetryConfig.{next(iter(kwargs))}" in str(info.value) or "delays" in str(info.value)
 
 
 def test_backoff_sequence_is_exponential_and_capped() -> None:
