@@ -85,9 +85,13 @@ class UnreadableSecret(ConfigError):
 class ParseError(OrchestratorError):
     """Model output that could not be turned into the expected structure."""
 
-    def __init__(self, message: str, *, excerpt: str = "") -> None:
+    def __init__(
+        self, message: str, *, excerpt: str = "", agent: str | None = None, step: str | None = None
+    ) -> None:
         super().__init__(message)
         self.excerpt = excerpt[:200]
+        self.agent = agent  # whose answer, and which step's (plan, act), when known
+        self.step = step
 
 
 class BudgetExceeded(OrchestratorError):

@@ -157,6 +157,8 @@ class ProjectState(BaseModel):
     feedback: dict[str, list[str]] = {}  # agent -> reasons it was sent back
     completed_agents: list[str] = []
     design_round: int = 1  # goes up each time the consensus gate sends the design back
+    # agent -> what the parser repaired to read its latest answers ("plan: ..." / "act: ..."); none: no entry
+    repairs: dict[str, list[str]] = {}
 
     @field_validator("request")
     @classmethod
@@ -174,6 +176,23 @@ class ProjectState(BaseModel):
 
     def artifacts_of(self, agents: list[str] | tuple[str, ...]) -> list[Artifact]:
         return [a for agent in agents for a in self.artifacts.get(agent, [])]
+
+    def take_output(self, agent: str, plan: AgentPlan, output: AgentOutput) -> list[str]:
+        """Keep what ``agent``'s step came to (artifacts, decision, score and the repair notes of its plan and
+        act, in place of its earlier ones), mark it completed, and return the repair notes."""
+        self.artifacts[agent] = output.artifacts
+        if output.decision is not None:
+            self.decisions[agent] = output.decision
+        if output.score is not None:
+            self.scores[agent] = output.score
+        if agent not in self.completed_agents:
+            self.completed_agents.append(agent)
+        if not (plan.repairs or output.repairs):  # the usual case: nothing is made
+            self.repairs.pop(agent, None)
+            return []
+        notes = [*(f"plan: {n}" for n in plan.repairs), *(f"act: {n}" for n in output.repairs)]
+        self.repairs[agent] = notes
+        return notes
 
 
 @runtime_checkable
@@ -235,6 +254,8 @@ class AgentPlan(BaseModel):
     steps: list[str]
     planned_artifacts: list[dict[str, str]] = []
     raw: str = Field(default="", repr=False)
+    truncated: bool = False  # cut off at max_tokens (even after a continuation): the plan may be incomplete
+    repairs: list[str] = []  # what the parser repaired to read the answer (AgentOutput.repairs' twin)
 
 
 class AgentOutput(BaseModel):
@@ -442,6 +463,8 @@ class RunSummary(BaseModel):
     artifacts: int = 0
     artifacts_truncated: int = 0  # cut off at max_tokens, even after a continuation
     truncated_artifacts: list[str] = []  # agent/filename of each
+    repairs: int = 0  # repair notes of the parser on the agents' answers (ProjectState.repairs)
+    repair_notes: dict[str, list[str]] = {}  # agent -> its notes
     totals: RunTotals = RunTotals()
     agents: dict[str, RunTotals] = {}
     budget: dict[str, Any] = {}

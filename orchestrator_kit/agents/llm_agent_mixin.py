@@ -179,7 +179,13 @@ class LlmAgentMixin:
             reask = request.model_copy(
                 update={"messages": msgs, "labels": request.labels.model_copy(update={"step": "reask"})}
             )
-            return await self._ask_once(gw, reask, parse)
+            try:
+                return await self._ask_once(gw, reask, parse)
+            except ParseError as exc:  # named: in a run of eight agents the parser's reason alone says little
+                agent, step = self.role.id, request.labels.step
+                raise ParseError(
+                    f"{agent} {step}: {exc}", excerpt=exc.excerpt, agent=agent, step=step
+                ) from exc
 
     async def _ask_once(
         self, gw: CallGateway, request: LLMRequest, parse: Callable[[str], Any]
@@ -223,8 +229,10 @@ class LlmAgentMixin:
         context: AgentContext,
     ) -> AgentPlan:
         gw = context.gateway if context.gateway is not None else await self._standalone_gateway(context)
-        parsed, _ = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
-        data = parsed.data
+        parsed, truncated = await self._ask(gw, self._request("plan", project_state, context), parse_plan)
+        data, repairs = parsed.data, parsed.repairs
+        if repairs and not truncated:
+            truncated = any(r.startswith("truncated") for r in repairs)
         return unchecked(  # the parser's validated text
             AgentPlan,
             agent=self.role.id,
@@ -235,6 +243,8 @@ class LlmAgentMixin:
                 {"filename": a.filename, "kind": a.kind, "purpose": a.purpose} for a in data.artifacts
             ],
             raw="",
+            truncated=truncated,
+            repairs=list(repairs),
         )
 
     async def _llm_act(

@@ -420,13 +420,7 @@ class WorkflowEngine:
                         },
                     )
                 )
-        state.artifacts[agent_id] = output.artifacts
-        if output.decision is not None:
-            state.decisions[agent_id] = output.decision
-        if output.score is not None:
-            state.scores[agent_id] = output.score
-        if agent_id not in state.completed_agents:
-            state.completed_agents.append(agent_id)
+        repairs = state.take_output(agent_id, plan, output)
         steps[agent_id] = "done"
         if events.wants("agent_finished"):
             events.emit(
@@ -437,6 +431,7 @@ class WorkflowEngine:
                     {
                         "artifacts": [a.filename for a in output.artifacts],
                         "truncated": output.truncated,
+                        "repairs": list(repairs),  # a copy: a subscriber may keep or change it
                         "decision": output.decision.model_dump() if output.decision else None,
                         "score": output.score.value if output.score else None,
                     },

@@ -105,6 +105,11 @@ class RunResult:
                 f"TRUNCATED: {len(cut)} artifact{'s' if len(cut) != 1 else ''} cut off at max_tokens, "
                 f"content incomplete: {', '.join(cut)} (raise that agent's max_tokens and run again)"
             )
+        repairs = self.project_state.repairs
+        if repairs:
+            n = sum(map(len, repairs.values()))
+            lines.append(f"REPAIRED: {n} repair{'s' if n != 1 else ''} by the parser to read the answers of:")
+            lines += [f"  {agent}: {'; '.join(notes)}" for agent, notes in repairs.items()]
         return "\n".join(lines)
 
     @classmethod

@@ -141,6 +141,8 @@ class RunEnding:
             artifacts=sum(len(v) for v in state.artifacts.values()),
             artifacts_truncated=len(truncated),
             truncated_artifacts=truncated,
+            repairs=sum(map(len, state.repairs.values())),
+            repair_notes={a: list(notes) for a, notes in state.repairs.items()},
             totals=RunTotals.of(lines),
             agents=RunTotals.per_agent(lines, self.order),
             budget=self.budget.to_dict(),

@@ -98,6 +98,7 @@ RUN_COLUMNS: dict[str, str] = {
     "consensus_approved": "boolean",
     "artifacts": "int64",
     "truncated_artifacts": "int64",
+    "repairs": "int64",  # notes of the parser's repairs of the agents' answers (summary.json's repair_notes)
     "budget_usd": "float64",
     "estimate_low_usd": "float64",
     "estimate_usd": "float64",
@@ -328,6 +329,7 @@ def _run_row(
         "consensus_approved": approved,
         "artifacts": len(arts),
         "truncated_artifacts": sum(bool(a["truncated"]) for a in arts),
+        "repairs": sum(len(v) for v in (ps.get("repairs") or {}).values() if isinstance(v, list)),
         "budget_usd": _float((manifest.get("budget") or {}).get("max_usd")),
         "estimate_low_usd": _float(low),
         "estimate_usd": _float(expected),

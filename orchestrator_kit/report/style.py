@@ -91,6 +91,7 @@ LABELS: dict[str, str] = {
     "artifacts": "Artifacts",
     "truncated": "Truncated",
     "truncated_artifacts": "Truncated",
+    "repairs": "Repairs",
     "human_decisions": "Human decisions",
     "waiting_s": "Waiting (s)",
     "duration_s": "Time (s)",

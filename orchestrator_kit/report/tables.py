@@ -177,6 +177,7 @@ def run_overview(runs: pd.DataFrame) -> pd.DataFrame:
             "waiting_s",
             "artifacts",
             "truncated_artifacts",
+            "repairs",
             "duration_s",
         ]
     ].copy()
