@@ -84,17 +84,24 @@ class RunResult:
         column is what the calls would have cost, and the last line says so ("$0 billed (would have
         cost $X)")."""
         cost_head = "cost" if self.mode == "real" else "would-cost"
-        head = f"{'agent':<14}{'artifacts':>10}{'calls':>7}{'input tok':>11}{'output tok':>12}{cost_head:>12}"
+        head = (
+            f"{'agent':<14}{'artifacts':>10}{'calls':>7}{'input tok':>11}{'output tok':>12}{cost_head:>12}"
+            f"{'repairs':>9}"  # notes of the parser's repairs of the agent's answers (listed below)
+        )
         rule = "-" * len(head)
         lines = [head, rule]
+        repairs = self.project_state.repairs
         for agent, t in [*self.agent_totals.items(), ("", None), ("total", self.totals)]:
             if t is None:
                 lines.append(rule)
                 continue
-            n = len(self.artifacts) if agent == "total" else len(self.project_state.artifacts.get(agent, []))
+            if agent == "total":
+                n, r = len(self.artifacts), sum(map(len, repairs.values()))
+            else:
+                n, r = len(self.project_state.artifacts.get(agent, [])), len(repairs.get(agent, ()))
             lines.append(
                 f"{agent:<14}{n:>10}{t.calls:>7}{t.input_side_tokens:>11,}"
-                f"{t.output_tokens:>12,}{format_usd(t.cost_usd):>12}"
+                f"{t.output_tokens:>12,}{format_usd(t.cost_usd):>12}{r:>9}"
             )
         total = format_usd(self.totals.cost_usd)
         billed = "" if self.mode == "real" else f"; $0 billed (would have cost {total})"
@@ -105,7 +112,6 @@ class RunResult:
                 f"TRUNCATED: {len(cut)} artifact{'s' if len(cut) != 1 else ''} cut off at max_tokens, "
                 f"content incomplete: {', '.join(cut)} (raise that agent's max_tokens and run again)"
             )
-        repairs = self.project_state.repairs
         if repairs:
             n = sum(map(len, repairs.values()))
             lines.append(f"REPAIRED: {n} repair{'s' if n != 1 else ''} by the parser to read the answers of:")

@@ -58,6 +58,10 @@ def test_repair_notes_are_kept_in_state_event_summary_and_tables(tmp_path: Path)
     table = loaded.table()
     assert f"REPAIRED: {len(notes)} repair" in table and "architect: " + "; ".join(notes) in table
     assert "developer:" not in table.split("REPAIRED", 1)[1]
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[2:] if line[:1].isalpha()}
+    assert table.split()[:2] == ["agent", "artifacts"] and table.splitlines()[0].split()[-1] == "repairs"
+    assert rows["architect"][-1] == str(len(notes)) and rows["developer"][-1] == "0"
+    assert rows["total"][-1] == str(len(notes))
     runs = load_runs(tmp_path).runs
     assert runs["repairs"].tolist() == [len(notes)]
 
