@@ -113,3 +113,29 @@ def test_a_plan_read_with_repairs_says_so(tmp_path: Path) -> None:
     plan = agent.plan(task, None, state, ctx)
     assert plan.repairs == ["read a plain-text numbered or bulleted plan"]
     assert plan.truncated is False
+
+
+def test_an_agent_run_again_keeps_only_its_latest_notes(tmp_path: Path) -> None:
+    """The consensus gate sends the design back: the architect's clean second answer leaves no notes behind
+    (its notes describe the artifacts it now has), while the first round's event told of them."""
+    answers = 0
+
+    def odd_once(text: str) -> str:
+        nonlocal answers
+        answers += 1
+        return as_fenced_files(text) if answers == 1 else text
+
+    events: list[Event] = []
+    backend = OddAnswers({"architect/act": odd_once}, consensus_rejections=1)
+    result = run_workflow(
+        REQUEST,
+        agents=["architect", "data", "consensus"],
+        backend=backend,
+        output_dir=tmp_path,
+        subscribers=[events.append],
+    )
+    assert result.ok and result.project_state.design_round == 2
+    told = [e.data["repairs"] for e in events if e.type == "agent_finished" and e.agent == "architect"]
+    assert len(told) == 2 and told[0] and told[1] == []
+    assert "architect" not in result.project_state.repairs
+    assert json.loads((only_run(tmp_path) / "summary.json").read_text())["repairs"] == 0

@@ -80,6 +80,10 @@ def test_summary_json_counts_and_names_truncated_artifacts(cut_run: dict[str, An
     summary = json.loads((cut_run["run"] / "summary.json").read_text())
     assert summary["artifacts_truncated"] == 1
     assert summary["truncated_artifacts"] == [CUT]
+    # how the parser closed the cut-off answer, with the run (the real SDK's path, not only simulated)
+    notes = summary["repair_notes"]["architect"]
+    assert notes and all(n.startswith("act: truncated: ") for n in notes)
+    assert summary["repairs"] == len(notes) and "developer" not in summary["repair_notes"]
 
 
 def test_run_result_reloaded_shows_it(cut_run: dict[str, Any]) -> None:
