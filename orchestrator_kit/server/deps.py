@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .auth import Authenticator
 from .db import Database
+from .failures import quoted
 from .runs import RunManager
 from .secrets import KeyVault
 from .settings import ServerSettings
@@ -71,7 +72,7 @@ def project_of(db: Database, user: str, project_id: str) -> dict[str, Any]:
     """The caller's project, or 404."""
     project = db.get_project(user, project_id)
     if project is None:
-        raise HTTPException(404, f"project {project_id!r} not found")
+        raise HTTPException(404, f"project {quoted(project_id)} not found")
     return project
 
 
@@ -80,7 +81,7 @@ def run_of(db: Database, user: str, project_id: str, run_id: str) -> dict[str, A
     project_of(db, user, project_id)
     row = db.get_run(user, project_id, run_id)
     if row is None:
-        raise HTTPException(404, f"run {run_id!r} not found in project {project_id!r}")
+        raise HTTPException(404, f"run {quoted(run_id)} not found in project {quoted(project_id)}")
     return row
 
 

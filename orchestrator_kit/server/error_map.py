@@ -28,7 +28,7 @@ from starlette.routing import Match
 
 from ..errors import ConfigError, NotARunError
 from ..store.run_folder import redact
-from .failures import Conflict, TooManyQueued, public_text
+from .failures import Conflict, TooManyQueued, clipped, public_text
 from .index_sync import is_disk_full
 from .secrets import UnreadableSecret
 
@@ -70,7 +70,7 @@ def clear_errors(
         whole = body_problem(e, content_type)
         if whole is not None:
             return whole[0], whole[1], []
-        loc = [redact(str(p)) for p in e.get("loc", ()) if p != "body"]
+        loc = [redact(clipped(str(p))) for p in e.get("loc", ()) if p != "body"]  # a name may be any length
         msg = str(e.get("msg", "invalid"))
         if e.get("type") == "json_invalid":
             detail = (e.get("ctx") or {}).get("error", "")
@@ -90,7 +90,8 @@ def clear_errors(
 def http_detail(request: Request, exc: StarletteHTTPException) -> str:
     """The detail of an HTTPException; the framework's own (no route, wrong method, undecodable body)
     are said in full, told apart by where they come from, not by their text."""
-    where = f"{request.method} {request.url.path[:200]}"
+    shown = clipped(request.url.path, 200)
+    where = f"{request.method} {shown}"
     cause = exc.__cause__
     if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
         return (
@@ -106,7 +107,7 @@ def http_detail(request: Request, exc: StarletteHTTPException) -> str:
     if exc.status_code == 405:
         allowed = ", ".join(allowed_methods(request)) or (exc.headers or {}).get("Allow")
         said = f"; allowed: {allowed}" if allowed else ""
-        return f"method {request.method} is not allowed on {request.url.path[:200]}{said}"
+        return f"method {request.method} is not allowed on {shown}{said}"
     return str(exc.detail)
 
 

@@ -15,4 +15,15 @@ def public_text(text: str, data_dir: Path) -> str:
     return redact(text.replace(base + "/", "").replace(base, "."))
 
 
-__all__ = ["Conflict", "DamagedRun", "TooManyQueued", "public_text"]
+def clipped(value: str, limit: int = 80) -> str:
+    """``value`` as given by a client, at most ``limit`` characters of it (an id, a path or a field name may
+    be any length): ``abc… (30,000 characters)`` when cut."""
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """``clipped``, quoted: ``'abc'``, or ``'abc…' (30,000 characters)`` when cut."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value):,} characters)"
+
+
+__all__ = ["Conflict", "DamagedRun", "TooManyQueued", "clipped", "public_text", "quoted"]

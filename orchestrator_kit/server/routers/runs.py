@@ -6,10 +6,13 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
 
 from ...errors import ConfigError
+from ...store.artifact_paths import MAX_DEPTH, MAX_SEGMENT
 from ..deps import DB, Runs, User, project_of, run_of
+from ..failures import quoted
 from ..schemas import ArtifactOut, DecisionIn, ResumeIn, RunBrief, RunIn, RunOut
 
 router = APIRouter()
+_LONGEST = (MAX_DEPTH + 1) * (MAX_SEGMENT + 1)  # <agent>/<up to MAX_DEPTH segments>: no artifact is longer
 _MEDIA = {
     ".md": "text/markdown",
     ".py": "text/x-python",
@@ -98,6 +101,8 @@ def get_artifact(
     *, project_id: str, run_id: str, artifact_path: str, user: User, db: DB, runs: Runs
 ) -> PlainTextResponse:
     folder = runs.folder(run_of(db, user, project_id, run_id))
+    if len(artifact_path) > _LONGEST:  # cannot be one (and the store's refusal would echo all of it)
+        raise HTTPException(404, f"artifact {quoted(artifact_path)} not found in run {quoted(run_id)}")
     agent, _, filename = artifact_path.partition("/")
     if not agent or not filename:
         raise HTTPException(400, "artifact path must be <agent>/<filename>, as listed by .../artifacts")
@@ -106,7 +111,7 @@ def get_artifact(
     except ConfigError as exc:
         raise HTTPException(400, str(exc)) from None
     if path is None or not path.is_file():
-        raise HTTPException(404, f"artifact {artifact_path!r} not found in run {run_id!r}")
+        raise HTTPException(404, f"artifact {quoted(artifact_path)} not found in run {quoted(run_id)}")
     media = _MEDIA.get(path.suffix.lower(), "text/plain")
     return PlainTextResponse(
         path.read_text(encoding="utf-8", errors="replace"),
