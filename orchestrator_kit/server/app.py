@@ -16,9 +16,11 @@ Endpoints (all but ``/health`` need ``Authorization: Bearer <token>`` unless the
     POST   /projects/{id}/runs/{run_id}/resume       continue an interrupted/failed run {"budget_usd"?}
     GET    /projects/{id}/runs/{run_id}/artifacts    list
     GET    /projects/{id}/runs/{run_id}/artifacts/{agent}/{filename}
-    GET    /projects/{id}/runs/{run_id}/events       server-sent events (engine events; Last-Event-ID resumes)
+    GET    /projects/{id}/runs/{run_id}/events       server-sent events (engine events; Last-Event-ID resumes,
+                                                     or ?lastEventId= as EventSource polyfills send it)
 
-Another user's project or run is a 404, exactly like a missing one.
+Another user's project or run is a 404, exactly like a missing one. No other query parameter is taken: one
+is refused (400) by name, never ignored (lists return every item; there is no paging).
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..store.run_folder import redact
 from .auth import Authenticator
 from .db import Database
 from .failures import quoted
@@ -40,6 +43,40 @@ def current_user(
     return user
 
 
+def _query_aliases(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_aliases(sub)
+    return names
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` (its endpoint and their dependencies) declares."""
+    return frozenset(_query_aliases(route.dependant))
+
+
+def checked_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
+    """The caller (``current_user``), once the request's query parameters are ones its route takes: an
+    unknown one is a 400 naming it, never silently ignored (the API has no paging: lists return every
+    item). Only names are shown, never values (a value may be a token)."""
+    route = request.scope.get("route")
+    accepted = _query_names(route) if isinstance(route, APIRoute) else frozenset()
+    unknown = sorted({k for k in request.query_params if k not in accepted})
+    if unknown and isinstance(route, APIRoute):
+        names = ", ".join(redact(quoted(k, 40)) for k in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        takes = (
+            f"takes only: {', '.join(sorted(accepted))}"
+            if accepted
+            else "takes no query parameters (lists return every item: the API has no paging)"
+        )
+        plural = "s" if len(unknown) > 1 else ""
+        raise HTTPException(
+            400, f"unknown query parameter{plural} {names}{more}: {request.method} {route.path} {takes}"
+        )
+    return user
+
+
 def _auth(request: Request) -> Authenticator:
     return request.app.state.auth  # type: ignore[no-any-return]
 
@@ -60,7 +97,7 @@ def _settings(request: Request) -> ServerSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-User = Annotated[str, Depends(current_user)]
+User = Annotated[str, Depends(checked_user)]
 Auth = Annotated[Authenticator, Depends(_auth)]
 DB = Annotated[Database, Depends(_db)]
 Runs = Annotated[RunManager, Depends(_runs)]
@@ -85,4 +122,15 @@ def run_of(db: Database, user: str, project_id: str, run_id: str) -> dict[str, A
     return row
 
 
-__all__ = ["DB", "Auth", "Runs", "Settings", "User", "Vault", "current_user", "project_of", "run_of"]
+__all__ = [
+    "DB",
+    "Auth",
+    "Runs",
+    "Settings",
+    "User",
+    "Vault",
+    "checked_user",
+    "current_user",
+    "project_of",
+    "run_of",
+]

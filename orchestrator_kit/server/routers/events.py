@@ -1,4 +1,5 @@
-"""Route: a run's engine events as server-sent events (``Last-Event-ID`` resumes)."""
+"""Route: a run's engine events as server-sent events (``Last-Event-ID`` resumes; the query parameter
+``lastEventId`` too, as the event-source-polyfill package sends it on reconnecting)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from ...store.run_folder import redact
@@ -45,8 +46,15 @@ async def run_events(
     runs: Runs,
     settings: Settings,
     last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id_query: Annotated[
+        str | None,
+        Query(
+            alias="lastEventId",
+            description="the Last-Event-ID header, from EventSource polyfills that send it in the URL",
+        ),
+    ] = None,
 ) -> StreamingResponse:
-    after = event_id(last_event_id)
+    after = event_id(last_event_id if last_event_id is not None else last_event_id_query)
     row = run_of(db, user, project_id, run_id)
 
     async def body() -> AsyncIterator[str]:
