@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,11 @@ from ..llm.pricing import cost_of, worst_case_cost
 from ..llm.tokens import estimate_tokens
 from ..llm.types import LLMRequest, Usage
 from ..money import format_usd
+
+# How a BudgetExceeded says to raise the cap: the CLI's ``resume <run_dir> --budget ...`` unless the caller
+# driving the run says otherwise (the API server: its resume route), by setting a function of the cap's
+# kind ("usd" or "tokens") for the runs it drives; a context variable, so each run's task has its own.
+RAISE_HINT: ContextVar[Callable[[str], str] | None] = ContextVar("budget_raise_hint", default=None)
 
 
 def _integer(value: Any) -> Any:
@@ -168,7 +175,10 @@ class BudgetTracker:
         worst_tokens = input_tokens + request.max_tokens
         where = f"{request.labels.agent}/{request.labels.step}"
 
-        def hint(option: str) -> str:
+        def hint(kind: str, option: str) -> str:
+            custom = RAISE_HINT.get()
+            if custom is not None:
+                return custom(kind)
             return (
                 f"resume with a larger budget: orchestrator-kit resume {self.run_dir} {option}"
                 if self.run_dir
@@ -183,7 +193,7 @@ class BudgetTracker:
             raise BudgetExceeded(
                 f"token budget {b.max_tokens:,} could be exceeded by the next call ({where}): spent "
                 f"{self.spent_tokens:,} tokens{flight}, this call may use up to {worst_tokens:,}; "
-                f"{hint('--budget-tokens <tokens>')}",
+                f"{hint('tokens', '--budget-tokens <tokens>')}",
                 spent=self.spent_tokens,
                 cap=b.max_tokens,
                 run_dir=self.run_dir,
@@ -202,7 +212,7 @@ class BudgetTracker:
                 raise BudgetExceeded(
                     f"budget {format_usd(b.max_usd)} could be exceeded by the next call ({where}): spent "
                     f"{format_usd(self.spent_usd)}{flight}, this call may cost up to {format_usd(worst)}; "
-                    f"{hint('--budget <dollars>')}",
+                    f"{hint('usd', '--budget <dollars>')}",
                     spent=self.spent_usd,
                     cap=b.max_usd,
                     run_dir=self.run_dir,

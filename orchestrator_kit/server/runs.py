@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ..engine.budget import RAISE_HINT
 from ..engine.engine import WorkflowEngine
 from ..engine.events import Event
 from ..engine.gates import record_decision
@@ -47,6 +48,18 @@ from .status import check_state, describe
 
 log = logging.getLogger("orchestrator_kit.server")
 RESUMABLE = ("interrupted", "failed", "budget_exceeded")
+
+
+def raise_hint(project_id: str, run_id: str, on_budget: str) -> Callable[[str], str]:
+    """How a client of the API raises a run's cap when the next call could pass it (``budget.RAISE_HINT``):
+    a run that pauses takes a decision; one that fails, a resume with a larger cap (in dollars: the API
+    sets no token cap)."""
+    base = f"/projects/{project_id}/runs/{run_id}"
+    if on_budget == "pause":
+        text = f'raise it with POST {base}/decision with {{"action": "budget", "budget_usd": <dollars>}}'
+    else:
+        text = f'resume with a larger budget: POST {base}/resume with {{"budget_usd": <dollars>}}'
+    return lambda kind: text
 
 
 class RunManager:
@@ -144,6 +157,7 @@ class RunManager:
         self._start(
             run_id,
             user_id,
+            project["id"],
             engine,
             lambda: engine.arun(params["request"], project_name=project["name"], run_id=run_id),
         )
@@ -222,13 +236,18 @@ class RunManager:
 
         if not self.db.claim_for_resume(run_id, allowed):
             raise Conflict(f"run {run_id} is already being resumed")
-        self._start(run_id, user_id, engine, start)
+        self._start(run_id, user_id, project["id"], engine, start)
         fresh_row = self.db.get_run(user_id, project["id"], run_id)
         assert fresh_row is not None
         return fresh_row
 
     def _start(
-        self, run_id: str, user_id: str, engine: WorkflowEngine, start: Callable[[], Awaitable[RunResult]]
+        self,
+        run_id: str,
+        user_id: str,
+        project_id: str,
+        engine: WorkflowEngine,
+        start: Callable[[], Awaitable[RunResult]],
     ) -> None:
         assert self._loop is not None, "RunManager.start() was not called"
         self._queued[user_id] += 1
@@ -254,7 +273,8 @@ class RunManager:
 
         engine.subscribe(on_event)
         handle.task = self._loop.create_task(
-            self._drive(handle, user_id, engine, start), name=f"run-{run_id}"
+            self._drive(handle, user_id, engine, start, raise_hint(project_id, run_id, engine.on_budget)),
+            name=f"run-{run_id}",
         )
 
     async def _drive(
@@ -263,6 +283,7 @@ class RunManager:
         user_id: str,
         engine: WorkflowEngine,
         start: Callable[[], Awaitable[RunResult]],
+        hint: Callable[[str], str],
     ) -> None:
         """Wait for a slot (round robin by user), run, then end: the handle first (event streams end),
         then the index (retried; the run folder stays the truth if the index cannot be written)."""
@@ -284,6 +305,7 @@ class RunManager:
                     type(exc).__name__,
                     exc,
                 )
+            RAISE_HINT.set(hint)  # this task's (the run's) budget stops name the API's fix, not the CLI's
             result = await start()
             status = result.status
         except asyncio.CancelledError:

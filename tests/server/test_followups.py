@@ -4,9 +4,10 @@ uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
-from server_helpers import Live, new_project, wait_run
+from server_helpers import Live, new_project, wait_for, wait_run
 from test_sse import read_events
 
 
@@ -31,6 +32,31 @@ def test_a_query_parameter_is_refused_by_name_not_ignored(start_server: Callable
     r = c.get("/projects?sk-ant-api03-FAKE-KEY-AS-A-NAME" + "x" * 500)
     assert r.status_code == 400 and "FAKE-KEY" not in r.text and len(r.text) < 600, r.text
     assert c.get("/health?probe=1").status_code == 200  # a probe's cache-buster: /health takes any
+
+
+# -- the budget hint -------------------------------------------------------------------------------
+def test_a_budget_stop_says_how_to_resume_over_the_api(start_server: Callable[..., Live]) -> None:
+    live = start_server()
+    c = live.client()
+    pid = new_project(c)
+    rid = c.post(f"/projects/{pid}/runs", json={"budget_usd": "0.0001"}).json()["id"]
+    base = f"/projects/{pid}/runs/{rid}"
+    stopped = wait_run(c, pid, rid)
+    assert stopped["status"] == "budget_exceeded"
+    hint = f'POST {base}/resume with {{"budget_usd": <dollars>}}'
+    assert hint in stopped["error"]["message"], stopped["error"]
+    end = read_events(c, base + "/events")[-1]
+    assert end["type"] == "run_failed" and hint in end["data"]["message"], end
+    for text in (stopped["error"]["message"], json.dumps(end)):
+        assert "orchestrator-kit" not in text and "--budget" not in text, text
+    assert c.post(base + "/resume", json={"budget_usd": "5"}).status_code == 202
+    assert wait_run(c, pid, rid)["status"] == "completed"
+
+    rid = c.post(f"/projects/{pid}/runs", json={"budget_usd": "0.08", "on_budget": "pause"}).json()["id"]
+    waiting = wait_for(c, f"/projects/{pid}/runs/{rid}", lambda b: b["status"] == "awaiting_budget")
+    message = waiting["pending"]["budget"]["message"]
+    assert f"POST /projects/{pid}/runs/{rid}/decision" in message and '"action": "budget"' in message, message
+    assert "orchestrator-kit" not in message
 
 
 # -- ids echoed in error bodies --------------------------------------------------------------------
