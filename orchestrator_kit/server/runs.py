@@ -11,6 +11,9 @@
 - Event numbers only grow (``sse.event_base``): a client that reconnects with the ``Last-Event-ID`` of a
   stream from before a restart gets how the run ended (a stopped server's streams end without it), then,
   once resumed, all of the resumption's events.
+- The live events of the last ``keep_finished`` finished runs are kept; an older run's handle is let go but
+  the number of its last event stays, so a client reconnecting with an earlier ``Last-Event-ID`` still gets
+  how the run ended (as after a restart), and one that saw the end gets nothing again.
 - A run stopped at a human gate (``awaiting_approval``/``awaiting_budget``) is neither in flight nor final:
   its event stream ends after ``run_waiting``; ``decide`` records a person's decision and resumes it here
   (the same handle: event numbers go on, so a client reconnects with ``Last-Event-ID``).
@@ -48,6 +51,7 @@ from .status import check_state, describe
 
 log = logging.getLogger("orchestrator_kit.server")
 RESUMABLE = ("interrupted", "failed", "budget_exceeded")
+_KEEP_ENDED = 100_000
 
 
 def raise_hint(project_id: str, run_id: str, on_budget: str) -> Callable[[str], str]:
@@ -98,6 +102,9 @@ class RunManager:
         self._keep_finished = keep_finished
         self._handles: dict[str, RunHandle] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
+        # the last event number of runs whose handle was let go: a client reconnecting still learns how
+        # the run ended, once (the most recent _KEEP_ENDED runs; a number and an id each)
+        self._ended: OrderedDict[str, int] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._slots: FairSlots | None = None
@@ -251,7 +258,8 @@ class RunManager:
     ) -> None:
         assert self._loop is not None, "RunManager.start() was not called"
         self._queued[user_id] += 1
-        handle = self._handles.get(run_id) or RunHandle(run_id, event_base(self._first_seq + 1))
+        after = max(self._first_seq, self._ended.pop(run_id, 0))  # numbers go on above a let-go handle's
+        handle = self._handles.get(run_id) or RunHandle(run_id, event_base(after + 1))
         handle.restart()
         self._handles[run_id] = handle
         self._finished.pop(run_id, None)
@@ -349,6 +357,9 @@ class RunManager:
             h = self._handles.get(old)
             if h is not None and h.finished:
                 del self._handles[old]
+                self._ended[old] = h.last_seq
+                if len(self._ended) > _KEEP_ENDED:
+                    self._ended.popitem(last=False)
 
     # -- reading -------------------------------------------------------------------------------
     def handle(self, run_id: str) -> RunHandle | None:
@@ -415,7 +426,10 @@ class RunManager:
             async for event in handle.stream(after, self.closing, heartbeat_s):
                 yield event
             return
-        if after < self._first_seq:  # not live in this process: only how the run ended is known
+        # not live in this process, or let go: only how the run ended is known, under the number of the
+        # run's last event here (or, never live here, the first number of this process)
+        end_seq = self._ended.get(row["id"], self._first_seq)
+        if after < end_seq:
             state = self._read_state(row)
             kind = (
                 "run_finished"
@@ -425,7 +439,7 @@ class RunManager:
                 else "run_failed"
             )
             yield {
-                "seq": self._first_seq,
+                "seq": end_seq,
                 "type": kind,
                 "run_id": row["id"],
                 "agent": None,

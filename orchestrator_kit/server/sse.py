@@ -56,6 +56,11 @@ class RunHandle:
         if kind != "call_delta":
             self.history.append(event)
 
+    @property
+    def last_seq(self) -> int:
+        """The number of the last event published (the first number less one before any)."""
+        return self._seq
+
     def restart(self) -> None:
         self.finished, self.final_status, self.final_error = False, None, None
         self.running_agents.clear()
