@@ -372,6 +372,10 @@ class RunManager:
             doc = RunFolder(self.data_dir / where).load_state()
         except OSError:
             return {}
+        except DamagedRun:  # read, but not a checkpoint: its own message says what is wrong
+            if strict:
+                raise
+            return {}
         except ValueError as exc:
             if strict:
                 raise DamagedRun(

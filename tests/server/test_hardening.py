@@ -275,6 +275,7 @@ def test_a_damaged_state_json_is_named_and_other_runs_stay_served(
     r = c.get(f"/projects/{pid}/runs/{rids[0]}")
     assert r.status_code == 409, r.text
     detail = r.json()["detail"]
-    assert words in detail and "state.json is damaged" in detail and str(live.data_dir) not in detail
+    assert words in detail and "state.json" in detail and "is damaged" in detail
+    assert str(live.data_dir) not in detail
     assert c.get(f"/projects/{pid}/runs/{rids[1]}").json()["status"] == "completed"
     assert len(c.get(f"/projects/{pid}/runs").json()) == 2
