@@ -235,27 +235,33 @@ def test_batch_line_succeeded_without_a_message_is_a_clear_error(tmp_path: Path)
     assert "succeeded but sent no message" in str(info.value)
 
 
+def batch_failure(api: RawApi, tmp_path: Path) -> pytest.ExceptionInfo[BackendError]:
+    """One request through a batch on ``api``'s scripted replies, which must fail it."""
+
+    async def go() -> Completion:
+        backend = BatchesBackend(
+            KEY,
+            base_url=api.base_url,
+            retry=FAST,
+            journal=tmp_path / "batches.jsonl",
+            active_runs=lambda: 1,
+            poll_initial_s=0.01,
+        )
+        try:
+            return await backend.complete(REQUEST)
+        finally:
+            await backend.aclose(force=True)
+
+    with pytest.raises(BackendError) as info:
+        asyncio.run(go())
+    return info
+
+
 def test_an_ended_batch_without_results_url_is_a_clear_error_naming_the_batch(tmp_path: Path) -> None:
     ended_without_url = {**batch("ended", ended=True), "results_url": None}
     with RawApi() as api:
         api.replies.extend([Reply(body=batch("in_progress"))] + [Reply(body=ended_without_url)] * 2)
-
-        async def go() -> Completion:
-            backend = BatchesBackend(
-                KEY,
-                base_url=api.base_url,
-                retry=FAST,
-                journal=tmp_path / "batches.jsonl",
-                active_runs=lambda: 1,
-                poll_initial_s=0.01,
-            )
-            try:
-                return await backend.complete(REQUEST)
-            finally:
-                await backend.aclose(force=True)
-
-        with pytest.raises(BackendError) as info:
-            asyncio.run(go())
+        info = batch_failure(api, tmp_path)
     assert "msgbatch_raw_1" in str(info.value) and "results_url" in str(info.value)
 
 
@@ -283,23 +289,7 @@ def test_a_batch_that_cannot_be_followed_says_why_and_how_many_attempts(
     error = {"type": "error", "error": {"type": kind, "message": f"{kind} from the raw server"}}
     with RawApi() as api:  # created, then every retrieve fails
         api.replies.extend([Reply(body=batch("in_progress"))] + [Reply(status=status, body=error)] * 4)
-
-        async def go() -> Completion:
-            backend = BatchesBackend(
-                KEY,
-                base_url=api.base_url,
-                retry=FAST,
-                journal=tmp_path / "batches.jsonl",
-                active_runs=lambda: 1,
-                poll_initial_s=0.01,
-            )
-            try:
-                return await backend.complete(REQUEST)
-            finally:
-                await backend.aclose(force=True)
-
-        with pytest.raises(BackendError) as info:
-            asyncio.run(go())
+        info = batch_failure(api, tmp_path)
     text = str(info.value)
     assert "msgbatch_raw_1" in text and hint in text and not_hint not in text
     assert "after 0 attempts" not in text
