@@ -108,9 +108,7 @@ class LlmAgentMixin:
             from ..llm.gateway import Gateway
             from ..llm.selection import select_backend
 
-            old, self._gateway = self._gateway, None
-            if old is not None and (aclose := getattr(old.backend, "aclose", None)) is not None:
-                await aclose()
+            await self.aclose()  # the replaced backend's client
             choice = select_backend(context.mode, provider=context.llm_provider, api_key=key)
             self._gateway, self._gateway_settings = Gateway(choice.backend), settings
         return self._gateway
